@@ -1,0 +1,324 @@
+"""The workload and the hardware: Layer, MemoryInterface, Chunk, Accelerator.
+
+Frozen dataclasses, validated on construction, loaded from and saved to JSON/YAML. Every other package
+(rtl_gen, sim, search) reads these; none of them re-derives a width, a tile or a latency on its own.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigError
+from .io import atomic_write_json, atomic_write_text, load_data
+
+SUPPORTED_BITS = (4, 5, 6, 7, 8)
+SUPPORTED_BUS_BITS = (64, 128, 256, 512)
+DATAFLOWS = ("channel",)  # tm x tn output-channel x input-channel unroll with adder trees
+MAX_CHANNELS = 4096
+MAX_MAP = 1024
+MAX_KERNEL = 11
+PARAM_RECORD_BITS = 64  # one requantization record per output channel: bias[31:0] mult[47:32] shift[53:48]
+MULT_BITS = 16
+SHIFT_BITS = 6
+BIAS_BITS = 32
+
+
+def _check_int(where: str, name: str, value, lo: int, hi: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{where}.{name}", value, f"an integer in [{lo}, {hi if hi is not None else 'inf'}]")
+    if value < lo or (hi is not None and value > hi):
+        raise ConfigError(f"{where}.{name}", value, f"an integer in [{lo}, {hi if hi is not None else 'inf'}]")
+    return value
+
+
+def _from_dict(cls, data, where: str, **extra):
+    """Build a dataclass from a dict, rejecting unknown and missing fields with one clear line."""
+    if not isinstance(data, dict):
+        raise ConfigError(where, type(data).__name__, "an object with fields " + ", ".join(
+            f.name for f in dataclasses.fields(cls) if f.init))
+    names = {f.name for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}", "unknown field", "one of " + ", ".join(sorted(names)))
+    required = {f.name for f in dataclasses.fields(cls) if f.init and f.default is dataclasses.MISSING
+                and f.default_factory is dataclasses.MISSING}
+    missing = sorted(required - set(data))
+    if missing:
+        raise ConfigError(f"{where}.{missing[0]}", "missing", "a value (required field)")
+    return cls(**data, **extra)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer of the workload. Field names are the JSON names."""
+
+    name: str
+    in_channels: int
+    out_channels: int
+    in_size: tuple[int, int]
+    kernel: int = 3
+    stride: int = 1
+    padding: int = 0
+    groups: int = 1
+    bits: int = 8
+    out_bits: int | None = None
+    op: str = "conv"
+
+    def __post_init__(self):
+        w = f"layer[{self.name!r}]" if isinstance(self.name, str) else "layer"
+        if not isinstance(self.name, str) or not self.name:
+            raise ConfigError("layer.name", self.name, "a non-empty string")
+        if self.op != "conv":
+            raise ConfigError(f"{w}.op", self.op, "'conv'")
+        _check_int(w, "in_channels", self.in_channels, 1, MAX_CHANNELS)
+        _check_int(w, "out_channels", self.out_channels, 1, MAX_CHANNELS)
+        size = self.in_size
+        if not isinstance(size, (list, tuple)) or len(size) != 2:
+            raise ConfigError(f"{w}.in_size", size, "[H, W] with two positive integers")
+        for i, v in enumerate(size):
+            _check_int(w, f"in_size[{i}]", v, 1, MAX_MAP)
+        object.__setattr__(self, "in_size", (int(size[0]), int(size[1])))
+        _check_int(w, "kernel", self.kernel, 1, MAX_KERNEL)
+        _check_int(w, "stride", self.stride, 1, 8)
+        _check_int(w, "padding", self.padding, 0, self.kernel - 1)
+        _check_int(w, "groups", self.groups, 1, 1)  # grouped and depthwise convolutions come with the template
+        if self.bits not in SUPPORTED_BITS:
+            raise ConfigError(f"{w}.bits", self.bits, f"one of {list(SUPPORTED_BITS)}")
+        if self.out_bits is None:
+            object.__setattr__(self, "out_bits", self.bits)
+        if self.out_bits not in SUPPORTED_BITS:
+            raise ConfigError(f"{w}.out_bits", self.out_bits, f"one of {list(SUPPORTED_BITS)}")
+        for i, (dim, name) in enumerate(zip(self.in_size, "HW")):
+            if dim + 2 * self.padding < self.kernel:
+                raise ConfigError(f"{w}.in_size[{i}]", dim,
+                                  f"at least kernel - 2*padding = {self.kernel - 2 * self.padding}")
+
+    @property
+    def out_size(self) -> tuple[int, int]:
+        return tuple((d + 2 * self.padding - self.kernel) // self.stride + 1 for d in self.in_size)
+
+    @property
+    def macs(self) -> int:
+        ho, wo = self.out_size
+        return ho * wo * self.out_channels * self.in_channels * self.kernel ** 2 // self.groups
+
+    @classmethod
+    def from_dict(cls, d, where="layer") -> "Layer":
+        if isinstance(d, dict) and "in_size" in d and isinstance(d["in_size"], list):
+            d = {**d, "in_size": tuple(d["in_size"])}
+        return _from_dict(cls, d, where)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["in_size"] = list(self.in_size)
+        return d
+
+
+def load_layers(path) -> list[Layer]:
+    data = load_data(path)
+    if isinstance(data, dict) and "layers" in data:
+        data = data["layers"]
+    if not isinstance(data, list) or not data:
+        raise ConfigError(f"{path}", type(data).__name__, "a non-empty list of layers (or {\"layers\": [...]})")
+    layers = [Layer.from_dict(d, where=f"layers[{i}]") for i, d in enumerate(data)]
+    names = [l.name for l in layers]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ConfigError("layers[].name", dup[0], "unique layer names")
+    return layers
+
+
+@dataclass(frozen=True)
+class MemoryInterface:
+    """The chunk's memory port: one read stream with a fixed latency and one write stream, bus_bits wide."""
+
+    bus_bits: int = 64
+    read_latency: int = 4
+    addr_bits: int = 24
+
+    def __post_init__(self):
+        if self.bus_bits not in SUPPORTED_BUS_BITS:
+            raise ConfigError("memory.bus_bits", self.bus_bits, f"one of {list(SUPPORTED_BUS_BITS)}")
+        _check_int("memory", "read_latency", self.read_latency, 1, 64)
+        _check_int("memory", "addr_bits", self.addr_bits, 12, 32)
+
+    def values_per_beat(self, bits: int) -> int:
+        """Packed values of `bits` bits in one bus beat: floor(bus_bits / bits)."""
+        return self.bus_bits // bits
+
+    @property
+    def records_per_beat(self) -> int:
+        return self.bus_bits // PARAM_RECORD_BITS
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One sub-accelerator: a tm x tn MAC array of `bits`-bit multipliers with its buffers.
+
+    trb, tcb, tmb, tnb are the buffer tiles (output rows, output columns, output channels, input channels)
+    that size the on-chip buffers; a layer's own tiles (its mapping) may be any shape that fits them.
+    max_kernel and max_stride size the input buffer's halo.
+    """
+
+    name: str
+    bits: int = 8
+    dataflow: str = "channel"
+    tm: int = 8
+    tn: int = 8
+    trb: int = 8
+    tcb: int = 8
+    tmb: int = 32
+    tnb: int = 32
+    max_kernel: int = 3
+    max_stride: int = 2
+    out_bits: tuple[int, ...] = (4, 6, 8)
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise ConfigError("chunk.name", self.name, "an identifier (letters, digits, underscore)")
+        w = f"chunks[{self.name!r}]"
+        if self.bits not in SUPPORTED_BITS:
+            raise ConfigError(f"{w}.bits", self.bits, f"one of {list(SUPPORTED_BITS)}")
+        if self.dataflow not in DATAFLOWS:
+            raise ConfigError(f"{w}.dataflow", self.dataflow, f"one of {list(DATAFLOWS)}")
+        _check_int(w, "tm", self.tm, 1, 64)
+        _check_int(w, "tn", self.tn, 1, 64)
+        _check_int(w, "trb", self.trb, 1, 256)
+        _check_int(w, "tcb", self.tcb, 1, 256)
+        _check_int(w, "tmb", self.tmb, 1, MAX_CHANNELS)
+        _check_int(w, "tnb", self.tnb, 1, MAX_CHANNELS)
+        _check_int(w, "max_kernel", self.max_kernel, 1, MAX_KERNEL)
+        _check_int(w, "max_stride", self.max_stride, 1, 8)
+        ob = self.out_bits
+        if isinstance(ob, int):
+            ob = (ob,)
+        if not isinstance(ob, (list, tuple)) or not ob or any(b not in SUPPORTED_BITS for b in ob):
+            raise ConfigError(f"{w}.out_bits", self.out_bits, f"a non-empty list drawn from {list(SUPPORTED_BITS)}")
+        object.__setattr__(self, "out_bits", tuple(sorted(set(int(b) for b in ob))))
+        if self.tm > self.tmb:
+            raise ConfigError(f"{w}.tm", self.tm, f"at most its buffer tile tmb = {self.tmb}")
+        if self.tn > self.tnb:
+            raise ConfigError(f"{w}.tn", self.tn, f"at most its buffer tile tnb = {self.tnb}")
+
+    # Buffer geometry. Each buffer is double-banked except the parameter buffer; depths are per bank.
+    @property
+    def rows_in_max(self) -> int:
+        return (self.trb - 1) * self.max_stride + self.max_kernel
+
+    @property
+    def cols_in_max(self) -> int:
+        return (self.tcb - 1) * self.max_stride + self.max_kernel
+
+    @property
+    def in_depth(self) -> int:
+        """Words per bank in each of the tn input lanes."""
+        return math.ceil(self.tnb / self.tn) * self.rows_in_max * self.cols_in_max
+
+    @property
+    def w_depth(self) -> int:
+        """Words (one bus beat each) per bank in each weight bank."""
+        return math.ceil(self.tmb / self.tm) * math.ceil(self.tnb / self.tn) * self.max_kernel ** 2
+
+    @property
+    def acc_depth(self) -> int:
+        """int32 words per bank in each of the tm accumulator lanes."""
+        return math.ceil(self.tmb / self.tm) * self.trb * self.tcb
+
+    @property
+    def p_depth(self) -> int:
+        """Requantization records in each of the tm parameter lanes."""
+        return math.ceil(self.tmb / self.tm)
+
+    @classmethod
+    def from_dict(cls, d, where="chunk") -> "Chunk":
+        if isinstance(d, dict) and isinstance(d.get("out_bits"), list):
+            d = {**d, "out_bits": tuple(d["out_bits"])}
+        return _from_dict(cls, d, where)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["out_bits"] = list(self.out_bits)
+        return d
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    """A set of chunks sharing one memory interface and one clock."""
+
+    name: str
+    chunks: tuple[Chunk, ...]
+    memory: MemoryInterface = field(default_factory=MemoryInterface)
+    clock_mhz: float = 200.0
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.replace("-", "_").isidentifier():
+            raise ConfigError("name", self.name, "an identifier (letters, digits, '_' or '-')")
+        if not isinstance(self.clock_mhz, (int, float)) or isinstance(self.clock_mhz, bool) \
+                or not 1 <= self.clock_mhz <= 2000:
+            raise ConfigError("clock_mhz", self.clock_mhz, "a number in [1, 2000]")
+        if not self.chunks:
+            raise ConfigError("chunks", [], "at least one chunk")
+        names = [c.name for c in self.chunks]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ConfigError("chunks[].name", dup[0], "unique chunk names")
+        bus = self.memory.bus_bits
+        for c in self.chunks:
+            w = f"chunks[{c.name!r}]"
+            for b in (c.bits, *c.out_bits):
+                v = bus // b
+                if c.tnb < bus // c.bits:
+                    raise ConfigError(f"{w}.tnb", c.tnb,
+                                      f"at least one bus beat of inputs: floor({bus}/{c.bits}) = {bus // c.bits}")
+                if c.tmb < v and b in c.out_bits:
+                    raise ConfigError(f"{w}.tmb", c.tmb,
+                                      f"at least one bus beat of {b}-bit outputs: floor({bus}/{b}) = {v}")
+
+    def chunk(self, name: str) -> Chunk:
+        for c in self.chunks:
+            if c.name == name:
+                return c
+        raise ConfigError("chunk", name, "one of " + ", ".join(c.name for c in self.chunks))
+
+    def chunk_for(self, layer: Layer) -> Chunk:
+        """The layer-to-chunk rule: the first chunk of the layer's bit-width that can write its out_bits."""
+        for c in self.chunks:
+            if c.bits == layer.bits and layer.out_bits in c.out_bits:
+                return c
+        have = ", ".join(f"{c.name}: bits {c.bits} -> out_bits {list(c.out_bits)}" for c in self.chunks)
+        raise ConfigError(f"layer[{layer.name!r}].bits", (layer.bits, layer.out_bits),
+                          f"a (bits, out_bits) pair served by a chunk ({have})")
+
+    @classmethod
+    def from_dict(cls, d) -> "Accelerator":
+        if not isinstance(d, dict):
+            raise ConfigError("config", type(d).__name__, "an object with name, chunks, memory, clock_mhz")
+        d = dict(d)
+        d.pop("$schema", None)
+        # A search result (out/best.json) carries the accelerator under "accelerator".
+        if "accelerator" in d and "chunks" not in d:
+            d = dict(d["accelerator"])
+        chunks = d.get("chunks")
+        if not isinstance(chunks, list):
+            raise ConfigError("chunks", chunks, "a non-empty list of chunk objects")
+        d["chunks"] = tuple(Chunk.from_dict(c, where=f"chunks[{i}]") for i, c in enumerate(chunks))
+        if "memory" in d:
+            d["memory"] = _from_dict(MemoryInterface, d["memory"], "memory")
+        return _from_dict(cls, d, "config")
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "clock_mhz": self.clock_mhz, "memory": dataclasses.asdict(self.memory),
+                "chunks": [c.to_dict() for c in self.chunks]}
+
+    @classmethod
+    def load(cls, path) -> "Accelerator":
+        return cls.from_dict(load_data(path))
+
+    def save(self, path) -> None:
+        if str(path).endswith((".yaml", ".yml")):
+            import yaml
+            atomic_write_text(path, yaml.safe_dump(self.to_dict(), sort_keys=False))
+        else:
+            atomic_write_json(path, self.to_dict())

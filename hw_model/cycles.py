@@ -1,0 +1,67 @@
+"""The exact cycle model of a conv layer on a chunk, vectorized over any number of (layer, chunk, mapping).
+
+Every step of a layer has the same shape, so a layer's cycles are a closed form of a few integers
+(see docs/architecture.md, "Cycle model"):
+
+    C = mg*trb*tcb*ng*K^2 + COMPUTE_DRAIN                         compute busy cycles per step
+    R = rows_in*cols_in*kb_in*sub_in + w_tile_beats + LAT + 1     read stream: next step's inputs, weights
+    P = p_tile_beats + LAT + 1                                    requantization records of a finished tile
+    W = trb*tcb*kb_out*sub_w + WRITE_DRAIN                        requantize and write a finished tile
+
+Steps k = 0..S-1 (S = n_m*n_r*n_c*n_n, n innermost). Step k's memory engine writes the tile finished by
+step k-1 (when k is a multiple of n_n, k >= 1) and then loads step k+1 (when k < S-1); the step lasts
+max(C, M_k) + STEP_OVERHEAD. Total = (R + START_OVERHEAD) + sum_k (max(C, M_k) + STEP_OVERHEAD)
++ (P + W + END_OVERHEAD).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import timing
+from .mapping import LayerGeometry
+
+INT = np.int64
+
+
+def _cdiv(a, b):
+    return -(-a // b)
+
+
+def cycles_from_fields(f: dict) -> np.ndarray:
+    """f: dict of equal-length int arrays with keys
+    K, trb, tcb, rows_in, cols_in, kb_in, kb_out, mg, ng, n_m, n_r, n_c, n_n, sub_in, sub_w,
+    w_tile_beats, p_tile_beats, lat. Returns total cycles per element."""
+    K2 = f["K"] * f["K"]
+    C = f["mg"] * f["trb"] * f["tcb"] * f["ng"] * K2 + timing.COMPUTE_DRAIN
+    R = f["rows_in"] * f["cols_in"] * f["kb_in"] * f["sub_in"] + f["w_tile_beats"] + f["lat"] \
+        + timing.READ_DRAIN_EXTRA
+    P = f["p_tile_beats"] + f["lat"] + timing.READ_DRAIN_EXTRA
+    W = f["trb"] * f["tcb"] * f["kb_out"] * f["sub_w"] + timing.WRITE_DRAIN
+    T = f["n_m"] * f["n_r"] * f["n_c"]
+    S = T * f["n_n"]
+    so = timing.STEP_OVERHEAD
+    mx = np.maximum
+    # n_n >= 2: first step loads; T-1 steps write then load; the last step only computes; the rest load.
+    multi = mx(C, R) + (T - 1) * mx(C, P + W + R) + C + (S - T - 1) * mx(C, R)
+    # n_n == 1 (then S == T): first loads, middle write+load, last writes; a single step only computes.
+    single = np.where(S == 1, C, mx(C, R) + mx(S - 2, 0) * mx(C, P + W + R) + mx(C, P + W))
+    steps = np.where(f["n_n"] >= 2, multi, single) + S * so
+    return R + timing.START_OVERHEAD + steps + P + W + timing.END_OVERHEAD
+
+
+def fields(g: LayerGeometry) -> dict:
+    """The integers the model needs for one geometry (as 1-element arrays)."""
+    L, ch, mp = g.layer, g.chunk, g.mapping
+    vals = dict(K=L.kernel, trb=mp.trb, tcb=mp.tcb, rows_in=g.rows_in, cols_in=g.cols_in, kb_in=mp.kb_in,
+                kb_out=mp.kb_out, mg=g.mg, ng=g.ng, n_m=g.n_m, n_r=g.n_r, n_c=g.n_c, n_n=g.n_n,
+                sub_in=_cdiv(g.v_in, ch.tn), sub_w=_cdiv(g.v_out, ch.tm), w_tile_beats=g.w_tile_beats,
+                p_tile_beats=g.p_tile_beats, lat=g.mem.read_latency)
+    return {k: np.array([v], dtype=INT) for k, v in vals.items()}
+
+
+def layer_cycles(g: LayerGeometry) -> int:
+    return int(cycles_from_fields(fields(g))[0])
+
+
+def mac_utilization(g: LayerGeometry) -> float:
+    return g.layer.macs / (layer_cycles(g) * g.chunk.tm * g.chunk.tn)

@@ -1,0 +1,46 @@
+"""The integer arithmetic the hardware runs, in numpy: the reference the RTL is checked against.
+
+Activations are unsigned `bits`-bit integers (zero point 0, they follow a ReLU); weights are signed
+`bits`-bit integers; products accumulate in int32 (they cannot overflow for the supported shapes);
+outputs are requantized per output channel:
+
+    y   = (acc + bias) * mult                    (mult: unsigned 16-bit)
+    out = clamp((y + ((1 << shift) >> 1)) >> shift, 0, 2**out_bits - 1)     (arithmetic shift, shift < 64)
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+def conv2d_int(x: np.ndarray, w: np.ndarray, stride: int, padding: int) -> np.ndarray:
+    """x: [N, H, W] ints, w: [M, N, K, K] ints -> [M, Ho, Wo] int64 accumulators (plain correlation)."""
+    x = np.pad(x.astype(np.int64), ((0, 0), (padding, padding), (padding, padding)))
+    k = w.shape[-1]
+    win = sliding_window_view(x, (k, k), axis=(1, 2))[:, ::stride, ::stride]  # [N, Ho, Wo, K, K]
+    return np.einsum("nhwij,mnij->mhw", win, w.astype(np.int64), optimize=True)
+
+
+def requantize(acc: np.ndarray, bias: np.ndarray, mult: np.ndarray, shift: np.ndarray, out_bits: int) -> np.ndarray:
+    """acc: [M, ...] int64; bias/mult/shift: [M]. Returns unsigned out_bits integers as int64."""
+    sh = (slice(None),) + (None,) * (acc.ndim - 1)
+    y = (acc + bias.astype(np.int64)[sh]) * mult.astype(np.int64)[sh]
+    s = shift.astype(np.int64)[sh]
+    y = (y + ((np.int64(1) << s) >> 1)) >> s
+    return np.clip(y, 0, (1 << out_bits) - 1)
+
+
+def random_layer_data(rng: np.random.Generator, layer, *, realistic_scale: bool = True):
+    """Random inputs, weights and requantization parameters for a layer (for tests and the sim CLI)."""
+    n, m, k = layer.in_channels, layer.out_channels, layer.kernel
+    h, w = layer.in_size
+    b = layer.bits
+    x = rng.integers(0, 1 << b, size=(n, h, w), dtype=np.int64)
+    wt = rng.integers(-(1 << (b - 1)), 1 << (b - 1), size=(m, n, k, k), dtype=np.int64)
+    bias = rng.integers(-(1 << 12), 1 << 12, size=m, dtype=np.int64)
+    mult = rng.integers(1 << 14, 1 << 16, size=m, dtype=np.int64)
+    # Scale so that outputs spread over the output range instead of saturating: |acc| ~ sqrt(n k^2) 2^(2b-2).
+    spread = np.log2(max(1.0, np.sqrt(n * k * k)) * (1 << (2 * b - 2)) * (1 << 15)) - layer.out_bits + 1
+    shift = np.clip(np.round(spread + rng.uniform(-1, 1, size=m)), 0, 63).astype(np.int64) if realistic_scale \
+        else rng.integers(0, 64, size=m, dtype=np.int64)
+    return x, wt, bias, mult, shift

@@ -1,0 +1,99 @@
+"""The chunk's run-time registers: one layer's program, as a packed configuration word.
+
+This list is the single definition of the register map: rtl_gen decodes the `cfg` port with it, sim packs it,
+and (later) the AXI-Lite register map, C header and Python module are generated from it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .mapping import LayerGeometry
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    width: int
+    doc: str
+
+
+REGISTERS: tuple[Field, ...] = (
+    Field("in_h", 16, "input map height H"),
+    Field("in_w", 16, "input map width W"),
+    Field("in_nb", 16, "input channel beats: ceil(N / V_in)"),
+    Field("out_h", 16, "output map height"),
+    Field("out_w", 16, "output map width"),
+    Field("out_nb", 16, "output channel beats: ceil(M / V_out)"),
+    Field("kernel", 8, "kernel size K"),
+    Field("stride", 8, "stride S"),
+    Field("pad", 8, "zero padding P"),
+    Field("trb", 16, "output rows per tile"),
+    Field("tcb", 16, "output columns per tile"),
+    Field("rows_in", 16, "input rows per tile: (trb-1)*S + K"),
+    Field("cols_in", 16, "input columns per tile: (tcb-1)*S + K"),
+    Field("kb_in", 16, "input-channel tile in beats (tnb = kb_in * V_in)"),
+    Field("kb_out", 16, "output-channel tile in beats (tmb = kb_out * V_out)"),
+    Field("ng", 16, "input-channel groups of tn per tile: ceil(tnb / tn)"),
+    Field("ng_last", 8, "valid lanes of the last input-channel group"),
+    Field("mg", 16, "output-channel groups of tm per tile: ceil(tmb / tm)"),
+    Field("n_m", 16, "output-channel tiles"),
+    Field("n_r", 16, "output-row tiles"),
+    Field("n_c", 16, "output-column tiles"),
+    Field("n_n", 16, "input-channel tiles"),
+    Field("ob_sel", 4, "index of out_bits in the chunk's out_bits list"),
+    Field("w_tile_beats", 32, "weight beats per step"),
+    Field("p_tile_beats", 16, "requantization-record beats per output-channel tile"),
+    Field("in_row_beats", 32, "beats per input row: W * in_nb"),
+    Field("out_row_beats", 32, "beats per output row: out_w * out_nb"),
+    Field("in_plane", 32, "input-buffer words per channel group: rows_in * cols_in"),
+    Field("acc_plane", 32, "accumulator words per channel group: trb * tcb"),
+    Field("act_base", 32, "beat address of the input activations"),
+    Field("w_base", 32, "beat address of the weights"),
+    Field("p_base", 32, "beat address of the requantization records"),
+    Field("out_base", 32, "beat address of the output activations"),
+)
+
+CFG_BITS = sum(f.width for f in REGISTERS)
+
+
+def field_offsets() -> dict[str, tuple[int, int]]:
+    """name -> (lsb, width) in the packed cfg word."""
+    out, off = {}, 0
+    for f in REGISTERS:
+        out[f.name] = (off, f.width)
+        off += f.width
+    return out
+
+
+@dataclass(frozen=True)
+class Addresses:
+    act_base: int
+    w_base: int
+    p_base: int
+    out_base: int
+
+
+def program(g: LayerGeometry, addr: Addresses) -> dict[str, int]:
+    """The register values that run layer `g` on its chunk."""
+    L, m = g.layer, g.mapping
+    ho, wo = L.out_size
+    values = dict(
+        in_h=L.in_size[0], in_w=L.in_size[1], in_nb=g.in_nb, out_h=ho, out_w=wo, out_nb=g.out_nb,
+        kernel=L.kernel, stride=L.stride, pad=L.padding, trb=m.trb, tcb=m.tcb,
+        rows_in=g.rows_in, cols_in=g.cols_in, kb_in=m.kb_in, kb_out=m.kb_out, ng=g.ng, ng_last=g.ng_last,
+        mg=g.mg, n_m=g.n_m, n_r=g.n_r, n_c=g.n_c, n_n=g.n_n, ob_sel=g.chunk.out_bits.index(L.out_bits),
+        w_tile_beats=g.w_tile_beats, p_tile_beats=g.p_tile_beats,
+        in_row_beats=L.in_size[1] * g.in_nb, out_row_beats=wo * g.out_nb,
+        in_plane=g.rows_in * g.cols_in, acc_plane=m.trb * m.tcb,
+        act_base=addr.act_base, w_base=addr.w_base, p_base=addr.p_base, out_base=addr.out_base,
+    )
+    for f in REGISTERS:
+        assert 0 <= values[f.name] < (1 << f.width), (f.name, values[f.name])
+    return values
+
+
+def pack_cfg(values: dict[str, int]) -> int:
+    word = 0
+    for name, (off, width) in field_offsets().items():
+        word |= (values[name] & ((1 << width) - 1)) << off
+    return word

@@ -1,0 +1,25 @@
+"""Pipeline latencies of the generated chunk. rtl_gen builds its pipelines from these numbers and the cycle
+model adds them up: they are defined here and nowhere else.
+
+Engine busy times (cycles), each a closed form; see docs/architecture.md for the derivation:
+    compute step  C = mg * trb * tcb * ng * K * K + COMPUTE_DRAIN
+    read stream   R = issue_cycles + read_latency + READ_DRAIN_EXTRA
+    write stream  W = trb * tcb * kb_out * sub_w + WRITE_DRAIN
+    step          T = max(C, M) + STEP_OVERHEAD        (M: the memory engine's phases, run back to back)
+"""
+
+# Compute pipeline: counters -> buffer read (1) -> multiply register (1) -> adder-tree register (1)
+# -> reduction register (1, which also reads the accumulator) -> accumulator write (1).
+COMPUTE_DRAIN = 4
+# A read issued at cycle t leaves the chunk at t+1 (registered port); memory returns it read_latency cycles
+# later, when it is scattered into the buffer: the last write lands read_latency + 1 cycles after the last issue.
+READ_DRAIN_EXTRA = 1
+# Writer: counters -> accumulator/record read (1) -> bias+multiply register (1) -> round/shift/clamp
+# register (1) -> beat register and port (1): the port shows the last beat 4 cycles after the last slot.
+WRITE_DRAIN = 4
+# A step: one cycle to start the engines, one to see them both idle.
+STEP_OVERHEAD = 2
+# The first load: one cycle to start it, one to see it finish.
+START_OVERHEAD = 2
+# The last tile's write: one cycle to start it, one to see it finish, one for the done pulse.
+END_OVERHEAD = 3

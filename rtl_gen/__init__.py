@@ -1,0 +1,1 @@
+"""Amaranth generator of the accelerator template, driven by hw_model's description."""

@@ -1,0 +1,488 @@
+"""ConvChunk: one sub-accelerator of the template, generated from hw_model's Chunk and MemoryInterface.
+
+Blocks (see docs/architecture.md for the diagram and the cycle formula):
+  - StepController: walks the tile loops (m, r, c, n) and starts the two engines once per step;
+  - ComputeEngine: a tm x tn MAC array (q-bit signed x unsigned multipliers, one adder tree per output lane,
+    int32 accumulation) reading the input and weight buffers of the current bank;
+  - MemoryEngine: per step, first the pending output tile (requantization records in, requantized beats out),
+    then the next step's inputs and weights (one read stream), into the other bank.
+All shapes are run-time registers (the packed `cfg` word, laid out by hw_model.regs), so one build runs every
+layer its chunk serves. Latencies come from hw_model.timing.
+"""
+from __future__ import annotations
+
+from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from hw_model import timing
+from hw_model.config import BIAS_BITS, MULT_BITS, PARAM_RECORD_BITS, SHIFT_BITS, Chunk, MemoryInterface
+from hw_model.mapping import ceil_div
+from hw_model.regs import CFG_BITS, field_offsets
+
+CNT = 16  # width of loop counters
+ADDR = 32  # width of internal address arithmetic
+
+
+class ConvChunk(wiring.Component):
+    def __init__(self, chunk: Chunk, mem: MemoryInterface):
+        self.chunk, self.mem = chunk, mem
+        super().__init__({
+            "start": In(1),
+            "busy": Out(1),
+            "done": Out(1),
+            "cfg": In(CFG_BITS),
+            "mem_rd_en": Out(1),
+            "mem_rd_addr": Out(mem.addr_bits),
+            "mem_rd_data": In(mem.bus_bits),
+            "mem_wr_en": Out(1),
+            "mem_wr_addr": Out(mem.addr_bits),
+            "mem_wr_data": Out(mem.bus_bits),
+        })
+
+    # ------------------------------------------------------------------ helpers
+    def _cfg(self):
+        return {name: self.cfg[off:off + w] for name, (off, w) in field_offsets().items()}
+
+    def elaborate(self, platform):
+        ch, mi = self.chunk, self.mem
+        m = Module()
+        cfg = self._cfg()
+        TM, TN, Q, BUS, LAT = ch.tm, ch.tn, ch.bits, mi.bus_bits, mi.read_latency
+        V_IN = BUS // Q
+        SUB_IN = ceil_div(V_IN, TN)
+        B_W = ceil_div(TM * TN, V_IN)
+        R_P = mi.records_per_beat
+        P_GB = ceil_div(TM, R_P)
+        D_IN, D_W, D_ACC, D_P = ch.in_depth, ch.w_depth, ch.acc_depth, ch.p_depth
+        OUTS = ch.out_bits  # supported output bit-widths, selected at run time by cfg.ob_sel
+
+        # ------------------------------------------------------------ buffers
+        in_mem = [Memory(shape=unsigned(Q), depth=2 * D_IN, init=[]) for _ in range(TN)]
+        w_mem = [Memory(shape=unsigned(BUS), depth=2 * D_W, init=[]) for _ in range(B_W)]
+        acc_mem = [Memory(shape=signed(32), depth=2 * D_ACC, init=[]) for _ in range(TM)]
+        p_mem = [Memory(shape=unsigned(BIAS_BITS + MULT_BITS + SHIFT_BITS), depth=D_P, init=[]) for _ in range(TM)]
+        for i, mm in enumerate(in_mem):
+            m.submodules[f"in_buf{i}"] = mm
+        for i, mm in enumerate(w_mem):
+            m.submodules[f"w_buf{i}"] = mm
+        for i, mm in enumerate(acc_mem):
+            m.submodules[f"acc_buf{i}"] = mm
+        for i, mm in enumerate(p_mem):
+            m.submodules[f"p_buf{i}"] = mm
+        in_rd = [mm.read_port() for mm in in_mem]
+        in_wr = [mm.write_port() for mm in in_mem]
+        w_rd = [mm.read_port() for mm in w_mem]
+        w_wr = [mm.write_port() for mm in w_mem]
+        acc_rd_c = [mm.read_port() for mm in acc_mem]   # compute: read-modify-write
+        acc_rd_w = [mm.read_port() for mm in acc_mem]   # writer: drain the finished tile
+        acc_wr = [mm.write_port() for mm in acc_mem]
+        p_rd = [mm.read_port() for mm in p_mem]
+        p_wr = [mm.write_port() for mm in p_mem]
+
+        # ------------------------------------------------------------ step controller
+        cm, cr, cc, cn = (Signal(CNT, name=f"step_{x}") for x in "mrcn")  # step being computed
+        kbank = Signal()        # input/weight bank read by compute this step
+        abank = Signal()        # accumulator bank of the tile being computed
+        pend_w = Signal()       # an output tile waits to be written
+        wm, wr_, wc = (Signal(CNT, name=f"wtile_{x}") for x in "mrc")
+        wbank = Signal()
+
+        last_n = cn == cfg["n_n"] - 1
+        last_c = cc == cfg["n_c"] - 1
+        last_r = cr == cfg["n_r"] - 1
+        last_m = cm == cfg["n_m"] - 1
+        last_step = last_n & last_c & last_r & last_m
+        # the step after (cm, cr, cc, cn), n innermost
+        nm, nr, nc, nn = (Signal(CNT, name=f"next_{x}") for x in "mrcn")
+        m.d.comb += [nm.eq(cm), nr.eq(cr), nc.eq(cc), nn.eq(cn + 1)]
+        with m.If(last_n):
+            m.d.comb += [nn.eq(0), nc.eq(cc + 1)]
+            with m.If(last_c):
+                m.d.comb += [nc.eq(0), nr.eq(cr + 1)]
+                with m.If(last_r):
+                    m.d.comb += [nr.eq(0), nm.eq(cm + 1)]
+
+        # engine start strobes and their job
+        c_go = Signal()
+        g_go = Signal()
+        g_do_w = Signal()
+        g_do_l = Signal()
+        g_l = [Signal(CNT, name=f"go_load_{x}") for x in "mrcn"]
+        g_lbank = Signal()
+        c_busy = Signal()
+        g_busy = Signal()
+
+        with m.FSM(name="ctrl") as ctrl_fsm:
+            with m.State("IDLE"):
+                with m.If(self.start):
+                    m.d.sync += [cm.eq(0), cr.eq(0), cc.eq(0), cn.eq(0), kbank.eq(0), abank.eq(0), pend_w.eq(0)]
+                    m.next = "PRE"
+            with m.State("PRE"):
+                m.d.comb += [g_go.eq(1), g_do_l.eq(1), g_lbank.eq(0)]
+                m.next = "PRE_WAIT"
+            with m.State("PRE_WAIT"):
+                with m.If(~g_busy):
+                    m.next = "STEP"
+            with m.State("STEP"):
+                m.d.comb += [c_go.eq(1), g_go.eq(1), g_do_w.eq(pend_w), g_do_l.eq(~last_step), g_lbank.eq(~kbank),
+                             g_l[0].eq(nm), g_l[1].eq(nr), g_l[2].eq(nc), g_l[3].eq(nn)]
+                m.next = "STEP_WAIT"
+            with m.State("STEP_WAIT"):
+                with m.If(~c_busy & ~g_busy):
+                    m.d.sync += pend_w.eq(last_n)
+                    with m.If(last_n):
+                        m.d.sync += [wm.eq(cm), wr_.eq(cr), wc.eq(cc), wbank.eq(abank), abank.eq(~abank)]
+                    with m.If(last_step):
+                        m.next = "FINAL"
+                    with m.Else():
+                        m.d.sync += [cm.eq(nm), cr.eq(nr), cc.eq(nc), cn.eq(nn), kbank.eq(~kbank)]
+                        m.next = "STEP"
+            with m.State("FINAL"):
+                m.d.comb += [g_go.eq(1), g_do_w.eq(1)]
+                m.next = "FINAL_WAIT"
+            with m.State("FINAL_WAIT"):
+                with m.If(~g_busy):
+                    m.next = "DONE"
+            with m.State("DONE"):
+                m.d.comb += self.done.eq(1)
+                m.next = "IDLE"
+        m.d.comb += self.busy.eq(~ctrl_fsm.ongoing("IDLE"))
+
+        # ------------------------------------------------------------ compute engine
+        c_bank = Signal()
+        c_abank = Signal()
+        c_first_n = Signal()
+        c_run = Signal()
+        c_drain = Signal(range(timing.COMPUTE_DRAIN + 1))
+        i_mg, i_r, i_c, i_ng, i_kh, i_kw = (Signal(CNT, name=f"c_{x}") for x in ("mg", "r", "c", "ng", "kh", "kw"))
+        K = cfg["kernel"]
+        with m.If(c_go):
+            m.d.sync += [c_bank.eq(kbank), c_abank.eq(abank), c_first_n.eq(cn == 0), c_run.eq(1),
+                         i_mg.eq(0), i_r.eq(0), i_c.eq(0), i_ng.eq(0), i_kh.eq(0), i_kw.eq(0)]
+        e_kw = i_kw == K - 1
+        e_kh = i_kh == K - 1
+        e_ng = i_ng == cfg["ng"] - 1
+        e_c = i_c == cfg["tcb"] - 1
+        e_r = i_r == cfg["trb"] - 1
+        e_mg = i_mg == cfg["mg"] - 1
+        red_first = (i_ng == 0) & (i_kh == 0) & (i_kw == 0)
+        red_last = e_ng & e_kh & e_kw
+        with m.If(c_run):
+            m.d.sync += i_kw.eq(i_kw + 1)
+            with m.If(e_kw):
+                m.d.sync += [i_kw.eq(0), i_kh.eq(i_kh + 1)]
+                with m.If(e_kh):
+                    m.d.sync += [i_kh.eq(0), i_ng.eq(i_ng + 1)]
+                    with m.If(e_ng):
+                        m.d.sync += [i_ng.eq(0), i_c.eq(i_c + 1)]
+                        with m.If(e_c):
+                            m.d.sync += [i_c.eq(0), i_r.eq(i_r + 1)]
+                            with m.If(e_r):
+                                m.d.sync += [i_r.eq(0), i_mg.eq(i_mg + 1)]
+                                with m.If(e_mg):
+                                    m.d.sync += [c_run.eq(0), c_drain.eq(timing.COMPUTE_DRAIN)]
+        with m.If(~c_run & (c_drain != 0)):
+            m.d.sync += c_drain.eq(c_drain - 1)
+        m.d.comb += c_busy.eq(c_run | (c_drain != 0))
+
+        S = cfg["stride"]
+        in_addr = Signal(ADDR)
+        w_addr = Signal(ADDR)
+        acc_addr = Signal(ADDR)
+        m.d.comb += [
+            in_addr.eq(Mux(c_bank, D_IN, 0) + i_ng * cfg["in_plane"] + (i_r * S + i_kh) * cfg["cols_in"]
+                       + i_c * S + i_kw),
+            w_addr.eq(Mux(c_bank, D_W, 0) + ((i_mg * cfg["ng"] + i_ng) * K + i_kh) * K + i_kw),
+            acc_addr.eq(Mux(c_abank, D_ACC, 0) + i_mg * cfg["acc_plane"] + i_r * cfg["tcb"] + i_c),
+        ]
+        for p in in_rd:
+            m.d.comb += p.addr.eq(in_addr)
+        for p in w_rd:
+            m.d.comb += p.addr.eq(w_addr)
+
+        # pipeline tags: stage s holds the tag of the iteration issued s cycles ago
+        def stage(sig_list, name):
+            out = []
+            for i, s in enumerate(sig_list):
+                r = Signal(s.shape(), name=f"{name}_{getattr(s, 'name', i)}")
+                m.d.sync += r.eq(s)
+                out.append(r)
+            return out
+
+        t_valid, t_first, t_last, t_accaddr, t_lastgrp = (Signal(name="v"), Signal(name="first"),
+                                                          Signal(name="last"), Signal(ADDR, name="acca"),
+                                                          Signal(name="lastgrp"))
+        m.d.comb += [t_valid.eq(c_run), t_first.eq(red_first), t_last.eq(red_last), t_accaddr.eq(acc_addr),
+                     t_lastgrp.eq(e_ng)]
+        s1 = stage([t_valid, t_first, t_last, t_accaddr, t_lastgrp], "s1")
+        # stage 1: operands out of the buffers; multiply
+        x = []
+        for t in range(TN):
+            xv = Signal(unsigned(Q), name=f"x{t}")
+            m.d.comb += xv.eq(Mux(s1[4] & (t >= cfg["ng_last"]), 0, in_rd[t].data))
+            x.append(xv)
+        wcat = Cat(*[p.data for p in w_rd])
+        prod = [[Signal(signed(2 * Q + 1), name=f"prod{a}_{t}") for t in range(TN)] for a in range(TM)]
+        for a in range(TM):
+            for t in range(TN):
+                f = a * TN + t
+                bit = (f // V_IN) * BUS + (f % V_IN) * Q
+                wv = wcat[bit:bit + Q].as_signed()
+                m.d.sync += prod[a][t].eq(wv * x[t])
+        s2 = stage(s1[:4], "s2")
+        # stage 2: adder trees
+        tree = [Signal(signed(32), name=f"tree{a}") for a in range(TM)]
+        for a in range(TM):
+            terms = list(prod[a])
+            while len(terms) > 1:
+                terms = [terms[i] + terms[i + 1] if i + 1 < len(terms) else terms[i] for i in range(0, len(terms), 2)]
+            m.d.sync += tree[a].eq(terms[0])
+        s3 = stage(s2, "s3")
+        # stage 3: reduction over (ng, kh, kw); read the accumulator on the last term
+        red = [Signal(signed(32), name=f"red{a}") for a in range(TM)]
+        with m.If(s3[0]):
+            for a in range(TM):
+                m.d.sync += red[a].eq(Mux(s3[1], tree[a], red[a] + tree[a]))
+        for p in acc_rd_c:
+            m.d.comb += p.addr.eq(s3[3])
+        s4 = stage(s3, "s4")
+        # stage 4: accumulator write
+        for a in range(TM):
+            m.d.comb += [acc_wr[a].addr.eq(s4[3]), acc_wr[a].en.eq(s4[0] & s4[2]),
+                         acc_wr[a].data.eq(red[a] + Mux(c_first_n, 0, acc_rd_c[a].data))]
+
+        # ------------------------------------------------------------ memory engine
+        g_w = [Signal(CNT, name=f"g_w{x}") for x in "mrc"]
+        g_wbank = Signal()
+        g_l_l = [Signal(CNT, name=f"g_l{x}") for x in "mrcn"]
+        g_lb = Signal()
+        job_w = Signal()
+        job_l = Signal()
+        with m.If(g_go):
+            m.d.sync += [job_w.eq(g_do_w), job_l.eq(g_do_l), g_lb.eq(g_lbank), g_wbank.eq(wbank),
+                         g_w[0].eq(wm), g_w[1].eq(wr_), g_w[2].eq(wc)]
+            m.d.sync += [a.eq(b) for a, b in zip(g_l_l, g_l)]
+
+        # read request port (registered) and the tag delay line aligned with read data
+        rq_en = Signal()
+        rq_addr = Signal(ADDR)
+        m.d.sync += [self.mem_rd_en.eq(rq_en), self.mem_rd_addr.eq(rq_addr)]
+        # tag: kind (0 none, 1 params, 2 inputs, 3 weights), inr, sub, and destination info
+        TAG_KIND, TAG_INR, TAG_SUB = Signal(2), Signal(), Signal(range(max(SUB_IN, 1) + 1))
+        TAG_A, TAG_B, TAG_C = Signal(ADDR), Signal(CNT), Signal(CNT)
+        tag_now = [TAG_KIND, TAG_INR, TAG_SUB, TAG_A, TAG_B, TAG_C]
+        line = [tag_now]
+        for d in range(LAT + 1):
+            line.append(stage(line[-1], f"dl{d}"))
+        k_, inr_, sub_, ta, tb, tc_ = line[-1]
+        hold = Signal(BUS)
+        data_now = Signal(BUS)
+        m.d.comb += data_now.eq(Mux(sub_ == 0, Mux(inr_, self.mem_rd_data, 0), hold))
+        with m.If(k_ != 0):
+            m.d.sync += hold.eq(data_now)
+        # scatter into the buffers
+        # inputs: ta = pixel word base (with bank), tb = rot, tc_ = group base
+        for t in range(TN):
+            d = Mux(t >= tb, t - tb, t - tb + TN)  # position of lane t within this sub-beat
+            v = sub_ * TN + d
+            grp = tc_ + sub_ + (t < tb)
+            m.d.comb += [
+                in_wr[t].en.eq((k_ == 2) & (v < V_IN)),
+                in_wr[t].addr.eq(ta + grp * cfg["in_plane"]),
+                in_wr[t].data.eq(data_now.word_select(v[:max(1, (SUB_IN * TN - 1).bit_length())], Q)),
+            ]
+        # weights: tb = bank index, ta = word (with bank)
+        for b in range(B_W):
+            m.d.comb += [w_wr[b].en.eq((k_ == 3) & (tb == b)), w_wr[b].addr.eq(ta), w_wr[b].data.eq(data_now)]
+        # params: ta = group, tb = beat within group
+        for a in range(TM):
+            r = a % R_P
+            m.d.comb += [p_wr[a].en.eq((k_ == 1) & (tb == a // R_P)), p_wr[a].addr.eq(ta),
+                         p_wr[a].data.eq(data_now[r * PARAM_RECORD_BITS:r * PARAM_RECORD_BITS
+                                                  + BIAS_BITS + MULT_BITS + SHIFT_BITS])]
+
+        # phase sequencer
+        ph_cnt = Signal(ADDR)          # issue counter within the phase
+        ph_drain = Signal(range(max(LAT + timing.READ_DRAIN_EXTRA, timing.WRITE_DRAIN) + 2))
+        # input-stream counters
+        l_row, l_col, l_k, l_s = Signal(CNT), Signal(CNT), Signal(CNT), Signal(range(SUB_IN + 1))
+        l_rot, l_gb = Signal(CNT), Signal(CNT)
+        # weight-stream counters
+        lw_i, lw_b, lw_word = Signal(ADDR), Signal(CNT), Signal(ADDR)
+        # param-stream counters
+        lp_i, lp_g, lp_b = Signal(ADDR), Signal(CNT), Signal(CNT)
+        # writer counters
+        o_r, o_c, o_kb, o_s = Signal(CNT), Signal(CNT), Signal(CNT), Signal(8)
+        o_rot, o_gb = Signal(CNT), Signal(CNT)
+
+        vo_mod = Signal(CNT)
+        vo_div = Signal(CNT)
+        sub_w = Signal(8)
+        omax = Signal(8)
+        with m.Switch(cfg["ob_sel"]):
+            for i, ob in enumerate(OUTS):
+                with m.Case(i):
+                    vo = BUS // ob
+                    m.d.comb += [vo_mod.eq(vo % TM), vo_div.eq(vo // TM), sub_w.eq(ceil_div(vo, TM)),
+                                 omax.eq((1 << ob) - 1)]
+
+        in_plane = cfg["in_plane"]
+        l_w_block = Signal(ADDR)   # weight block base of the step being loaded
+        m.d.comb += l_w_block.eq(cfg["w_base"] + (g_l_l[0] * cfg["n_n"] + g_l_l[3]) * cfg["w_tile_beats"])
+        h0 = Signal(signed(CNT + 2))
+        w0 = Signal(signed(CNT + 2))
+        m.d.comb += [h0.eq(g_l_l[1] * cfg["trb"] * S - cfg["pad"]), w0.eq(g_l_l[2] * cfg["tcb"] * S - cfg["pad"])]
+        hh = Signal(signed(CNT + 2))
+        ww = Signal(signed(CNT + 2))
+        jb = Signal(CNT)
+        m.d.comb += [hh.eq(h0 + l_row), ww.eq(w0 + l_col), jb.eq(g_l_l[3] * cfg["kb_in"] + l_k)]
+        l_inr = (hh >= 0) & (hh < cfg["in_h"]) & (ww >= 0) & (ww < cfg["in_w"]) & (jb < cfg["in_nb"])
+        l_addr = cfg["act_base"] + hh * cfg["in_row_beats"] + ww * cfg["in_nb"] + jb
+
+        # writer stage 0
+        o_r0 = Signal(CNT)
+        o_c0 = Signal(CNT)
+        o_jb0 = Signal(CNT)
+        m.d.comb += [o_r0.eq(g_w[1] * cfg["trb"]), o_c0.eq(g_w[2] * cfg["tcb"]), o_jb0.eq(g_w[0] * cfg["kb_out"])]
+        o_run = Signal()
+        o_ho, o_wo, o_jb = Signal(CNT), Signal(CNT), Signal(CNT)
+        m.d.comb += [o_ho.eq(o_r0 + o_r), o_wo.eq(o_c0 + o_c), o_jb.eq(o_jb0 + o_kb)]
+        o_inr = Signal()
+        o_addr = Signal(ADDR)
+        m.d.comb += [o_inr.eq((o_ho < cfg["out_h"]) & (o_wo < cfg["out_w"]) & (o_jb < cfg["out_nb"])),
+                     o_addr.eq(cfg["out_base"] + o_ho * cfg["out_row_beats"] + o_wo * cfg["out_nb"] + o_jb)]
+        for a in range(TM):
+            grp = o_gb + o_s + (a < o_rot)
+            m.d.comb += [acc_rd_w[a].addr.eq(Mux(g_wbank, D_ACC, 0) + grp * cfg["acc_plane"]
+                                             + o_r * cfg["tcb"] + o_c),
+                         p_rd[a].addr.eq(grp)]
+
+        with m.FSM(name="mem") as mem_fsm:
+            with m.State("IDLE"):
+                with m.If(g_go & g_do_w):
+                    m.d.sync += [lp_i.eq(0), lp_g.eq(0), lp_b.eq(0)]
+                    m.next = "P"
+                with m.Elif(g_go & g_do_l):
+                    m.d.sync += [l_row.eq(0), l_col.eq(0), l_k.eq(0), l_s.eq(0), l_rot.eq(0), l_gb.eq(0),
+                                 lw_i.eq(0), lw_b.eq(0), lw_word.eq(Mux(g_lbank, D_W, 0))]
+                    m.next = "I"
+            with m.State("P"):  # requantization records of the pending tile
+                m.d.comb += [rq_en.eq(1), rq_addr.eq(cfg["p_base"] + g_w[0] * cfg["p_tile_beats"] + lp_i),
+                             TAG_KIND.eq(1), TAG_INR.eq(1), TAG_A.eq(lp_g), TAG_B.eq(lp_b)]
+                m.d.sync += [lp_i.eq(lp_i + 1), lp_b.eq(lp_b + 1)]
+                with m.If(lp_b == P_GB - 1):
+                    m.d.sync += [lp_b.eq(0), lp_g.eq(lp_g + 1)]
+                with m.If(lp_i == cfg["p_tile_beats"] - 1):
+                    m.d.sync += ph_drain.eq(LAT + timing.READ_DRAIN_EXTRA)
+                    m.next = "P_DRAIN"
+            with m.State("P_DRAIN"):
+                m.d.sync += ph_drain.eq(ph_drain - 1)
+                with m.If(ph_drain == 1):
+                    m.d.sync += [o_r.eq(0), o_c.eq(0), o_kb.eq(0), o_s.eq(0), o_rot.eq(0), o_gb.eq(0)]
+                    m.next = "W"
+            with m.State("W"):  # requantize and write the pending tile
+                m.d.comb += o_run.eq(1)
+                m.d.sync += o_s.eq(o_s + 1)
+                with m.If(o_s == sub_w - 1):
+                    m.d.sync += [o_s.eq(0), o_kb.eq(o_kb + 1)]
+                    with m.If(o_rot + vo_mod >= TM):
+                        m.d.sync += [o_rot.eq(o_rot + vo_mod - TM), o_gb.eq(o_gb + vo_div + 1)]
+                    with m.Else():
+                        m.d.sync += [o_rot.eq(o_rot + vo_mod), o_gb.eq(o_gb + vo_div)]
+                    with m.If(o_kb == cfg["kb_out"] - 1):
+                        m.d.sync += [o_kb.eq(0), o_rot.eq(0), o_gb.eq(0), o_c.eq(o_c + 1)]
+                        with m.If(o_c == cfg["tcb"] - 1):
+                            m.d.sync += [o_c.eq(0), o_r.eq(o_r + 1)]
+                            with m.If(o_r == cfg["trb"] - 1):
+                                m.d.sync += ph_drain.eq(timing.WRITE_DRAIN)
+                                m.next = "W_DRAIN"
+            with m.State("W_DRAIN"):
+                m.d.sync += ph_drain.eq(ph_drain - 1)
+                with m.If(ph_drain == 1):
+                    with m.If(job_l):
+                        m.d.sync += [l_row.eq(0), l_col.eq(0), l_k.eq(0), l_s.eq(0), l_rot.eq(0), l_gb.eq(0),
+                                     lw_i.eq(0), lw_b.eq(0), lw_word.eq(Mux(g_lb, D_W, 0))]
+                        m.next = "I"
+                    with m.Else():
+                        m.next = "IDLE"
+            with m.State("I"):  # the next step's input tile
+                m.d.comb += [rq_en.eq((l_s == 0) & l_inr), rq_addr.eq(l_addr),
+                             TAG_KIND.eq(2), TAG_INR.eq(l_inr), TAG_SUB.eq(l_s),
+                             TAG_A.eq(Mux(g_lb, D_IN, 0) + l_row * cfg["cols_in"] + l_col),
+                             TAG_B.eq(l_rot), TAG_C.eq(l_gb)]
+                m.d.sync += l_s.eq(l_s + 1)
+                with m.If(l_s == SUB_IN - 1):
+                    m.d.sync += [l_s.eq(0), l_k.eq(l_k + 1)]
+                    with m.If(l_rot + (V_IN % TN) >= TN):
+                        m.d.sync += [l_rot.eq(l_rot + (V_IN % TN) - TN), l_gb.eq(l_gb + (V_IN // TN) + 1)]
+                    with m.Else():
+                        m.d.sync += [l_rot.eq(l_rot + (V_IN % TN)), l_gb.eq(l_gb + (V_IN // TN))]
+                    with m.If(l_k == cfg["kb_in"] - 1):
+                        m.d.sync += [l_k.eq(0), l_rot.eq(0), l_gb.eq(0), l_col.eq(l_col + 1)]
+                        with m.If(l_col == cfg["cols_in"] - 1):
+                            m.d.sync += [l_col.eq(0), l_row.eq(l_row + 1)]
+                            with m.If(l_row == cfg["rows_in"] - 1):
+                                m.next = "WT"
+            with m.State("WT"):  # the next step's weights
+                m.d.comb += [rq_en.eq(1), rq_addr.eq(l_w_block + lw_i), TAG_KIND.eq(3), TAG_INR.eq(1),
+                             TAG_A.eq(lw_word), TAG_B.eq(lw_b)]
+                m.d.sync += [lw_i.eq(lw_i + 1), lw_b.eq(lw_b + 1)]
+                with m.If(lw_b == B_W - 1):
+                    m.d.sync += [lw_b.eq(0), lw_word.eq(lw_word + 1)]
+                with m.If(lw_i == cfg["w_tile_beats"] - 1):
+                    m.d.sync += ph_drain.eq(LAT + timing.READ_DRAIN_EXTRA)
+                    m.next = "R_DRAIN"
+            with m.State("R_DRAIN"):
+                m.d.sync += ph_drain.eq(ph_drain - 1)
+                with m.If(ph_drain == 1):
+                    m.next = "IDLE"
+        m.d.comb += g_busy.eq(~mem_fsm.ongoing("IDLE"))
+
+        # writer pipeline (stages 1..3 after the counters)
+        o_tags = [o_run, o_s == sub_w - 1, o_s, o_rot, o_inr, o_addr]
+        w1 = stage(o_tags, "w1")
+        yv = [Signal(signed(BIAS_BITS + 1 + MULT_BITS + 1), name=f"y{a}") for a in range(TM)]
+        sh1 = [Signal(SHIFT_BITS, name=f"sh1_{a}") for a in range(TM)]
+        for a in range(TM):
+            rec = p_rd[a].data
+            bias = rec[0:BIAS_BITS].as_signed()
+            mult = rec[BIAS_BITS:BIAS_BITS + MULT_BITS]
+            m.d.sync += [yv[a].eq((acc_rd_w[a].data + bias) * mult), sh1[a].eq(rec[BIAS_BITS + MULT_BITS:])]
+        w2 = stage(w1, "w2")
+        q = [Signal(8, name=f"q{a}") for a in range(TM)]
+        for a in range(TM):
+            rnd = Signal(signed(yv[a].shape().width + 1), name=f"rnd{a}")
+            m.d.comb += rnd.eq((yv[a] + ((Const(1, 64) << sh1[a]) >> 1)) >> sh1[a])
+            m.d.sync += q[a].eq(Mux(rnd < 0, 0, Mux(rnd > omax, omax, rnd)))
+        w3 = stage(w2, "w3")
+        run3, last3, s3_, rot3, inr3, addr3 = w3
+        rot_q = []
+        qa = Array(q)
+        for u in range(TM):
+            idx = Mux(rot3 + u >= TM, rot3 + u - TM, rot3 + u)
+            rq = Signal(8, name=f"rotq{u}")
+            m.d.comb += rq.eq(qa[idx])
+            rot_q.append(rq)
+        beat = Signal(BUS)
+        beat_next = Signal(BUS)
+        m.d.comb += beat_next.eq(Mux(s3_ == 0, 0, beat))
+        with m.Switch(cfg["ob_sel"]):
+            for i, ob in enumerate(OUTS):
+                with m.Case(i):
+                    vo = BUS // ob
+                    for s in range(ceil_div(vo, TM)):
+                        with m.If(s3_ == s):
+                            for u in range(TM):
+                                v = s * TM + u
+                                if v < vo:
+                                    m.d.comb += beat_next[v * ob:(v + 1) * ob].eq(rot_q[u][:ob])
+        wr_en_r = Signal()
+        with m.If(run3):
+            m.d.sync += beat.eq(beat_next)
+        m.d.sync += [wr_en_r.eq(run3 & last3 & inr3)]
+        with m.If(run3 & last3):
+            m.d.sync += [self.mem_wr_addr.eq(addr3), self.mem_wr_data.eq(beat_next)]
+        m.d.comb += self.mem_wr_en.eq(wr_en_r)
+        return m

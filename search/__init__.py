@@ -1,0 +1,1 @@
+"""The differentiable co-search (network, per-layer precision, accelerator)."""

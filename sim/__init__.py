@@ -1,0 +1,1 @@
+"""Simulation of the generated RTL: cocotb testbenches on Verilator and Icarus, and the scoreboard."""

@@ -1,0 +1,48 @@
+// Test harness: one generated chunk (module name in `CHUNK) on the memory model, with a cycle counter.
+// `cycles` counts the rising edges after the one that samples `start`, up to and including the one that
+// samples `done`.
+`default_nettype none
+module harness #(
+    parameter integer BUS = 64,
+    parameter integer ADDR = 24,
+    parameter integer DEPTH = 65536,
+    parameter integer LATENCY = 4,
+    parameter integer CFG_BITS = 512
+) (
+    input  wire                clk,
+    input  wire                rst,
+    input  wire                start,
+    input  wire [CFG_BITS-1:0] cfg,
+    output wire                busy,
+    output wire                done,
+    output reg  [31:0]         cycles,
+    output reg                 finished
+);
+    wire            rd_en, wr_en;
+    wire [ADDR-1:0] rd_addr, wr_addr;
+    wire [BUS-1:0]  rd_data, wr_data;
+
+    `CHUNK dut (
+        .clk(clk), .rst(rst), .start(start), .cfg(cfg), .busy(busy), .done(done),
+        .mem_rd_en(rd_en), .mem_rd_addr(rd_addr), .mem_rd_data(rd_data),
+        .mem_wr_en(wr_en), .mem_wr_addr(wr_addr), .mem_wr_data(wr_data)
+    );
+
+    mem_model #(.BUS(BUS), .ADDR(ADDR), .DEPTH(DEPTH), .LATENCY(LATENCY)) mem (
+        .clk(clk), .rd_en(rd_en), .rd_addr(rd_addr), .rd_data(rd_data),
+        .wr_en(wr_en), .wr_addr(wr_addr), .wr_data(wr_data)
+    );
+
+    always @(posedge clk) begin
+        if (rst) begin
+            cycles <= 32'd0;
+            finished <= 1'b0;
+        end else if (start) begin
+            cycles <= 32'd0;
+            finished <= 1'b0;
+        end else if (!finished) begin
+            cycles <= cycles + 32'd1;
+            if (done) finished <= 1'b1;
+        end
+    end
+endmodule

@@ -1,0 +1,30 @@
+// Memory model of the chunk's memory port: the protocol that hw_model's cycle model assumes.
+//  - Read: rd_en/rd_addr sampled at a rising edge; rd_data shows that word LATENCY edges later (one beat per
+//    request, one request per cycle, never stalls).
+//  - Write: wr_en/wr_addr/wr_data sampled at a rising edge and stored at once.
+`default_nettype none
+module mem_model #(
+    parameter integer BUS = 64,
+    parameter integer ADDR = 24,
+    parameter integer DEPTH = 65536,
+    parameter integer LATENCY = 4
+) (
+    input  wire            clk,
+    input  wire            rd_en,
+    input  wire [ADDR-1:0] rd_addr,
+    output wire [BUS-1:0]  rd_data,
+    input  wire            wr_en,
+    input  wire [ADDR-1:0] wr_addr,
+    input  wire [BUS-1:0]  wr_data
+);
+    reg [BUS-1:0] mem [0:DEPTH-1];
+    reg [BUS-1:0] pipe [0:LATENCY-1];
+    integer i;
+
+    always @(posedge clk) begin
+        pipe[0] <= rd_en ? mem[rd_addr[$clog2(DEPTH)-1:0]] : {BUS{1'b0}};
+        for (i = 1; i < LATENCY; i = i + 1) pipe[i] <= pipe[i-1];
+        if (wr_en) mem[wr_addr[$clog2(DEPTH)-1:0]] <= wr_data;
+    end
+    assign rd_data = pipe[LATENCY-1];
+endmodule

@@ -1,0 +1,142 @@
+"""Run layers on the generated RTL and check them: values bit for bit against the integer reference
+(hw_model.numerics, numpy), cycles exactly against the cycle model (hw_model.cycles)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hw_model import cycles as cycle_model
+from hw_model.config import Accelerator, Chunk, Layer
+from hw_model.layout import layer_image, unpack_activations
+from hw_model.mapping import LayerGeometry, Mapping, geometry
+from hw_model.numerics import conv2d_int, random_layer_data, requantize
+from hw_model.regs import CFG_BITS, pack_cfg, program
+from rtl_gen.emit import chunk_module_name, chunk_verilog
+
+from .tools import ensure_tool_path
+
+HDL = Path(__file__).parent / "hdl"
+SIMULATORS = ("verilator", "icarus")
+
+
+def _mem_depth(words: int) -> int:
+    return max(1 << 12, 1 << (max(words, 1) - 1).bit_length())
+
+
+def build(acc: Accelerator, chunk: Chunk, simulator: str, depth: int, root: Path = Path("sim_build")) -> Path:
+    """Build the harness for one chunk once; reuse it while the Verilog and parameters are unchanged."""
+    from cocotb_tools.runner import get_runner
+
+    ensure_tool_path()
+    module = chunk_module_name(acc.name, chunk)
+    text = chunk_verilog(chunk, acc.memory, module)
+    params = {"BUS": acc.memory.bus_bits, "ADDR": acc.memory.addr_bits, "DEPTH": depth,
+              "LATENCY": acc.memory.read_latency, "CFG_BITS": CFG_BITS}
+    hdl = "".join((HDL / f).read_text() for f in ("harness.v", "mem_model.v"))
+    key = hashlib.sha256((text + hdl + json.dumps(params, sort_keys=True) + simulator).encode()).hexdigest()[:16]
+    bdir = (root / simulator / f"{module}_{key}").resolve()
+    stamp = bdir / "built.stamp"
+    if stamp.exists():
+        return bdir
+    bdir.mkdir(parents=True, exist_ok=True)
+    (bdir / f"{module}.v").write_text(text)
+    build_args = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-O2"] if simulator == "verilator" else []
+    runner = get_runner(simulator)
+    runner.build(sources=[HDL / "harness.v", HDL / "mem_model.v", bdir / f"{module}.v"], hdl_toplevel="harness",
+                 parameters=params, defines={"CHUNK": module}, build_args=build_args, build_dir=bdir,
+                 timescale=("1ns", "1ps"), log_file=bdir / "build.log")
+    stamp.write_text(key)
+    return bdir
+
+
+@dataclass
+class LayerCase:
+    layer: Layer
+    geom: LayerGeometry
+    x: np.ndarray
+    wt: np.ndarray
+    bias: np.ndarray
+    mult: np.ndarray
+    shift: np.ndarray
+
+
+def make_case(acc: Accelerator, layer: Layer, rng: np.random.Generator, mapping: Mapping | None = None) -> LayerCase:
+    g = geometry(acc, layer, mapping)
+    return LayerCase(layer, g, *random_layer_data(rng, layer))
+
+
+def reference_output(case: LayerCase) -> np.ndarray:
+    """The integer reference: numpy convolution and requantization, independent of layout and RTL."""
+    L = case.layer
+    acc = conv2d_int(case.x, case.wt, L.stride, L.padding)
+    return requantize(acc, case.bias, case.mult, case.shift, L.out_bits)
+
+
+def run_cases(acc: Accelerator, cases: list[LayerCase], simulator: str = "verilator",
+              build_root: Path = Path("sim_build")) -> list[dict]:
+    """Simulate the cases (grouped by chunk, one build each) and return one report row per case."""
+    from cocotb_tools.runner import get_runner
+
+    ensure_tool_path()
+    _ensure_root_on_path()
+    rows: dict[str, dict] = {}
+    by_chunk: dict[str, list[LayerCase]] = {}
+    for c in cases:
+        by_chunk.setdefault(c.geom.chunk.name, []).append(c)
+    for chunk_name, group in by_chunk.items():
+        chunk = acc.chunk(chunk_name)
+        jobs, base = [], 0
+        for c in group:
+            addrs, image, end = layer_image(c.geom, c.x, c.wt, c.bias, c.mult, c.shift, base=base)
+            ho, wo = c.layer.out_size
+            model = cycle_model.layer_cycles(c.geom)
+            jobs.append({"name": c.layer.name, "cfg": format(pack_cfg(program(c.geom, addrs)), "x"),
+                         "image": [[a, format(b, "x")] for a, b in image.items()],
+                         "out_base": addrs.out_base, "out_beats": ho * wo * c.geom.out_nb,
+                         "cycle_limit": 4 * model + 10_000})
+            base = end
+        depth = _mem_depth(base)
+        bdir = build(acc, chunk, simulator, depth, build_root)
+        with tempfile.TemporaryDirectory(prefix="trips_job_") as tmp:
+            job_path, res_path = Path(tmp) / "job.json", Path(tmp) / "result.json"
+            job_path.write_text(json.dumps({"layers": jobs, "result": str(res_path)}))
+            runner = get_runner(simulator)
+            runner.test(test_module="sim.tb_chunk", hdl_toplevel="harness", hdl_toplevel_lang="verilog", build_dir=bdir, test_dir=Path(tmp),
+                        extra_env={"TRIPS_JOB": str(job_path)},
+                        log_file=Path(tmp) / "sim.log", timescale=("1ns", "1ps") if simulator == "icarus" else None)
+            if not res_path.exists():
+                log = (Path(tmp) / "sim.log").read_text()[-3000:]
+                raise RuntimeError(f"simulation of chunk {chunk_name} on {simulator} produced no result:\n{log}")
+            result = json.loads(res_path.read_text())
+        for c, r in zip(group, result["layers"]):
+            rows[c.layer.name] = _score(c, r)
+    return [rows[c.layer.name] for c in cases]
+
+
+def _ensure_root_on_path() -> None:
+    """The runner hands sys.path to the simulator's Python as PYTHONPATH: make the repository root absolute."""
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+
+
+def _score(case: LayerCase, r: dict) -> dict:
+    g, L = case.geom, case.layer
+    model = cycle_model.layer_cycles(g)
+    words = r["out"]
+    if any(w is None for w in words):
+        exact = False
+    else:
+        got = unpack_activations([int(w, 16) for w in words], L.out_channels, L.out_size, L.out_bits,
+                                 g.mem.bus_bits)
+        exact = bool(np.array_equal(got, reference_output(case)))
+    return {"name": L.name, "chunk": g.chunk.name, "model_cycles": int(model), "rtl_cycles": int(r["rtl_cycles"]),
+            "bit_exact": exact, "mac_utilization": float(cycle_model.mac_utilization(g)),
+            "mapping": {"trb": g.mapping.trb, "tcb": g.mapping.tcb, "kb_in": g.mapping.kb_in,
+                        "kb_out": g.mapping.kb_out}}
