@@ -13,6 +13,10 @@ module harness #(
     input  wire                rst,
     input  wire                start,
     input  wire [CFG_BITS-1:0] cfg,
+    input  wire                load,
+    input  wire                dump,
+    input  wire [ADDR-1:0]     dump_lo,
+    input  wire [ADDR-1:0]     dump_hi,
     output wire                busy,
     output wire                done,
     output reg  [31:0]         cycles,
@@ -29,7 +33,7 @@ module harness #(
     );
 
     mem_model #(.BUS(BUS), .ADDR(ADDR), .DEPTH(DEPTH), .LATENCY(LATENCY)) mem (
-        .clk(clk), .rd_en(rd_en), .rd_addr(rd_addr), .rd_data(rd_data),
+        .clk(clk), .load(load), .dump(dump), .dump_lo(dump_lo), .dump_hi(dump_hi), .rd_en(rd_en), .rd_addr(rd_addr), .rd_data(rd_data),
         .wr_en(wr_en), .wr_addr(wr_addr), .wr_data(wr_data)
     );
 
