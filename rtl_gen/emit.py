@@ -1,6 +1,7 @@
 """Write a configuration's Verilog and its manifest: `python -m rtl_gen --config FILE [--out DIR]`."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -22,6 +23,7 @@ def chunk_module_name(acc_name: str, chunk: Chunk) -> str:
 _ZERO_INIT = re.compile(r"  initial begin\n(?:    \S+\[\d+\] = \d+'[dh]0+;\n)+  end\n")
 
 
+@functools.lru_cache(maxsize=32)
 def chunk_verilog(chunk: Chunk, mem: MemoryInterface, module_name: str) -> str:
     top = ConvChunk(chunk, mem)
     text = verilog.convert(top, name=module_name, emit_src=False)

@@ -2,6 +2,7 @@
 (hw_model.numerics, numpy), cycles exactly against the cycle model (hw_model.cycles)."""
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import sys
@@ -31,8 +32,6 @@ def _mem_depth(words: int) -> int:
 
 def build(acc: Accelerator, chunk: Chunk, simulator: str, depth: int, root: Path = Path("sim_build")) -> Path:
     """Build the harness for one chunk once; reuse it while the Verilog and parameters are unchanged."""
-    from cocotb_tools.runner import get_runner
-
     ensure_tool_path()
     module = chunk_module_name(acc.name, chunk)
     text = chunk_verilog(chunk, acc.memory, module)
@@ -45,14 +44,23 @@ def build(acc: Accelerator, chunk: Chunk, simulator: str, depth: int, root: Path
     if stamp.exists():
         return bdir
     bdir.mkdir(parents=True, exist_ok=True)
+    with open(bdir.parent / f"{bdir.name}.lock", "w") as lock:  # parallel test workers build once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not stamp.exists():
+            _build(simulator, bdir, module, text, params)
+            stamp.write_text(key)
+    return bdir
+
+
+def _build(simulator, bdir, module, text, params):
+    from cocotb_tools.runner import get_runner
+
     (bdir / f"{module}.v").write_text(text)
     build_args = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-O2"] if simulator == "verilator" else []
     runner = get_runner(simulator)
     runner.build(sources=[HDL / "harness.v", HDL / "mem_model.v", bdir / f"{module}.v"], hdl_toplevel="harness",
                  parameters=params, defines={"CHUNK": module}, build_args=build_args, build_dir=bdir,
                  timescale=("1ns", "1ps"), log_file=bdir / "build.log")
-    stamp.write_text(key)
-    return bdir
 
 
 @dataclass

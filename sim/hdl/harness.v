@@ -20,7 +20,8 @@ module harness #(
     output wire                busy,
     output wire                done,
     output reg  [31:0]         cycles,
-    output reg                 finished
+    output reg                 finished,
+    output wire                mem_oob
 );
     wire            rd_en, wr_en;
     wire [ADDR-1:0] rd_addr, wr_addr;
@@ -32,9 +33,9 @@ module harness #(
         .mem_wr_en(wr_en), .mem_wr_addr(wr_addr), .mem_wr_data(wr_data)
     );
 
-    mem_model #(.BUS(BUS), .ADDR(ADDR), .DEPTH(DEPTH), .LATENCY(LATENCY)) mem (
+    mem_model #(.BUS(BUS), .ADDR(ADDR), .DEPTH(DEPTH), .LATENCY(LATENCY)) u_mem (
         .clk(clk), .load(load), .dump(dump), .dump_lo(dump_lo), .dump_hi(dump_hi), .rd_en(rd_en), .rd_addr(rd_addr), .rd_data(rd_data),
-        .wr_en(wr_en), .wr_addr(wr_addr), .wr_data(wr_data)
+        .wr_en(wr_en), .wr_addr(wr_addr), .wr_data(wr_data), .oob(mem_oob)
     );
 
     always @(posedge clk) begin

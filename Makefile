@@ -1,0 +1,45 @@
+# TRIPS: every target creates .venv on first use. Targets take CONFIG=<file>; with none they use
+# out/best.json when a search has run, else configs/default.json.
+SHELL := /bin/bash
+PY := .venv/bin/python
+CONFIG ?= $(if $(wildcard out/best.json),out/best.json,configs/default.json)
+LAYERS ?= configs/layers_default.json
+SIM ?= verilator
+JOBS ?= 2
+
+.PHONY: all rtl sim sim-icarus test test-all bench lint clean distclean
+
+all: sim
+
+.venv/.stamp: pyproject.toml
+	@test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install -q -e ".[dev]"
+	@touch $@
+
+rtl: .venv/.stamp
+	$(PY) -m rtl_gen --config "$(CONFIG)"
+
+sim: .venv/.stamp
+	$(PY) -m sim --config "$(CONFIG)" --layers "$(LAYERS)" --simulator "$(SIM)"
+
+sim-icarus:
+	$(MAKE) sim SIM=icarus
+
+test: .venv/.stamp
+	$(PY) -m pytest -q -n $(JOBS) -m "not slow"
+
+test-all: .venv/.stamp
+	$(PY) -m pytest -q -n $(JOBS)
+
+bench: .venv/.stamp
+	$(PY) -m bench.model_speed
+	$(PY) -m bench.sim_speed
+
+lint: .venv/.stamp
+	$(PY) -m sim.lint
+
+clean:
+	rm -rf out sim_build .pytest_cache
+
+distclean: clean
+	rm -rf .venv *.egg-info
