@@ -20,17 +20,9 @@ import numpy as np
 from . import timing
 from .mapping import LayerGeometry
 
-INT = np.int64
-
-
-def _cdiv(a, b):
-    return -(-a // b)
-
 
 def cycles_from_fields(f: dict) -> np.ndarray:
-    """f: dict of equal-length int arrays with keys
-    K, trb, tcb, rows_in, cols_in, kb_in, kb_out, mg, ng, n_m, n_r, n_c, n_n, sub_in, sub_w,
-    w_tile_beats, p_tile_beats, lat. Returns total cycles per element."""
+    """f: hw_model.derive.geometry_fields (ints or broadcastable arrays). Returns total cycles."""
     K2 = f["K"] * f["K"]
     C = f["mg"] * f["trb"] * f["tcb"] * f["ng"] * K2 + timing.COMPUTE_DRAIN
     R = f["rows_in"] * f["cols_in"] * f["kb_in"] * f["sub_in"] + f["w_tile_beats"] + f["lat"] \
@@ -49,18 +41,8 @@ def cycles_from_fields(f: dict) -> np.ndarray:
     return R + timing.START_OVERHEAD + steps + P + W + timing.END_OVERHEAD
 
 
-def fields(g: LayerGeometry) -> dict:
-    """The integers the model needs for one geometry (as 1-element arrays)."""
-    L, ch, mp = g.layer, g.chunk, g.mapping
-    vals = dict(K=L.kernel, trb=mp.trb, tcb=mp.tcb, rows_in=g.rows_in, cols_in=g.cols_in, kb_in=mp.kb_in,
-                kb_out=mp.kb_out, mg=g.mg, ng=g.ng, n_m=g.n_m, n_r=g.n_r, n_c=g.n_c, n_n=g.n_n,
-                sub_in=_cdiv(g.v_in, ch.tn), sub_w=_cdiv(g.v_out, ch.tm), w_tile_beats=g.w_tile_beats,
-                p_tile_beats=g.p_tile_beats, lat=g.mem.read_latency)
-    return {k: np.array([v], dtype=INT) for k, v in vals.items()}
-
-
 def layer_cycles(g: LayerGeometry) -> int:
-    return int(cycles_from_fields(fields(g))[0])
+    return int(cycles_from_fields(g.fields))
 
 
 def mac_utilization(g: LayerGeometry) -> float:

@@ -7,14 +7,11 @@ layer are padded with zeros, which the cycle model counts and the MAC utilizatio
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from .config import Accelerator, Chunk, ConfigError, Layer, MemoryInterface
-
-
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
+from .derive import cdiv as ceil_div  # noqa: F401  (re-exported for rtl_gen and layout)
+from .derive import default_tiles, geometry_fields
 
 
 @dataclass(frozen=True)
@@ -27,94 +24,26 @@ class Mapping:
     kb_out: int  # output-channel tile in beats of V_out values: tmb = kb_out * V_out
 
 
-@dataclass(frozen=True)
 class LayerGeometry:
-    """Everything the chunk, the cycle model and the memory layout derive from (layer, chunk, mapping)."""
+    """Everything the chunk, the cycle model and the memory layout derive from (layer, chunk, mapping).
+    Attribute access reads hw_model.derive.geometry_fields, computed once."""
 
-    layer: Layer
-    chunk: Chunk
-    mem: MemoryInterface
-    mapping: Mapping
+    def __init__(self, layer: Layer, chunk: Chunk, mem: MemoryInterface, mapping: Mapping):
+        self.layer, self.chunk, self.mem, self.mapping = layer, chunk, mem, mapping
+        self.fields = {k: int(v) for k, v in geometry_fields(
+            N=layer.in_channels, M=layer.out_channels, H=layer.in_size[0], W=layer.in_size[1], K=layer.kernel,
+            S=layer.stride, P=layer.padding, bits=layer.bits, out_bits=layer.out_bits, tm=chunk.tm, tn=chunk.tn,
+            bus=mem.bus_bits, lat=mem.read_latency, trb=mapping.trb, tcb=mapping.tcb, kb_in=mapping.kb_in,
+            kb_out=mapping.kb_out).items()}
 
-    # -- packing
-    @property
-    def v_in(self) -> int:
-        return self.mem.values_per_beat(self.layer.bits)
+    def __getattr__(self, name):
+        try:
+            return self.__dict__["fields"][name]
+        except KeyError:
+            raise AttributeError(name) from None
 
-    @property
-    def v_out(self) -> int:
-        return self.mem.values_per_beat(self.layer.out_bits)
-
-    @property
-    def in_nb(self) -> int:
-        return ceil_div(self.layer.in_channels, self.v_in)
-
-    @property
-    def out_nb(self) -> int:
-        return ceil_div(self.layer.out_channels, self.v_out)
-
-    # -- tiles
-    @property
-    def tnb(self) -> int:
-        return self.mapping.kb_in * self.v_in
-
-    @property
-    def tmb(self) -> int:
-        return self.mapping.kb_out * self.v_out
-
-    @property
-    def rows_in(self) -> int:
-        return (self.mapping.trb - 1) * self.layer.stride + self.layer.kernel
-
-    @property
-    def cols_in(self) -> int:
-        return (self.mapping.tcb - 1) * self.layer.stride + self.layer.kernel
-
-    @property
-    def ng(self) -> int:
-        return ceil_div(self.tnb, self.chunk.tn)
-
-    @property
-    def ng_last(self) -> int:
-        return self.tnb - (self.ng - 1) * self.chunk.tn
-
-    @property
-    def mg(self) -> int:
-        return ceil_div(self.tmb, self.chunk.tm)
-
-    @property
-    def n_m(self) -> int:
-        return ceil_div(self.out_nb, self.mapping.kb_out)
-
-    @property
-    def n_n(self) -> int:
-        return ceil_div(self.in_nb, self.mapping.kb_in)
-
-    @property
-    def n_r(self) -> int:
-        return ceil_div(self.layer.out_size[0], self.mapping.trb)
-
-    @property
-    def n_c(self) -> int:
-        return ceil_div(self.layer.out_size[1], self.mapping.tcb)
-
-    # -- streams
-    @property
-    def w_group_beats(self) -> int:
-        """Beats holding one tm x tn weight group (one MAC-array cycle's weights)."""
-        return ceil_div(self.chunk.tm * self.chunk.tn, self.v_in)
-
-    @property
-    def w_tile_beats(self) -> int:
-        return self.mg * self.ng * self.layer.kernel ** 2 * self.w_group_beats
-
-    @property
-    def p_group_beats(self) -> int:
-        return ceil_div(self.chunk.tm, self.mem.records_per_beat)
-
-    @property
-    def p_tile_beats(self) -> int:
-        return self.mg * self.p_group_beats
+    def __repr__(self):
+        return f"LayerGeometry({self.layer.name!r} on {self.chunk.name!r}, {self.mapping})"
 
 
 def check_fits(layer: Layer, chunk: Chunk, mem: MemoryInterface, mapping: Mapping) -> LayerGeometry:
@@ -144,41 +73,13 @@ def check_fits(layer: Layer, chunk: Chunk, mem: MemoryInterface, mapping: Mappin
     return g
 
 
-def _balanced(total: int, cap: int) -> int:
-    """Largest tile <= cap that splits `total` into equal-as-possible tiles (ceil(total / ceil(total/cap)))."""
-    cap = max(1, min(cap, total))
-    return ceil_div(total, ceil_div(total, cap))
-
-
 def default_mapping(layer: Layer, chunk: Chunk, mem: MemoryInterface) -> Mapping:
     """The mapping the toolkit uses unless told otherwise: balanced tiles as large as the buffers allow."""
-    v_in, v_out = mem.values_per_beat(layer.bits), mem.values_per_beat(layer.out_bits)
     ho, wo = layer.out_size
-    in_nb, out_nb = ceil_div(layer.in_channels, v_in), ceil_div(layer.out_channels, v_out)
-    kb_in = _balanced(in_nb, max(1, chunk.tnb // v_in))
-    kb_out = _balanced(out_nb, max(1, chunk.tmb // v_out))
-    trb = _balanced(ho, chunk.trb)
-    tcb = _balanced(wo, chunk.tcb)
-    # Shrink until it fits: kernels and strides below the chunk's maxima always fit the buffer tiles, but a
-    # channel tile rounded up to whole beats may need one beat less.
-    for _ in range(4096):
-        m = Mapping(trb, tcb, kb_in, kb_out)
-        try:
-            return check_fits(layer, chunk, mem, m)  and m
-        except ConfigError as exc:
-            if not exc.field.endswith(("mapping.trb", "mapping.kb_in", "mapping.kb_out")):
-                raise
-            if exc.field.endswith("kb_out") and kb_out > 1:
-                kb_out -= 1
-            elif exc.field.endswith("kb_in") and kb_in > 1:
-                kb_in -= 1
-            elif trb > 1 and trb >= tcb:
-                trb -= 1
-            elif tcb > 1:
-                tcb -= 1
-            else:
-                raise
-    raise ConfigError(f"layer[{layer.name!r}]", "no mapping", "a layer that fits the chunk's buffers")
+    t = default_tiles(N=layer.in_channels, M=layer.out_channels, Ho=ho, Wo=wo, bits=layer.bits,
+                      out_bits=layer.out_bits, bus=mem.bus_bits, trb_cap=chunk.trb, tcb_cap=chunk.tcb,
+                      tmb_cap=chunk.tmb, tnb_cap=chunk.tnb)
+    return Mapping(**{k: int(v) for k, v in t.items()})
 
 
 def geometry(acc: Accelerator, layer: Layer, mapping: Mapping | None = None) -> LayerGeometry:

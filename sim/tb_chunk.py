@@ -70,6 +70,7 @@ async def run_job(dut):
         with open(DUMP_FILE) as f:
             out = _parse_dump(f.read())
         assert not int(dut.mem_oob.value), f"layer {layer['name']}: memory access outside the modelled words"
-        results.append({"name": layer["name"], "rtl_cycles": int(dut.cycles.value), "out": out})
+        results.append({"name": layer["name"], "rtl_cycles": int(dut.cycles.value),
+                        "rtl_reads": int(dut.reads.value), "rtl_writes": int(dut.writes.value), "out": out})
     with open(job["result"], "w") as f:
         json.dump({"layers": results}, f)

@@ -53,8 +53,8 @@ def test_regression_cycle_exact_and_bit_exact(config, simulator):
     acc = CONFIGS[config]()
     cases = cases_for(acc, N_CASES[config], seed=1234)
     rows = run_cases(acc, cases, simulator)
-    bad = [(r["name"], r["model_cycles"], r["rtl_cycles"], r["bit_exact"]) for r in rows
-           if r["model_cycles"] != r["rtl_cycles"] or not r["bit_exact"]]
+    bad = [r for r in rows if r["model_cycles"] != r["rtl_cycles"] or not r["bit_exact"]
+           or r["model_read_beats"] != r["rtl_read_beats"] or r["model_write_beats"] != r["rtl_write_beats"]]
     assert not bad, bad
     assert len(rows) == N_CASES[config]
 

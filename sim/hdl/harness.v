@@ -20,6 +20,8 @@ module harness #(
     output wire                busy,
     output wire                done,
     output reg  [31:0]         cycles,
+    output reg  [31:0]         reads,      // read beats requested since start
+    output reg  [31:0]         writes,     // write beats since start
     output reg                 finished,
     output wire                mem_oob
 );
@@ -39,14 +41,15 @@ module harness #(
     );
 
     always @(posedge clk) begin
-        if (rst) begin
+        if (rst || start) begin
             cycles <= 32'd0;
-            finished <= 1'b0;
-        end else if (start) begin
-            cycles <= 32'd0;
+            reads <= 32'd0;
+            writes <= 32'd0;
             finished <= 1'b0;
         end else if (!finished) begin
             cycles <= cycles + 32'd1;
+            reads <= reads + {31'd0, rd_en};
+            writes <= writes + {31'd0, wr_en};
             if (done) finished <= 1'b1;
         end
     end

@@ -1,0 +1,101 @@
+"""Everything else the search and the reports need besides cycles, from the same derived integers:
+memory traffic, buffer accesses, energy, and FPGA resources. Works on ints and numpy arrays alike.
+
+Energy per operation: M. Horowitz, "Computing's energy problem (and what we can do about it)", ISSCC 2014,
+45 nm at 0.9 V: 8-bit integer multiply 0.2 pJ, 8-bit add 0.03 pJ, 32-bit add 0.1 pJ, 64-bit read of an
+8 KB SRAM 10 pJ, 64-bit DRAM access 1.3-2.6 nJ (we take 2.0 nJ). Multiplier energy is scaled with the square
+of the operand width, adder energy linearly, SRAM and DRAM energy per bit.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .config import BIAS_BITS, MULT_BITS, SHIFT_BITS, Chunk, MemoryInterface
+from .derive import cdiv, in_range_total
+
+E_MUL8_PJ = 0.2
+E_ADD8_PJ = 0.03
+E_ADD32_PJ = 0.1
+E_SRAM_PJ_PER_BIT = 10.0 / 64
+E_DRAM_PJ_PER_BIT = 2000.0 / 64
+ENERGY_SOURCE = "Horowitz, ISSCC 2014, 45 nm 0.9 V (see hw_model/cost.py)"
+
+
+def traffic(f: dict) -> dict:
+    """Exact beats moved on the memory port for one layer (the chunk skips reads outside the map)."""
+    rows = in_range_total(f["n_r"], f["trb"], f["S"], f["P"], f["rows_in"], f["H"])
+    cols = in_range_total(f["n_c"], f["tcb"], f["S"], f["P"], f["cols_in"], f["W"])
+    steps = f["n_m"] * f["n_r"] * f["n_c"] * f["n_n"]
+    tiles = f["n_m"] * f["n_r"] * f["n_c"]
+    read_in = f["n_m"] * rows * cols * f["in_nb"]
+    read_w = steps * f["w_tile_beats"]
+    read_p = tiles * f["p_tile_beats"]
+    write_out = f["Ho"] * f["Wo"] * f["out_nb"]
+    beats = read_in + read_w + read_p + write_out
+    return dict(read_in_beats=read_in, read_w_beats=read_w, read_p_beats=read_p, write_beats=write_out,
+                beats=beats, bytes=beats * f["bus"] // 8)
+
+
+def buffer_bits(f: dict) -> dict:
+    """Bits read from and written to the on-chip buffers for one layer."""
+    steps = f["n_m"] * f["n_r"] * f["n_c"] * f["n_n"]
+    tiles = f["n_m"] * f["n_r"] * f["n_c"]
+    iters = f["mg"] * f["trb"] * f["tcb"] * f["ng"] * f["K"] * f["K"]
+    pixels = f["mg"] * f["trb"] * f["tcb"]
+    rec = BIAS_BITS + MULT_BITS + SHIFT_BITS
+    writer_slots = f["trb"] * f["tcb"] * f["kb_out"] * f["sub_w"]
+    return dict(
+        input=steps * (f["rows_in"] * f["cols_in"] * f["kb_in"] * f["v_in"] * f["bits"]
+                       + iters * f["tn"] * f["bits"]),
+        weight=steps * (f["w_tile_beats"] + iters * f["w_group_beats"]) * f["bus"],
+        acc=steps * pixels * f["tm"] * 32 * 2 + tiles * writer_slots * f["tm"] * 32,
+        params=tiles * (f["p_tile_beats"] * f["bus"] + writer_slots * f["tm"] * rec),
+    )
+
+
+def energy_pj(f: dict) -> dict:
+    """Energy of one layer in pJ, split by where it is spent."""
+    steps = f["n_m"] * f["n_r"] * f["n_c"] * f["n_n"]
+    lanes = f["tm"] * f["tn"]
+    iters = f["mg"] * f["trb"] * f["tcb"] * f["ng"] * f["K"] * f["K"]
+    q = f["bits"]
+    e_mac = E_MUL8_PJ * (q / 8) ** 2 + E_ADD8_PJ * (2 * q) / 8   # multiply + one adder-tree add
+    mac = steps * iters * lanes * e_mac + steps * f["mg"] * f["trb"] * f["tcb"] * f["tm"] * E_ADD32_PJ
+    bb = buffer_bits(f)
+    sram = (bb["input"] + bb["weight"] + bb["acc"] + bb["params"]) * E_SRAM_PJ_PER_BIT
+    dram = traffic(f)["beats"] * f["bus"] * E_DRAM_PJ_PER_BIT
+    return dict(mac=mac, sram=sram, dram=dram, total=mac + sram + dram)
+
+
+# ----------------------------------------------------------------------------------------------- resources
+BRAM18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
+LUTRAM_MAX_BITS = 1024  # smaller memories are left to LUTs
+
+
+def bram18(depth: int, width: int) -> int:
+    if depth * width <= LUTRAM_MAX_BITS:
+        return 0
+    return min(cdiv(depth, d) * cdiv(width, w) for d, w in BRAM18_SHAPES)
+
+
+def chunk_resources(chunk: Chunk, mem: MemoryInterface) -> dict:
+    """FPGA resources of one generated chunk (estimate; docs/architecture.md says what each term counts)."""
+    q, tm, tn, bus = chunk.bits, chunk.tm, chunk.tn, mem.bus_bits
+    v_in = bus // q
+    b_w = cdiv(tm * tn, v_in)
+    rec = BIAS_BITS + MULT_BITS + SHIFT_BITS
+    brams = (tn * bram18(2 * chunk.in_depth, q) + b_w * bram18(2 * chunk.w_depth, bus)
+             + tm * bram18(2 * chunk.acc_depth, 32) + tm * bram18(chunk.p_depth, rec))
+    # one DSP per q x q multiplier of the array; the requantizer's 33 x 16 multiply takes two (25 x 18 DSPs)
+    dsp = tm * tn + 2 * tm
+    tree_bits = tm * (tn - 1) * (2 * q + 1 + math.ceil(math.log2(max(tn, 2))))
+    lut = tree_bits + tm * 32 * 2 + tm * (50 + 64) + 2500
+    return dict(dsp=dsp, bram18=brams, lut=int(lut))
+
+
+def accelerator_resources(acc) -> dict:
+    per = {c.name: chunk_resources(c, acc.memory) for c in acc.chunks}
+    total = {k: sum(r[k] for r in per.values()) for k in ("dsp", "bram18", "lut")}
+    return dict(chunks=per, total=total)

@@ -1,0 +1,71 @@
+"""The integers a (layer, chunk, mapping) implies, written once for Python ints and numpy arrays alike.
+
+LayerGeometry (one layer), the batch evaluator (millions of layer x config pairs), the register program,
+the memory layout and the cycle model all read these; nothing else re-derives a tile or a count.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .config import PARAM_RECORD_BITS
+
+
+def cdiv(a, b):
+    return -(-a // b)
+
+
+def balanced(total, cap):
+    """Largest tile <= cap splitting `total` into equal-as-possible tiles: ceil(total / ceil(total / cap))."""
+    cap = np.maximum(1, np.minimum(cap, total))
+    return cdiv(total, cdiv(total, cap))
+
+
+def out_size(h, k, s, p):
+    return (h + 2 * p - k) // s + 1
+
+
+def default_tiles(*, N, M, Ho, Wo, bits, out_bits, bus, trb_cap, tcb_cap, tmb_cap, tnb_cap):
+    """The default mapping: balanced tiles as large as the buffer tiles allow. Channel tiles are whole
+    beats. For any layer with K <= max_kernel and S <= max_stride these always fit the chunk's buffers
+    (the buffers are sized from the same caps)."""
+    v_in, v_out = bus // bits, bus // out_bits
+    return dict(trb=balanced(Ho, trb_cap), tcb=balanced(Wo, tcb_cap),
+                kb_in=balanced(cdiv(N, v_in), np.maximum(1, tnb_cap // v_in)),
+                kb_out=balanced(cdiv(M, v_out), np.maximum(1, tmb_cap // v_out)))
+
+
+def geometry_fields(*, N, M, H, W, K, S, P, bits, out_bits, tm, tn, bus, lat, trb, tcb, kb_in, kb_out):
+    """Every derived integer of a layer on a chunk with a mapping (scalars or broadcastable arrays)."""
+    Ho, Wo = out_size(H, K, S, P), out_size(W, K, S, P)
+    v_in, v_out = bus // bits, bus // out_bits
+    in_nb, out_nb = cdiv(N, v_in), cdiv(M, v_out)
+    tnb, tmb = kb_in * v_in, kb_out * v_out
+    ng, mg = cdiv(tnb, tn), cdiv(tmb, tm)
+    rows_in, cols_in = (trb - 1) * S + K, (tcb - 1) * S + K
+    w_group_beats = cdiv(tm * tn, v_in)
+    p_group_beats = cdiv(tm, bus // PARAM_RECORD_BITS)
+    return dict(
+        N=N, M=M, H=H, W=W, K=K, S=S, P=P, bits=bits, out_bits=out_bits, tm=tm, tn=tn, bus=bus, lat=lat,
+        trb=trb, tcb=tcb, kb_in=kb_in, kb_out=kb_out, Ho=Ho, Wo=Wo, v_in=v_in, v_out=v_out,
+        in_nb=in_nb, out_nb=out_nb, tnb=tnb, tmb=tmb, ng=ng, ng_last=tnb - (ng - 1) * tn, mg=mg,
+        rows_in=rows_in, cols_in=cols_in, n_m=cdiv(out_nb, kb_out), n_n=cdiv(in_nb, kb_in),
+        n_r=cdiv(Ho, trb), n_c=cdiv(Wo, tcb), sub_in=cdiv(v_in, tn), sub_w=cdiv(v_out, tm),
+        w_group_beats=w_group_beats, w_tile_beats=mg * ng * K * K * w_group_beats,
+        p_group_beats=p_group_beats, p_tile_beats=mg * p_group_beats,
+    )
+
+
+def in_range_total(n_tiles, tile, stride, pad, length, size):
+    """Sum over tiles i of the input rows (or columns) of tile i that lie inside the map, where tile i
+    spans [i*tile*stride - pad, ... + length). No tile lies wholly outside the map; clip each side."""
+    a = tile * stride
+    # left clip: sum_{i < q} (pad - i*a), q = number of tiles that start before 0
+    q = np.minimum(n_tiles, cdiv(pad, a))
+    left = q * pad - a * q * (q - 1) // 2
+    # right clip: sum over i of max(0, i*a + e), e = length - pad - size
+    e = length - pad - size
+    i0 = np.where(e > 0, 0, (-e) // a + 1)
+    i0 = np.minimum(i0, n_tiles)
+    cnt = n_tiles - i0
+    right = cnt * e + a * ((n_tiles - 1) * n_tiles // 2 - (i0 - 1) * i0 // 2)
+    return n_tiles * length - left - right
