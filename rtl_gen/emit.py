@@ -20,6 +20,7 @@ def chunk_module_name(acc_name: str, chunk: Chunk) -> str:
     return f"trips_{acc_name.replace('-', '_')}_{chunk.name}"
 
 
+_KICK = re.compile(r"  reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;")
 _ZERO_INIT = re.compile(r"  initial begin\n(?:    \S+\[\d+\] = \d+'[dh]0+;\n)+  end\n")
 
 
@@ -29,7 +30,12 @@ def chunk_verilog(chunk: Chunk, mem: MemoryInterface, module_name: str) -> str:
     text = verilog.convert(top, name=module_name, emit_src=False)
     # Amaranth writes an all-zero initial block for every buffer RAM. Buffers are always written before they
     # are read, so drop them: the files shrink ~30x and simulators build faster.
-    return _ZERO_INIT.sub("", text)
+    text = _ZERO_INIT.sub("", text)
+    # Yosys wakes every `always @*` block at time 0 through a register declared `= 0`; event-driven
+    # simulators such as Icarus may not treat that initializer as an event, leaving combinational regs that
+    # depend only on reset-stable state at X. Toggle it once after time 0 (simulation only).
+    return _KICK.sub(lambda m: m.group(0) + "\n`ifndef SYNTHESIS\n`ifndef VERILATOR\n  initial #0 "
+                     + m.group(1) + " = 1'b1;\n`endif\n`endif", text, count=1)
 
 
 def emit(acc: Accelerator, out_dir: Path) -> dict:

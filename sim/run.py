@@ -149,7 +149,7 @@ def _score(case: LayerCase, r: dict) -> dict:
     return {"name": L.name, "chunk": g.chunk.name, "model_cycles": int(model), "rtl_cycles": int(r["rtl_cycles"]),
             "model_read_beats": int(t["read_in_beats"] + t["read_w_beats"] + t["read_p_beats"]),
             "rtl_read_beats": int(r["rtl_reads"]), "model_write_beats": int(t["write_beats"]),
-            "rtl_write_beats": int(r["rtl_writes"]),
+            "rtl_write_beats": int(r["rtl_writes"]), "sim_seconds": float(r["run_seconds"]),
             "bit_exact": exact, "mac_utilization": float(cycle_model.mac_utilization(g)),
             "mapping": {"trb": g.mapping.trb, "tcb": g.mapping.tcb, "kb_in": g.mapping.kb_in,
                         "kb_out": g.mapping.kb_out}}

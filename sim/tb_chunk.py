@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import cocotb
 from cocotb.clock import Clock
@@ -38,7 +39,8 @@ def _parse_dump(text: str) -> list:
 
 @cocotb.test()
 async def run_job(dut):
-    job = json.loads(open(os.environ["TRIPS_JOB"]).read())
+    with open(os.environ["TRIPS_JOB"]) as f:
+        job = json.load(f)
     Clock(dut.clk, 10, unit="ns").start()
     dut.start.value = 0
     dut.cfg.value = 0
@@ -58,12 +60,14 @@ async def run_job(dut):
         await RisingEdge(dut.clk)
         dut.start.value = 0
         await RisingEdge(dut.clk)  # `finished` was cleared at the start edge; values read there are pre-edge
+        t0 = time.perf_counter()
         limit = int(layer.get("cycle_limit", 50_000_000))
         waited = 0
         while not int(dut.finished.value):
             await ClockCycles(dut.clk, 256)
             waited += 256
             assert waited <= limit, f"layer {layer['name']}: no done after {waited} cycles"
+        run_s = time.perf_counter() - t0
         dut.dump_lo.value = layer["out_base"]
         dut.dump_hi.value = layer["out_base"] + layer["out_beats"] - 1
         await _pulse(dut, dut.dump)
@@ -71,6 +75,7 @@ async def run_job(dut):
             out = _parse_dump(f.read())
         assert not int(dut.mem_oob.value), f"layer {layer['name']}: memory access outside the modelled words"
         results.append({"name": layer["name"], "rtl_cycles": int(dut.cycles.value),
-                        "rtl_reads": int(dut.reads.value), "rtl_writes": int(dut.writes.value), "out": out})
+                        "rtl_reads": int(dut.reads.value), "rtl_writes": int(dut.writes.value), "run_seconds": run_s,
+                        "out": out})
     with open(job["result"], "w") as f:
         json.dump({"layers": results}, f)

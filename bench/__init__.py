@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): each measures its comparison side by side in one run."""
