@@ -90,6 +90,12 @@ class Layer:
             object.__setattr__(self, "out_bits", self.bits)
         if self.out_bits not in SUPPORTED_BITS:
             raise ConfigError(f"{w}.out_bits", self.out_bits, f"one of {list(SUPPORTED_BITS)}")
+        # int32 accumulators: the largest |sum| of N*K*K products of (2^b - 1) x 2^(b-1) must fit
+        worst = ((1 << self.bits) - 1) * (1 << (self.bits - 1))
+        limit = (2 ** 31 - 1) // worst
+        if self.in_channels * self.kernel ** 2 > limit:
+            raise ConfigError(f"{w}.in_channels", self.in_channels,
+                              f"in_channels * kernel^2 <= {limit} at {self.bits} bits (int32 accumulators)")
         for i, (dim, name) in enumerate(zip(self.in_size, "HW")):
             if dim + 2 * self.padding < self.kernel:
                 raise ConfigError(f"{w}.in_size[{i}]", dim,

@@ -66,6 +66,7 @@ def test_bad_config_names_the_field(mutate, field):
     (dict(out_bits=9), "out_bits"),
     (dict(kernel=3, padding=3), "padding"),
     (dict(op="pool"), "op"),
+    (dict(in_channels=4096, kernel=5, padding=2), "in_channels"),    # could overflow int32 accumulators
 ])
 def test_bad_layer_names_the_field(kwargs, field):
     base = dict(name="x", in_channels=4, out_channels=4, in_size=(8, 8), kernel=3)
