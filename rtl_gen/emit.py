@@ -10,6 +10,7 @@ from pathlib import Path
 from amaranth.back import verilog
 
 from hw_model.config import Accelerator, Chunk, MemoryInterface
+from hw_model.cost import accelerator_resources
 from hw_model.io import atomic_write_json, atomic_write_text
 from hw_model.regs import CFG_BITS, REGISTERS, field_offsets
 
@@ -57,6 +58,7 @@ def emit(acc: Accelerator, out_dir: Path) -> dict:
         "ports": {"start": 1, "busy": 1, "done": 1, "cfg": CFG_BITS, "mem_rd_en": 1,
                   "mem_rd_addr": acc.memory.addr_bits, "mem_rd_data": acc.memory.bus_bits, "mem_wr_en": 1,
                   "mem_wr_addr": acc.memory.addr_bits, "mem_wr_data": acc.memory.bus_bits},
+        "resources_estimate": accelerator_resources(acc),
         "buffers": {ch.name: {"in_depth": ch.in_depth, "w_depth": ch.w_depth, "acc_depth": ch.acc_depth,
                               "p_depth": ch.p_depth} for ch in acc.chunks},
     }

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from hw_model.config import Accelerator, load_layers
+from hw_model.cost import ENERGY_SOURCE
 from hw_model.defaults import DEFAULT_LAYERS, default_config_path
 from hw_model.errors import ConfigError, cli_errors
 from hw_model.io import atomic_write_json
@@ -22,12 +23,13 @@ from .tools import available
 
 
 def format_table(rows: list[dict]) -> str:
-    head = f"{'layer':<24} {'chunk':<8} {'model_cycles':>12} {'rtl_cycles':>12} {'cycles':>7} {'bit_exact':>9} {'mac_util':>8}"
+    head = (f"{'layer':<24} {'chunk':<8} {'model_cycles':>12} {'rtl_cycles':>12} {'cycles':>7} {'bit_exact':>9} "
+            f"{'mac_util':>8} {'energy_uJ':>10}")
     lines = [head, "-" * len(head)]
     for r in rows:
         same = "equal" if r["model_cycles"] == r["rtl_cycles"] else "DIFFER"
         lines.append(f"{r['name']:<24} {r['chunk']:<8} {r['model_cycles']:>12} {r['rtl_cycles']:>12} {same:>7} "
-                     f"{str(r['bit_exact']):>9} {r['mac_utilization']:>8.3f}")
+                     f"{str(r['bit_exact']):>9} {r['mac_utilization']:>8.3f} {r['energy_uj']:>10.3f}")
     return "\n".join(lines)
 
 
@@ -51,12 +53,17 @@ def main(argv=None) -> int:
     rows = run_cases(acc, cases, args.simulator)
     report = {"config": acc.name, "simulator": args.simulator, "seed": args.seed,
               "layers": [{k: r[k] for k in ("name", "chunk", "model_cycles", "rtl_cycles", "bit_exact",
-                                            "mac_utilization", "mapping")} for r in rows]}
+                                            "mac_utilization", "energy_uj", "memory_bytes", "model_read_beats",
+                                            "rtl_read_beats", "model_write_beats", "rtl_write_beats", "mapping")}
+                         for r in rows]}
     report["all_cycle_exact"] = all(r["model_cycles"] == r["rtl_cycles"] for r in rows)
     report["all_bit_exact"] = all(r["bit_exact"] for r in rows)
+    report["all_beats_exact"] = all(r["model_read_beats"] == r["rtl_read_beats"]
+                                    and r["model_write_beats"] == r["rtl_write_beats"] for r in rows)
+    report["energy_source"] = ENERGY_SOURCE
     atomic_write_json(Path(args.out), report)
     print(format_table(rows))
-    ok = report["all_cycle_exact"] and report["all_bit_exact"]
+    ok = report["all_cycle_exact"] and report["all_bit_exact"] and report["all_beats_exact"]
     print(f"\n{len(rows)} layers on {args.simulator}: "
           f"{'all cycle-exact and bit-exact' if ok else 'MISMATCH'}; report: {args.out}")
     return 0 if ok else 1

@@ -14,7 +14,7 @@ import numpy as np
 
 from hw_model import cycles as cycle_model
 from hw_model.config import Accelerator, Chunk, Layer
-from hw_model.cost import traffic
+from hw_model.cost import energy_pj, traffic
 from hw_model.layout import layer_image, unpack_activations
 from hw_model.mapping import LayerGeometry, Mapping, geometry
 from hw_model.numerics import conv2d_int, random_layer_data, requantize
@@ -146,10 +146,12 @@ def _score(case: LayerCase, r: dict) -> dict:
                                  g.mem.bus_bits)
         exact = bool(np.array_equal(got, reference_output(case)))
     t = traffic(g.fields)
+    e = energy_pj(g.fields)
     return {"name": L.name, "chunk": g.chunk.name, "model_cycles": int(model), "rtl_cycles": int(r["rtl_cycles"]),
             "model_read_beats": int(t["read_in_beats"] + t["read_w_beats"] + t["read_p_beats"]),
             "rtl_read_beats": int(r["rtl_reads"]), "model_write_beats": int(t["write_beats"]),
             "rtl_write_beats": int(r["rtl_writes"]), "sim_seconds": float(r["run_seconds"]),
             "bit_exact": exact, "mac_utilization": float(cycle_model.mac_utilization(g)),
+            "energy_uj": float(e["total"]) * 1e-6, "memory_bytes": int(t["bytes"]),
             "mapping": {"trb": g.mapping.trb, "tcb": g.mapping.tcb, "kb_in": g.mapping.kb_in,
                         "kb_out": g.mapping.kb_out}}

@@ -116,3 +116,15 @@ def test_bram18_counts_by_aspect_ratio():
     assert bram18(4096, 64) == 16                   # 4096 x 4 x 16, or 512 x 36: 8 deep x 2 wide
     res = accelerator_resources(Accelerator.load(DEFAULT_CONFIG))
     assert res["total"]["dsp"] == sum(c["dsp"] for c in res["chunks"].values())
+
+
+def test_largest_supported_layer_maps_and_programs_on_the_default_accelerator():
+    from hw_model.regs import Addresses, program
+    acc = Accelerator.load(DEFAULT_CONFIG)
+    for bits in (4, 6, 8):
+        layer = Layer(name="big", in_channels=1024, out_channels=1024, in_size=(224, 224), kernel=7, stride=2,
+                      padding=3, bits=bits)
+        g = geometry(acc, layer)
+        regs = program(g, Addresses(0, 1 << 22, 1 << 23, (1 << 23) + 4096))   # every field fits its width
+        assert regs["n_n"] * g.tnb >= 1024 and regs["n_r"] * g.mapping.trb >= 112
+        assert layer_cycles(g) > layer.macs // (g.chunk.tm * g.chunk.tn)
