@@ -359,15 +359,34 @@ class ConvChunk(wiring.Component):
                                              + o_r * cfg["tcb"] + o_c),
                          p_rd[a].addr.eq(grp)]
 
+        def start_input_stream(bank):
+            m.d.sync += [l_row.eq(0), l_col.eq(0), l_k.eq(0), l_s.eq(0), l_rot.eq(0), l_gb.eq(0),
+                         lw_i.eq(0), lw_b.eq(0), lw_word.eq(Mux(bank, D_W, 0))]
+            m.next = "I"
+
+        def walk_beats(sub, k, rot, gb, last_sub, v_mod, v_div, lanes, last_k, after_pixel):
+            """Advance a walk over the beats of one pixel, `sub` cycles per beat. Beat k starts at lane
+            rot = (k*V) mod lanes of lane group gb = (k*V) div lanes, kept incrementally (no dividers).
+            Shared by the input scatter (V_in values into tn lanes) and the output gather (tm lanes into
+            V_out values)."""
+            m.d.sync += sub.eq(sub + 1)
+            with m.If(last_sub):
+                m.d.sync += [sub.eq(0), k.eq(k + 1)]
+                with m.If(rot + v_mod >= lanes):
+                    m.d.sync += [rot.eq(rot + v_mod - lanes), gb.eq(gb + v_div + 1)]
+                with m.Else():
+                    m.d.sync += [rot.eq(rot + v_mod), gb.eq(gb + v_div)]
+                with m.If(last_k):
+                    m.d.sync += [k.eq(0), rot.eq(0), gb.eq(0)]
+                    after_pixel()
+
         with m.FSM(name="mem") as mem_fsm:
             with m.State("IDLE"):
                 with m.If(g_go & g_do_w):
                     m.d.sync += [lp_i.eq(0), lp_g.eq(0), lp_b.eq(0)]
                     m.next = "P"
                 with m.Elif(g_go & g_do_l):
-                    m.d.sync += [l_row.eq(0), l_col.eq(0), l_k.eq(0), l_s.eq(0), l_rot.eq(0), l_gb.eq(0),
-                                 lw_i.eq(0), lw_b.eq(0), lw_word.eq(Mux(g_lbank, D_W, 0))]
-                    m.next = "I"
+                    start_input_stream(g_lbank)
             with m.State("P"):  # requantization records of the pending tile
                 m.d.comb += [rq_en.eq(1), rq_addr.eq(cfg["p_base"] + g_w[0] * cfg["p_tile_beats"] + lp_i),
                              TAG_KIND.eq(1), TAG_INR.eq(1), TAG_A.eq(lp_g), TAG_B.eq(lp_b)]
@@ -384,27 +403,22 @@ class ConvChunk(wiring.Component):
                     m.next = "W"
             with m.State("W"):  # requantize and write the pending tile
                 m.d.comb += o_run.eq(1)
-                m.d.sync += o_s.eq(o_s + 1)
-                with m.If(o_s == sub_w - 1):
-                    m.d.sync += [o_s.eq(0), o_kb.eq(o_kb + 1)]
-                    with m.If(o_rot + vo_mod >= TM):
-                        m.d.sync += [o_rot.eq(o_rot + vo_mod - TM), o_gb.eq(o_gb + vo_div + 1)]
-                    with m.Else():
-                        m.d.sync += [o_rot.eq(o_rot + vo_mod), o_gb.eq(o_gb + vo_div)]
-                    with m.If(o_kb == cfg["kb_out"] - 1):
-                        m.d.sync += [o_kb.eq(0), o_rot.eq(0), o_gb.eq(0), o_c.eq(o_c + 1)]
-                        with m.If(o_c == cfg["tcb"] - 1):
-                            m.d.sync += [o_c.eq(0), o_r.eq(o_r + 1)]
-                            with m.If(o_r == cfg["trb"] - 1):
-                                m.d.sync += ph_drain.eq(timing.WRITE_DRAIN)
-                                m.next = "W_DRAIN"
+
+                def after_pixel():
+                    m.d.sync += o_c.eq(o_c + 1)
+                    with m.If(o_c == cfg["tcb"] - 1):
+                        m.d.sync += [o_c.eq(0), o_r.eq(o_r + 1)]
+                        with m.If(o_r == cfg["trb"] - 1):
+                            m.d.sync += ph_drain.eq(timing.WRITE_DRAIN)
+                            m.next = "W_DRAIN"
+
+                walk_beats(o_s, o_kb, o_rot, o_gb, o_s == sub_w - 1, vo_mod, vo_div, TM,
+                           o_kb == cfg["kb_out"] - 1, after_pixel)
             with m.State("W_DRAIN"):
                 m.d.sync += ph_drain.eq(ph_drain - 1)
                 with m.If(ph_drain == 1):
                     with m.If(job_l):
-                        m.d.sync += [l_row.eq(0), l_col.eq(0), l_k.eq(0), l_s.eq(0), l_rot.eq(0), l_gb.eq(0),
-                                     lw_i.eq(0), lw_b.eq(0), lw_word.eq(Mux(g_lb, D_W, 0))]
-                        m.next = "I"
+                        start_input_stream(g_lb)
                     with m.Else():
                         m.next = "IDLE"
             with m.State("I"):  # the next step's input tile
@@ -412,19 +426,16 @@ class ConvChunk(wiring.Component):
                              TAG_KIND.eq(2), TAG_INR.eq(l_inr), TAG_SUB.eq(l_s),
                              TAG_A.eq(Mux(g_lb, D_IN, 0) + l_row * cfg["cols_in"] + l_col),
                              TAG_B.eq(l_rot), TAG_C.eq(l_gb)]
-                m.d.sync += l_s.eq(l_s + 1)
-                with m.If(l_s == SUB_IN - 1):
-                    m.d.sync += [l_s.eq(0), l_k.eq(l_k + 1)]
-                    with m.If(l_rot + (V_IN % TN) >= TN):
-                        m.d.sync += [l_rot.eq(l_rot + (V_IN % TN) - TN), l_gb.eq(l_gb + (V_IN // TN) + 1)]
-                    with m.Else():
-                        m.d.sync += [l_rot.eq(l_rot + (V_IN % TN)), l_gb.eq(l_gb + (V_IN // TN))]
-                    with m.If(l_k == cfg["kb_in"] - 1):
-                        m.d.sync += [l_k.eq(0), l_rot.eq(0), l_gb.eq(0), l_col.eq(l_col + 1)]
-                        with m.If(l_col == cfg["cols_in"] - 1):
-                            m.d.sync += [l_col.eq(0), l_row.eq(l_row + 1)]
-                            with m.If(l_row == cfg["rows_in"] - 1):
-                                m.next = "WT"
+
+                def after_pixel():
+                    m.d.sync += l_col.eq(l_col + 1)
+                    with m.If(l_col == cfg["cols_in"] - 1):
+                        m.d.sync += [l_col.eq(0), l_row.eq(l_row + 1)]
+                        with m.If(l_row == cfg["rows_in"] - 1):
+                            m.next = "WT"
+
+                walk_beats(l_s, l_k, l_rot, l_gb, l_s == SUB_IN - 1, V_IN % TN, V_IN // TN, TN,
+                           l_k == cfg["kb_in"] - 1, after_pixel)
             with m.State("WT"):  # the next step's weights
                 m.d.comb += [rq_en.eq(1), rq_addr.eq(l_w_block + lw_i), TAG_KIND.eq(3), TAG_INR.eq(1),
                              TAG_A.eq(lw_word), TAG_B.eq(lw_b)]
