@@ -8,8 +8,6 @@ of the operand width, adder energy linearly, SRAM and DRAM energy per bit.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .config import BIAS_BITS, MULT_BITS, SHIFT_BITS, Chunk, MemoryInterface
@@ -74,25 +72,39 @@ BRAM18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 
 LUTRAM_MAX_BITS = 1024  # smaller memories are left to LUTs
 
 
-def bram18(depth: int, width: int) -> int:
-    if depth * width <= LUTRAM_MAX_BITS:
-        return 0
-    return min(cdiv(depth, d) * cdiv(width, w) for d, w in BRAM18_SHAPES)
+def bram18(depth, width):
+    """BRAM18 blocks for a depth x width RAM at its best aspect ratio; RAMs of up to 1 Kbit go to LUTs.
+    Ints or numpy arrays."""
+    best = None
+    for d, w in BRAM18_SHAPES:
+        n = cdiv(depth, d) * cdiv(width, w)
+        best = n if best is None else np.minimum(best, n)
+    return np.where(depth * width <= LUTRAM_MAX_BITS, 0, best)
+
+
+def resources_fields(*, bits, tm, tn, trb, tcb, tmb, tnb, max_kernel, max_stride, bus):
+    """FPGA resources of one chunk from its parameters (ints or broadcastable arrays)."""
+    v_in = bus // bits
+    b_w = cdiv(tm * tn, v_in)
+    rec = BIAS_BITS + MULT_BITS + SHIFT_BITS
+    in_depth = cdiv(tnb, tn) * ((trb - 1) * max_stride + max_kernel) * ((tcb - 1) * max_stride + max_kernel)
+    w_depth = cdiv(tmb, tm) * cdiv(tnb, tn) * max_kernel * max_kernel
+    acc_depth = cdiv(tmb, tm) * trb * tcb
+    p_depth = cdiv(tmb, tm)
+    brams = (tn * bram18(2 * in_depth, bits) + b_w * bram18(2 * w_depth, bus) + tm * bram18(2 * acc_depth, 32)
+             + tm * bram18(p_depth, rec))
+    # one DSP per q x q multiplier of the array; the requantizer's 33 x 16 multiply takes two (25 x 18 DSPs)
+    dsp = tm * tn + 2 * tm
+    tree_bits = tm * (tn - 1) * (2 * bits + 1 + np.ceil(np.log2(np.maximum(tn, 2))).astype(np.int64))
+    lut = tree_bits + tm * 32 * 2 + tm * (50 + 64) + 2500
+    return dict(dsp=dsp, bram18=brams, lut=lut)
 
 
 def chunk_resources(chunk: Chunk, mem: MemoryInterface) -> dict:
     """FPGA resources of one generated chunk (estimate; docs/architecture.md says what each term counts)."""
-    q, tm, tn, bus = chunk.bits, chunk.tm, chunk.tn, mem.bus_bits
-    v_in = bus // q
-    b_w = cdiv(tm * tn, v_in)
-    rec = BIAS_BITS + MULT_BITS + SHIFT_BITS
-    brams = (tn * bram18(2 * chunk.in_depth, q) + b_w * bram18(2 * chunk.w_depth, bus)
-             + tm * bram18(2 * chunk.acc_depth, 32) + tm * bram18(chunk.p_depth, rec))
-    # one DSP per q x q multiplier of the array; the requantizer's 33 x 16 multiply takes two (25 x 18 DSPs)
-    dsp = tm * tn + 2 * tm
-    tree_bits = tm * (tn - 1) * (2 * q + 1 + math.ceil(math.log2(max(tn, 2))))
-    lut = tree_bits + tm * 32 * 2 + tm * (50 + 64) + 2500
-    return dict(dsp=dsp, bram18=brams, lut=int(lut))
+    r = resources_fields(bits=chunk.bits, tm=chunk.tm, tn=chunk.tn, trb=chunk.trb, tcb=chunk.tcb, tmb=chunk.tmb,
+                         tnb=chunk.tnb, max_kernel=chunk.max_kernel, max_stride=chunk.max_stride, bus=mem.bus_bits)
+    return {k: int(v) for k, v in r.items()}
 
 
 def accelerator_resources(acc) -> dict:

@@ -1,0 +1,192 @@
+"""The accelerator design space the search explores, and the vectorized evaluation of whole designs.
+
+A design is one choice per (chunk, factor): an integer array of shape [..., n_chunks, n_factors] indexing each
+factor's options. Every design is evaluated with hw_model's exact model on every layer of the workload at once
+(hw_model.batch), so a search step costs microseconds per design.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hw_model.batch import evaluate
+from hw_model.config import Accelerator, Chunk, ConfigError, Layer, MemoryInterface
+from hw_model.cost import resources_fields
+
+FACTORS = ("tm", "tn", "trb", "tcb", "tmb", "tnb")   # a chunk's searchable parameters
+DEFAULT_OPTIONS = {
+    "tm": (2, 4, 8, 16, 32),
+    "tn": (2, 4, 8, 16, 32),
+    "trb": (2, 4, 8, 16),
+    "tcb": (2, 4, 8, 16),
+    "tmb": (16, 32, 64, 128),
+    "tnb": (16, 32, 64, 128),
+}
+# Parameters decided together: the MAC array's shape is one decision (its aspect ratio trades against its
+# size under a DSP budget, which independent choices of tm and tn cannot cross in one move), and so is the
+# output tile's shape.
+DEFAULT_GROUPS = (("tm", "tn"), ("trb", "tcb"), ("tmb",), ("tnb",))
+METRICS = ("latency", "energy", "edp")
+
+
+@dataclass(frozen=True)
+class Budget:
+    dsp: int = 900
+    bram18: int = 700
+    clock_mhz: float = 200.0
+
+    def __post_init__(self):
+        for name in ("dsp", "bram18"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ConfigError(f"budget.{name}", v, "a positive integer")
+        if not isinstance(self.clock_mhz, (int, float)) or self.clock_mhz <= 0:
+            raise ConfigError("budget.clock_mhz", self.clock_mhz, "a positive number")
+
+
+@dataclass(frozen=True)
+class ChunkSlot:
+    """A chunk the workload needs (one per bit-width in use), with what its layers require of it."""
+
+    name: str
+    bits: int
+    out_bits: tuple[int, ...]
+    max_kernel: int
+    max_stride: int
+
+
+@dataclass
+class Space:
+    """Per chunk, one decision per group of parameters; a group's options are the product of its
+    parameters' options. table[g, o] holds the values of FACTORS chosen by option o of group g (-1: not in
+    the group)."""
+
+    slots: tuple[ChunkSlot, ...]
+    memory: MemoryInterface = field(default_factory=MemoryInterface)
+    options: dict = field(default_factory=lambda: dict(DEFAULT_OPTIONS))
+    groups: tuple = DEFAULT_GROUPS
+
+    def __post_init__(self):
+        for f in FACTORS:
+            opts = self.options.get(f)
+            if not opts or any(not isinstance(o, int) or o < 1 for o in opts):
+                raise ConfigError(f"space.options.{f}", opts, "a non-empty list of positive integers")
+        flat = sorted(f for g in self.groups for f in g)
+        if flat != sorted(FACTORS):
+            raise ConfigError("space.groups", self.groups, f"a partition of {list(FACTORS)}")
+        combos = [list(itertools.product(*[self.options[f] for f in g])) for g in self.groups]
+        self.n_opts = np.array([len(c) for c in combos])
+        width = int(self.n_opts.max())
+        self.table = np.full((len(self.groups), width, len(FACTORS)), -1, dtype=np.int64)
+        for gi, (g, cs) in enumerate(zip(self.groups, combos)):
+            for o, vals in enumerate(cs):
+                for f, v in zip(g, vals):
+                    self.table[gi, o, FACTORS.index(f)] = v
+        self.mask = np.arange(width)[None, :] < self.n_opts[:, None]    # [G, O] valid options
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.slots), len(self.groups)
+
+    def size(self) -> int:
+        return int(np.prod(self.n_opts.astype(float)) ** len(self.slots))
+
+    def values(self, idx: np.ndarray) -> np.ndarray:
+        """[..., C, G] option indices -> [..., C, F] parameter values (in FACTORS order)."""
+        per_group = self.table[np.arange(len(self.groups)), idx]         # [..., C, G, F]
+        return per_group.max(axis=-2)                                    # each parameter is set by one group
+
+    def to_accelerator(self, idx: np.ndarray, name: str = "searched", clock_mhz: float = 200.0) -> Accelerator:
+        vals = self.values(np.asarray(idx))
+        chunks = tuple(Chunk(name=s.name, bits=s.bits, out_bits=s.out_bits, max_kernel=s.max_kernel,
+                             max_stride=s.max_stride, **{f: int(v) for f, v in zip(FACTORS, vals[c])})
+                       for c, s in enumerate(self.slots))
+        return Accelerator(name=name, chunks=chunks, memory=self.memory, clock_mhz=clock_mhz)
+
+    def index_of(self, acc: Accelerator) -> np.ndarray:
+        """The design index nearest to an accelerator whose chunks match the slots (for warm starts)."""
+        idx = np.zeros(self.shape, dtype=np.int64)
+        for c, s in enumerate(self.slots):
+            ch = acc.chunk(s.name)
+            want = np.array([getattr(ch, f) for f in FACTORS], dtype=float)
+            for gi in range(len(self.groups)):
+                t = self.table[gi, :self.n_opts[gi]].astype(float)
+                d = np.where(t < 0, 0.0, np.abs(np.log2(np.maximum(t, 1)) - np.log2(want))).sum(axis=1)
+                idx[c, gi] = int(np.argmin(d))
+        return idx
+
+
+class Workload:
+    """Layers and the slot (chunk) each runs on: one slot per bit-width, as the method's template."""
+
+    def __init__(self, layers: list[Layer], memory: MemoryInterface | None = None):
+        if not layers:
+            raise ConfigError("workload", [], "at least one layer")
+        self.layers = list(layers)
+        self.memory = memory or MemoryInterface()
+        bits = sorted({L.bits for L in layers})
+        self.slots = tuple(ChunkSlot(name=f"c{b}", bits=b,
+                                     out_bits=tuple(sorted({L.out_bits for L in layers if L.bits == b})),
+                                     max_kernel=max(L.kernel for L in layers if L.bits == b),
+                                     max_stride=max(L.stride for L in layers if L.bits == b)) for b in bits)
+        self.slot_of = np.array([bits.index(L.bits) for L in layers])
+        self.onehot = np.eye(len(bits), dtype=np.int64)[self.slot_of]          # [L, C]
+        cols = dict(N=[L.in_channels for L in layers], M=[L.out_channels for L in layers],
+                    H=[L.in_size[0] for L in layers], W=[L.in_size[1] for L in layers],
+                    K=[L.kernel for L in layers], S=[L.stride for L in layers], P=[L.padding for L in layers],
+                    bits=[L.bits for L in layers], out_bits=[L.out_bits for L in layers])
+        self.arrays = {k: np.array(v, dtype=np.int64) for k, v in cols.items()}
+
+    def space(self, options: dict | None = None) -> Space:
+        return Space(self.slots, self.memory, dict(options or DEFAULT_OPTIONS))
+
+
+@dataclass
+class Scores:
+    metric: np.ndarray          # [B] latency in cycles of the slowest chunk, energy in pJ, or EDP
+    cycles: np.ndarray          # [B] cycles of the slowest chunk (one frame per this many cycles, pipelined)
+    energy_pj: np.ndarray       # [B]
+    dsp: np.ndarray
+    bram18: np.ndarray
+    chunk_cycles: np.ndarray    # [B, C]
+    chunk_share: np.ndarray     # [B, C] the chunk's share of the budget: max(dsp/budget, bram/budget)
+    chunk_valid: np.ndarray     # [B, C]
+    valid: np.ndarray           # [B] every layer fits its chunk
+    within: np.ndarray          # [B] valid and within the budget
+    overuse: np.ndarray         # [B] relative resource overuse (0 when within)
+
+
+def score(idx: np.ndarray, space: Space, work: Workload, budget: Budget, metric: str = "latency") -> Scores:
+    """Evaluate designs idx [B, C, F] on the workload."""
+    if metric not in METRICS:
+        raise ConfigError("metric", metric, f"one of {list(METRICS)}")
+    vals = space.values(idx)                                    # [B, C, F]
+    per = {f: vals[..., i] for i, f in enumerate(FACTORS)}      # [B, C]
+    lay = {f: per[f][:, work.slot_of] for f in FACTORS}         # [B, L]
+    mk = np.array([s.max_kernel for s in space.slots])[work.slot_of]
+    ms = np.array([s.max_stride for s in space.slots])[work.slot_of]
+    r = evaluate(with_energy=metric != "latency", **work.arrays, tm=lay["tm"], tn=lay["tn"], trb_cap=lay["trb"],
+                 tcb_cap=lay["tcb"], tmb_cap=lay["tmb"], tnb_cap=lay["tnb"], max_kernel=mk, max_stride=ms,
+                 bus=space.memory.bus_bits, lat=space.memory.read_latency)
+    chunk_cycles = r["cycles"] @ work.onehot                   # [B, C]
+    cycles = chunk_cycles.max(axis=1)
+    energy = r["energy_pj"].sum(axis=1) if "energy_pj" in r else np.zeros(len(idx))
+    bits = np.array([s.bits for s in space.slots])
+    res = resources_fields(bits=bits, tm=per["tm"], tn=per["tn"], trb=per["trb"], tcb=per["tcb"], tmb=per["tmb"],
+                           tnb=per["tnb"], max_kernel=np.array([s.max_kernel for s in space.slots]),
+                           max_stride=np.array([s.max_stride for s in space.slots]), bus=space.memory.bus_bits)
+    dsp, bram = res["dsp"].sum(axis=1), res["bram18"].sum(axis=1)
+    # a chunk must also hold one beat of each output width it writes (Accelerator's own validation)
+    bus = space.memory.bus_bits
+    v_out_max = np.array([bus // min(s.out_bits) for s in space.slots])
+    fits_c = ((~r["fits"]).astype(np.int64) @ work.onehot == 0) & (per["tmb"] >= v_out_max)   # [B, C]
+    valid = fits_c.all(axis=1)
+    share = np.maximum(res["dsp"] / budget.dsp, res["bram18"] / budget.bram18)
+    overuse = np.maximum(0, dsp / budget.dsp - 1) + np.maximum(0, bram / budget.bram18 - 1)
+    within = valid & (overuse == 0)
+    delay_s = cycles / (budget.clock_mhz * 1e6)
+    m = {"latency": cycles.astype(float), "energy": energy, "edp": energy * delay_s}[metric]
+    return Scores(metric=m, cycles=cycles, energy_pj=energy, dsp=dsp, bram18=bram, chunk_cycles=chunk_cycles,
+                  chunk_share=share, chunk_valid=fits_c, valid=valid, within=within, overuse=overuse)
