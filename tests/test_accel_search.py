@@ -1,0 +1,84 @@
+"""The accelerator search engines: exact optimum, budget handling, and the differentiable engine learning."""
+import numpy as np
+import pytest
+
+from hw_model.config import ConfigError
+from hw_model.cost import accelerator_resources
+from hw_model.cycles import layer_cycles
+from hw_model.mapping import geometry
+from search.accel_search import decomposed_optimum, differentiable_search, exhaustive, random_search
+from search.space import Budget, Workload, score
+from search.workloads import resnet18_cifar, vgg_cifar
+
+SMALL = {"tm": (4, 8, 16), "tn": (4, 8, 16), "trb": (4, 8), "tcb": (4, 8), "tmb": (16, 32), "tnb": (16, 32)}
+
+
+def test_scores_equal_the_scalar_model_of_the_built_accelerator():
+    work = Workload(vgg_cifar())
+    space = work.space()
+    idx = np.random.default_rng(0).integers(0, space.n_opts, size=(5,) + space.shape)
+    s = score(idx, space, work, Budget())
+    for b in range(5):
+        if not s.valid[b]:
+            continue
+        acc = space.to_accelerator(idx[b])
+        per_chunk = {}
+        for L in work.layers:
+            g = geometry(acc, L)
+            per_chunk[g.chunk.name] = per_chunk.get(g.chunk.name, 0) + layer_cycles(g)
+        assert s.cycles[b] == max(per_chunk.values())
+        assert s.dsp[b] == accelerator_resources(acc)["total"]["dsp"]
+        assert s.bram18[b] == accelerator_resources(acc)["total"]["bram18"]
+
+
+def test_decomposed_optimum_equals_exhaustive_enumeration_of_two_chunks():
+    work = Workload(vgg_cifar())
+    space = work.space(SMALL)
+    budget = Budget(dsp=300, bram18=120)
+    ex = exhaustive(space, work, budget)
+    assert ex.evaluations == space.size() == (9 * 4 * 2 * 2) ** 2
+    dec = decomposed_optimum(space, work, budget)
+    assert dec.metric == ex.metric and dec.evaluations == 2 * 9 * 4 * 2 * 2
+
+
+def test_every_returned_design_is_within_budget():
+    work = Workload(resnet18_cifar())
+    space = work.space()
+    budget = Budget(dsp=200, bram18=150)
+    for r in (differentiable_search(space, work, budget, 800, seed=1), random_search(space, work, budget, 800),
+              decomposed_optimum(space, work, budget)):
+        s = score(r.idx[None], space, work, budget)
+        assert s.within[0] and s.dsp[0] <= 200 and s.bram18[0] <= 150
+
+
+def test_an_impossible_budget_returns_no_design_instead_of_failing():
+    work = Workload(vgg_cifar())
+    r = differentiable_search(work.space(), work, Budget(dsp=1, bram18=1), 320)
+    assert r.idx is None and r.metric == np.inf
+
+
+def test_bad_budget_names_the_field():
+    with pytest.raises(ConfigError) as e:
+        Budget(dsp=0)
+    assert e.value.field == "budget.dsp"
+
+
+def test_differentiable_engine_beats_random_at_equal_evaluations_and_nears_the_optimum():
+    work = Workload(resnet18_cifar())
+    space, budget = work.space(), Budget()
+    opt = decomposed_optimum(space, work, budget).metric
+    diff = [differentiable_search(space, work, budget, 2000, seed=s).metric for s in range(5)]
+    rand = [random_search(space, work, budget, 2000, seed=s).metric for s in range(5)]
+    assert np.median(diff) < np.median(rand)
+    assert max(diff) <= 1.02 * opt
+
+
+def test_the_engine_learns_its_distribution_concentrates():
+    from search.accel_search import DifferentiableSearch, _Best
+    work = Workload(vgg_cifar())
+    eng = DifferentiableSearch(work.space(), Budget(), seed=3)
+    p0 = eng.probs().max(axis=-1).mean()
+    best = _Best()
+    for _ in range(100):
+        eng.step(work, best)
+    assert eng.probs().max(axis=-1).mean() > p0 + 0.3
