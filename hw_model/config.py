@@ -15,7 +15,9 @@ from .io import atomic_write_json, atomic_write_text, load_data
 
 SUPPORTED_BITS = (4, 5, 6, 7, 8)
 SUPPORTED_BUS_BITS = (64, 128, 256, 512)
-DATAFLOWS = ("channel",)  # tm x tn output-channel x input-channel unroll with adder trees
+# channel:   tm x tn array, output channels x input channels, adder trees (standard and grouped convolutions)
+# depthwise: tm lanes, each channel its own input (depthwise convolutions), as the method's Tn = 1 chunks
+DATAFLOWS = ("channel", "depthwise")
 MAX_CHANNELS = 4096
 MAX_MAP = 1024
 MAX_KERNEL = 11
@@ -83,23 +85,37 @@ class Layer:
         _check_int(w, "kernel", self.kernel, 1, MAX_KERNEL)
         _check_int(w, "stride", self.stride, 1, 8)
         _check_int(w, "padding", self.padding, 0, self.kernel - 1)
-        _check_int(w, "groups", self.groups, 1, 1)  # grouped and depthwise convolutions come with the template
+        _check_int(w, "groups", self.groups, 1, MAX_CHANNELS)
+        for name in ("in_channels", "out_channels"):
+            if getattr(self, name) % self.groups:
+                raise ConfigError(f"{w}.groups", self.groups, f"a divisor of {name} = {getattr(self, name)}")
         if self.bits not in SUPPORTED_BITS:
             raise ConfigError(f"{w}.bits", self.bits, f"one of {list(SUPPORTED_BITS)}")
         if self.out_bits is None:
             object.__setattr__(self, "out_bits", self.bits)
         if self.out_bits not in SUPPORTED_BITS:
             raise ConfigError(f"{w}.out_bits", self.out_bits, f"one of {list(SUPPORTED_BITS)}")
+        if self.depthwise and self.out_channels != self.in_channels:
+            raise ConfigError(f"{w}.out_channels", self.out_channels,
+                              f"in_channels = {self.in_channels} for a depthwise convolution")
+        if self.depthwise and self.out_bits != self.bits:
+            raise ConfigError(f"{w}.out_bits", self.out_bits,
+                              f"bits = {self.bits} for a depthwise convolution (its channel tiles serve both)")
         # int32 accumulators: the largest |sum| of N*K*K products of (2^b - 1) x 2^(b-1) must fit
         worst = ((1 << self.bits) - 1) * (1 << (self.bits - 1))
         limit = (2 ** 31 - 1) // worst
-        if self.in_channels * self.kernel ** 2 > limit:
+        if self.in_channels // self.groups * self.kernel ** 2 > limit:
             raise ConfigError(f"{w}.in_channels", self.in_channels,
                               f"in_channels * kernel^2 <= {limit} at {self.bits} bits (int32 accumulators)")
         for i, (dim, name) in enumerate(zip(self.in_size, "HW")):
             if dim + 2 * self.padding < self.kernel:
                 raise ConfigError(f"{w}.in_size[{i}]", dim,
                                   f"at least kernel - 2*padding = {self.kernel - 2 * self.padding}")
+
+    @property
+    def depthwise(self) -> bool:
+        """One filter per channel: groups == in_channels (> 1). Runs on a depthwise chunk."""
+        return self.groups > 1 and self.groups == self.in_channels
 
     @property
     def out_size(self) -> tuple[int, int]:
@@ -203,12 +219,26 @@ class Chunk:
         if not isinstance(ob, (list, tuple)) or not ob or any(b not in SUPPORTED_BITS for b in ob):
             raise ConfigError(f"{w}.out_bits", self.out_bits, f"a non-empty list drawn from {list(SUPPORTED_BITS)}")
         object.__setattr__(self, "out_bits", tuple(sorted(set(int(b) for b in ob))))
+        if self.dataflow == "depthwise":
+            if self.tn != 1:
+                raise ConfigError(f"{w}.tn", self.tn, "1 for a depthwise chunk (each lane reads its own channel)")
+            if self.tnb != self.tmb:
+                raise ConfigError(f"{w}.tnb", self.tnb, f"tmb = {self.tmb} for a depthwise chunk")
         if self.tm > self.tmb:
             raise ConfigError(f"{w}.tm", self.tm, f"at most its buffer tile tmb = {self.tmb}")
         if self.tn > self.tnb:
             raise ConfigError(f"{w}.tn", self.tn, f"at most its buffer tile tnb = {self.tnb}")
 
     # Buffer geometry. Each buffer is double-banked except the parameter buffer; depths are per bank.
+    @property
+    def depthwise(self) -> bool:
+        return self.dataflow == "depthwise"
+
+    @property
+    def lanes_in(self) -> int:
+        """Input-buffer lanes: tn input channels (channel), or the tm channels themselves (depthwise)."""
+        return self.tm if self.depthwise else self.tn
+
     @property
     def rows_in_max(self) -> int:
         return (self.trb - 1) * self.max_stride + self.max_kernel
@@ -219,13 +249,14 @@ class Chunk:
 
     @property
     def in_depth(self) -> int:
-        """Words per bank in each of the tn input lanes."""
-        return math.ceil(self.tnb / self.tn) * self.rows_in_max * self.cols_in_max
+        """Words per bank in each input lane."""
+        return math.ceil(self.tnb / self.lanes_in) * self.rows_in_max * self.cols_in_max
 
     @property
     def w_depth(self) -> int:
         """Words (one bus beat each) per bank in each weight bank."""
-        return math.ceil(self.tmb / self.tm) * math.ceil(self.tnb / self.tn) * self.max_kernel ** 2
+        ng = 1 if self.depthwise else math.ceil(self.tnb / self.tn)
+        return math.ceil(self.tmb / self.tm) * ng * self.max_kernel ** 2
 
     @property
     def acc_depth(self) -> int:
@@ -289,13 +320,16 @@ class Accelerator:
         raise ConfigError("chunk", name, "one of " + ", ".join(c.name for c in self.chunks))
 
     def chunk_for(self, layer: Layer) -> Chunk:
-        """The layer-to-chunk rule: the first chunk of the layer's bit-width that can write its out_bits."""
+        """The layer-to-chunk rule: the first chunk of the layer's kind (depthwise or not) and bit-width
+        that can write its out_bits. Grouped (not depthwise) convolutions run on channel chunks."""
+        kind = "depthwise" if layer.depthwise else "channel"
         for c in self.chunks:
-            if c.bits == layer.bits and layer.out_bits in c.out_bits:
+            if c.dataflow == kind and c.bits == layer.bits and layer.out_bits in c.out_bits:
                 return c
-        have = ", ".join(f"{c.name}: bits {c.bits} -> out_bits {list(c.out_bits)}" for c in self.chunks)
-        raise ConfigError(f"layer[{layer.name!r}].bits", (layer.bits, layer.out_bits),
-                          f"a (bits, out_bits) pair served by a chunk ({have})")
+        have = ", ".join(f"{c.name}: {c.dataflow} bits {c.bits} -> out_bits {list(c.out_bits)}"
+                         for c in self.chunks)
+        raise ConfigError(f"layer[{layer.name!r}].bits", (kind, layer.bits, layer.out_bits),
+                          f"a (dataflow, bits, out_bits) served by a chunk ({have})")
 
     @classmethod
     def from_dict(cls, d) -> "Accelerator":

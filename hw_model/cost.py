@@ -27,7 +27,8 @@ def traffic(f: dict) -> dict:
     cols = in_range_total(f["n_c"], f["tcb"], f["S"], f["P"], f["cols_in"], f["W"])
     steps = f["n_m"] * f["n_r"] * f["n_c"] * f["n_n"]
     tiles = f["n_m"] * f["n_r"] * f["n_c"]
-    read_in = f["n_m"] * rows * cols * f["in_nb"]
+    # every output-channel tile reads all input channels (channel), or just its own (depthwise)
+    read_in = np.where(f["dw"], 1, f["n_m"]) * rows * cols * f["in_nb"]
     read_w = steps * f["w_tile_beats"]
     read_p = tiles * f["p_tile_beats"]
     write_out = f["Ho"] * f["Wo"] * f["out_nb"]
@@ -46,7 +47,7 @@ def buffer_bits(f: dict) -> dict:
     writer_slots = f["trb"] * f["tcb"] * f["kb_out"] * f["sub_w"]
     return dict(
         input=steps * (f["rows_in"] * f["cols_in"] * f["kb_in"] * f["v_in"] * f["bits"]
-                       + iters * f["tn"] * f["bits"]),
+                       + iters * f["lanes_in"] * f["bits"]),
         weight=steps * (f["w_tile_beats"] + iters * f["w_group_beats"]) * f["bus"],
         acc=steps * pixels * f["tm"] * 32 * 2 + tiles * writer_slots * f["tm"] * 32,
         params=tiles * (f["p_tile_beats"] * f["bus"] + writer_slots * f["tm"] * rec),
@@ -56,7 +57,7 @@ def buffer_bits(f: dict) -> dict:
 def energy_pj(f: dict) -> dict:
     """Energy of one layer in pJ, split by where it is spent."""
     steps = f["n_m"] * f["n_r"] * f["n_c"] * f["n_n"]
-    lanes = f["tm"] * f["tn"]
+    lanes = f["macs_per_cycle"]
     iters = f["mg"] * f["trb"] * f["tcb"] * f["ng"] * f["K"] * f["K"]
     q = f["bits"]
     e_mac = E_MUL8_PJ * (q / 8) ** 2 + E_ADD8_PJ * (2 * q) / 8   # multiply + one adder-tree add
@@ -82,20 +83,22 @@ def bram18(depth, width):
     return np.where(depth * width <= LUTRAM_MAX_BITS, 0, best)
 
 
-def resources_fields(*, bits, tm, tn, trb, tcb, tmb, tnb, max_kernel, max_stride, bus):
+def resources_fields(*, bits, tm, tn, trb, tcb, tmb, tnb, max_kernel, max_stride, bus, dw=0):
     """FPGA resources of one chunk from its parameters (ints or broadcastable arrays)."""
     v_in = bus // bits
-    b_w = cdiv(tm * tn, v_in)
+    lanes_in = np.where(dw, tm, tn)
+    mults = np.where(dw, tm, tm * tn)
+    b_w = cdiv(mults, v_in)
     rec = BIAS_BITS + MULT_BITS + SHIFT_BITS
-    in_depth = cdiv(tnb, tn) * ((trb - 1) * max_stride + max_kernel) * ((tcb - 1) * max_stride + max_kernel)
-    w_depth = cdiv(tmb, tm) * cdiv(tnb, tn) * max_kernel * max_kernel
+    in_depth = cdiv(tnb, lanes_in) * ((trb - 1) * max_stride + max_kernel) * ((tcb - 1) * max_stride + max_kernel)
+    w_depth = cdiv(tmb, tm) * np.where(dw, 1, cdiv(tnb, tn)) * max_kernel * max_kernel
     acc_depth = cdiv(tmb, tm) * trb * tcb
     p_depth = cdiv(tmb, tm)
-    brams = (tn * bram18(2 * in_depth, bits) + b_w * bram18(2 * w_depth, bus) + tm * bram18(2 * acc_depth, 32)
+    brams = (lanes_in * bram18(2 * in_depth, bits) + b_w * bram18(2 * w_depth, bus) + tm * bram18(2 * acc_depth, 32)
              + tm * bram18(p_depth, rec))
     # one DSP per q x q multiplier of the array; the requantizer's 33 x 16 multiply takes two (25 x 18 DSPs)
-    dsp = tm * tn + 2 * tm
-    tree_bits = tm * (tn - 1) * (2 * bits + 1 + np.ceil(np.log2(np.maximum(tn, 2))).astype(np.int64))
+    dsp = mults + 2 * tm
+    tree_bits = np.where(dw, 0, tm * (tn - 1) * (2 * bits + 1 + np.ceil(np.log2(np.maximum(tn, 2))).astype(np.int64)))
     lut = tree_bits + tm * 32 * 2 + tm * (50 + 64) + 2500
     return dict(dsp=dsp, bram18=brams, lut=lut)
 
@@ -103,7 +106,8 @@ def resources_fields(*, bits, tm, tn, trb, tcb, tmb, tnb, max_kernel, max_stride
 def chunk_resources(chunk: Chunk, mem: MemoryInterface) -> dict:
     """FPGA resources of one generated chunk (estimate; docs/architecture.md says what each term counts)."""
     r = resources_fields(bits=chunk.bits, tm=chunk.tm, tn=chunk.tn, trb=chunk.trb, tcb=chunk.tcb, tmb=chunk.tmb,
-                         tnb=chunk.tnb, max_kernel=chunk.max_kernel, max_stride=chunk.max_stride, bus=mem.bus_bits)
+                         tnb=chunk.tnb, max_kernel=chunk.max_kernel, max_stride=chunk.max_stride, bus=mem.bus_bits,
+                         dw=int(chunk.depthwise))
     return {k: int(v) for k, v in r.items()}
 
 

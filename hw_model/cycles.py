@@ -46,4 +46,6 @@ def layer_cycles(g: LayerGeometry) -> int:
 
 
 def mac_utilization(g: LayerGeometry) -> float:
-    return g.layer.macs / (layer_cycles(g) * g.chunk.tm * g.chunk.tn)
+    """Useful MACs over what the multipliers could do in the layer's cycles (grouped convolutions run
+    dense on a channel chunk, so their zero blocks count as waste)."""
+    return g.layer.macs / (layer_cycles(g) * g.macs_per_cycle)

@@ -24,32 +24,38 @@ def out_size(h, k, s, p):
     return (h + 2 * p - k) // s + 1
 
 
-def default_tiles(*, N, M, Ho, Wo, bits, out_bits, bus, trb_cap, tcb_cap, tmb_cap, tnb_cap):
+def default_tiles(*, N, M, Ho, Wo, bits, out_bits, bus, trb_cap, tcb_cap, tmb_cap, tnb_cap, dw=0):
     """The default mapping: balanced tiles as large as the buffer tiles allow. Channel tiles are whole
     beats. For any layer with K <= max_kernel and S <= max_stride these always fit the chunk's buffers
-    (the buffers are sized from the same caps)."""
+    (the buffers are sized from the same caps). Depthwise: the input tile is the output tile's channels."""
     v_in, v_out = bus // bits, bus // out_bits
-    return dict(trb=balanced(Ho, trb_cap), tcb=balanced(Wo, tcb_cap),
-                kb_in=balanced(cdiv(N, v_in), np.maximum(1, tnb_cap // v_in)),
-                kb_out=balanced(cdiv(M, v_out), np.maximum(1, tmb_cap // v_out)))
+    kb_out = balanced(cdiv(M, v_out), np.maximum(1, tmb_cap // v_out))
+    kb_in = np.where(dw, kb_out, balanced(cdiv(N, v_in), np.maximum(1, tnb_cap // v_in)))
+    return dict(trb=balanced(Ho, trb_cap), tcb=balanced(Wo, tcb_cap), kb_in=kb_in, kb_out=kb_out)
 
 
-def geometry_fields(*, N, M, H, W, K, S, P, bits, out_bits, tm, tn, bus, lat, trb, tcb, kb_in, kb_out):
-    """Every derived integer of a layer on a chunk with a mapping (scalars or broadcastable arrays)."""
+def geometry_fields(*, N, M, H, W, K, S, P, bits, out_bits, tm, tn, bus, lat, trb, tcb, kb_in, kb_out, dw=0):
+    """Every derived integer of a layer on a chunk with a mapping (scalars or broadcastable arrays).
+    dw = 1 for a depthwise chunk: tm lanes, lane a reads channel a of its own group; no input-channel loop."""
     Ho, Wo = out_size(H, K, S, P), out_size(W, K, S, P)
     v_in, v_out = bus // bits, bus // out_bits
     in_nb, out_nb = cdiv(N, v_in), cdiv(M, v_out)
     tnb, tmb = kb_in * v_in, kb_out * v_out
-    ng, mg = cdiv(tnb, tn), cdiv(tmb, tm)
+    lanes_in = np.where(dw, tm, tn)
+    mg = cdiv(tmb, tm)
+    ng = np.where(dw, 1, cdiv(tnb, tn))
     rows_in, cols_in = (trb - 1) * S + K, (tcb - 1) * S + K
-    w_group_beats = cdiv(tm * tn, v_in)
+    w_group_beats = cdiv(np.where(dw, tm, tm * tn), v_in)
     p_group_beats = cdiv(tm, bus // PARAM_RECORD_BITS)
     return dict(
-        N=N, M=M, H=H, W=W, K=K, S=S, P=P, bits=bits, out_bits=out_bits, tm=tm, tn=tn, bus=bus, lat=lat,
+        N=N, M=M, H=H, W=W, K=K, S=S, P=P, bits=bits, out_bits=out_bits, tm=tm, tn=tn, bus=bus, lat=lat, dw=dw,
         trb=trb, tcb=tcb, kb_in=kb_in, kb_out=kb_out, Ho=Ho, Wo=Wo, v_in=v_in, v_out=v_out,
-        in_nb=in_nb, out_nb=out_nb, tnb=tnb, tmb=tmb, ng=ng, ng_last=tnb - (ng - 1) * tn, mg=mg,
-        rows_in=rows_in, cols_in=cols_in, n_m=cdiv(out_nb, kb_out), n_n=cdiv(in_nb, kb_in),
-        n_r=cdiv(Ho, trb), n_c=cdiv(Wo, tcb), sub_in=cdiv(v_in, tn), sub_w=cdiv(v_out, tm),
+        in_nb=in_nb, out_nb=out_nb, tnb=tnb, tmb=tmb, ng=ng, mg=mg, lanes_in=lanes_in,
+        # valid lanes of the last input group: of the tn lanes (channel), of the tm lanes (depthwise)
+        ng_last=np.where(dw, tmb - (mg - 1) * tm, tnb - (ng - 1) * tn),
+        macs_per_cycle=np.where(dw, tm, tm * tn),
+        rows_in=rows_in, cols_in=cols_in, n_m=cdiv(out_nb, kb_out), n_n=np.where(dw, 1, cdiv(in_nb, kb_in)),
+        n_r=cdiv(Ho, trb), n_c=cdiv(Wo, tcb), sub_in=cdiv(v_in, lanes_in), sub_w=cdiv(v_out, tm),
         w_group_beats=w_group_beats, w_tile_beats=mg * ng * K * K * w_group_beats,
         p_group_beats=p_group_beats, p_tile_beats=mg * p_group_beats,
     )

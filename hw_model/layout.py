@@ -11,6 +11,7 @@ import numpy as np
 
 from .config import PARAM_RECORD_BITS
 from .mapping import LayerGeometry, ceil_div
+from .numerics import dense_weights
 from .regs import Addresses
 
 
@@ -56,8 +57,14 @@ def unpack_activations(beats, channels: int, size: tuple[int, int], bits: int, b
 
 
 def pack_weights(wt: np.ndarray, g: LayerGeometry) -> np.ndarray:
-    """wt [M, N, K, K] signed -> beats, block (i_m, i_n) after block, each in the compute order
-    (mg, ng, kh, kw), each tm x tn group in w_group_beats beats: value f = a*tn + t at beat f // V slot f % V."""
+    """wt [M, N/groups, K, K] signed -> beats in the order the chunk consumes them.
+    Channel chunk: block (i_m, i_n) after block, each in the compute order (mg, ng, kh, kw), each tm x tn group
+    in w_group_beats beats: value f = a*tn + t at beat f // V slot f % V (grouped weights as block-diagonal
+    dense ones). Depthwise chunk: block i_m after block, order (mg, kh, kw), lane a's weight at slot a."""
+    if g.chunk.depthwise:
+        return _pack_depthwise_weights(wt, g)
+    if g.layer.groups > 1:
+        wt = dense_weights(wt, g.layer.groups)
     M, N, K = g.layer.out_channels, g.layer.in_channels, g.layer.kernel
     tm, tn, v = g.chunk.tm, g.chunk.tn, g.v_in
     f = np.arange(g.w_group_beats * v)
@@ -74,6 +81,19 @@ def pack_weights(wt: np.ndarray, g: LayerGeometry) -> np.ndarray:
     vals = wt[mi, ni]                     # [n_m, n_n, mg, ng, F, K, K]
     vals = np.where(ok[..., None, None], vals, 0)
     vals = np.moveaxis(vals, 4, -1)       # [n_m, n_n, mg, ng, K, K, F]
+    vals = vals.reshape(vals.shape[:-1] + (g.w_group_beats, v))
+    return pack_beats(vals, g.layer.bits).reshape(-1)
+
+
+def _pack_depthwise_weights(wt: np.ndarray, g: LayerGeometry) -> np.ndarray:
+    M, K, tm, v = g.layer.out_channels, g.layer.kernel, g.chunk.tm, g.v_in
+    a = np.arange(g.w_group_beats * v)
+    im, mgi = np.meshgrid(np.arange(g.n_m), np.arange(g.mg), indexing="ij")
+    ml = mgi[..., None] * tm + a                  # [n_m, mg, F]
+    m = im[..., None] * g.tmb + ml
+    ok = (a < tm) & (ml < g.tmb) & (m < M)
+    vals = np.where(ok[..., None, None], wt[np.where(ok, m, 0), 0], 0)   # [n_m, mg, F, K, K]
+    vals = np.moveaxis(vals, 2, -1)                                     # [n_m, mg, K, K, F]
     vals = vals.reshape(vals.shape[:-1] + (g.w_group_beats, v))
     return pack_beats(vals, g.layer.bits).reshape(-1)
 

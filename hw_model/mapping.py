@@ -34,7 +34,7 @@ class LayerGeometry:
             N=layer.in_channels, M=layer.out_channels, H=layer.in_size[0], W=layer.in_size[1], K=layer.kernel,
             S=layer.stride, P=layer.padding, bits=layer.bits, out_bits=layer.out_bits, tm=chunk.tm, tn=chunk.tn,
             bus=mem.bus_bits, lat=mem.read_latency, trb=mapping.trb, tcb=mapping.tcb, kb_in=mapping.kb_in,
-            kb_out=mapping.kb_out).items()}
+            kb_out=mapping.kb_out, dw=int(chunk.depthwise)).items()}
 
     def __getattr__(self, name):
         try:
@@ -61,6 +61,10 @@ def check_fits(layer: Layer, chunk: Chunk, mem: MemoryInterface, mapping: Mappin
     for name, v in (("trb", mapping.trb), ("tcb", mapping.tcb), ("kb_in", mapping.kb_in), ("kb_out", mapping.kb_out)):
         if not isinstance(v, int) or v < 1:
             raise ConfigError(f"{w}.mapping.{name}", v, "a positive integer")
+    if layer.depthwise != chunk.depthwise:
+        raise ConfigError(f"{w}.groups", layer.groups, f"a layer of chunk {chunk.name!r}'s dataflow ({chunk.dataflow})")
+    if chunk.depthwise and mapping.kb_in != mapping.kb_out:
+        raise ConfigError(f"{w}.mapping.kb_in", mapping.kb_in, f"kb_out = {mapping.kb_out} on a depthwise chunk")
     checks = (
         ("trb", mapping.trb, g.mg * mapping.trb * mapping.tcb, chunk.acc_depth, "accumulator words mg*trb*tcb"),
         ("kb_in", mapping.kb_in, g.ng * g.rows_in * g.cols_in, chunk.in_depth, "input words ng*rows_in*cols_in"),
@@ -78,7 +82,7 @@ def default_mapping(layer: Layer, chunk: Chunk, mem: MemoryInterface) -> Mapping
     ho, wo = layer.out_size
     t = default_tiles(N=layer.in_channels, M=layer.out_channels, Ho=ho, Wo=wo, bits=layer.bits,
                       out_bits=layer.out_bits, bus=mem.bus_bits, trb_cap=chunk.trb, tcb_cap=chunk.tcb,
-                      tmb_cap=chunk.tmb, tnb_cap=chunk.tnb)
+                      tmb_cap=chunk.tmb, tnb_cap=chunk.tnb, dw=int(chunk.depthwise))
     return Mapping(**{k: int(v) for k, v in t.items()})
 
 

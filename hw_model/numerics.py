@@ -13,12 +13,25 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 
-def conv2d_int(x: np.ndarray, w: np.ndarray, stride: int, padding: int) -> np.ndarray:
-    """x: [N, H, W] ints, w: [M, N, K, K] ints -> [M, Ho, Wo] int64 accumulators (plain correlation)."""
+def conv2d_int(x: np.ndarray, w: np.ndarray, stride: int, padding: int, groups: int = 1) -> np.ndarray:
+    """x: [N, H, W] ints, w: [M, N/groups, K, K] ints -> [M, Ho, Wo] int64 accumulators (correlation)."""
     x = np.pad(x.astype(np.int64), ((0, 0), (padding, padding), (padding, padding)))
     k = w.shape[-1]
     win = sliding_window_view(x, (k, k), axis=(1, 2))[:, ::stride, ::stride]  # [N, Ho, Wo, K, K]
-    return np.einsum("nhwij,mnij->mhw", win, w.astype(np.int64), optimize=True)
+    n_g, m_g = x.shape[0] // groups, w.shape[0] // groups
+    return np.concatenate([np.einsum("nhwij,mnij->mhw", win[g * n_g:(g + 1) * n_g],
+                                     w[g * m_g:(g + 1) * m_g].astype(np.int64), optimize=True)
+                           for g in range(groups)], axis=0)
+
+
+def dense_weights(w: np.ndarray, groups: int) -> np.ndarray:
+    """[M, N/groups, K, K] grouped weights -> [M, N, K, K] block-diagonal dense weights."""
+    m, n_g = w.shape[:2]
+    m_g = m // groups
+    out = np.zeros((m, n_g * groups) + w.shape[2:], dtype=w.dtype)
+    for g in range(groups):
+        out[g * m_g:(g + 1) * m_g, g * n_g:(g + 1) * n_g] = w[g * m_g:(g + 1) * m_g]
+    return out
 
 
 def requantize(acc: np.ndarray, bias: np.ndarray, mult: np.ndarray, shift: np.ndarray, out_bits: int) -> np.ndarray:
@@ -36,11 +49,11 @@ def random_layer_data(rng: np.random.Generator, layer, *, realistic_scale: bool 
     h, w = layer.in_size
     b = layer.bits
     x = rng.integers(0, 1 << b, size=(n, h, w), dtype=np.int64)
-    wt = rng.integers(-(1 << (b - 1)), 1 << (b - 1), size=(m, n, k, k), dtype=np.int64)
+    wt = rng.integers(-(1 << (b - 1)), 1 << (b - 1), size=(m, n // layer.groups, k, k), dtype=np.int64)
     bias = rng.integers(-(1 << 12), 1 << 12, size=m, dtype=np.int64)
     mult = rng.integers(1 << 14, 1 << 16, size=m, dtype=np.int64)
     # Scale so that outputs spread over the output range instead of saturating: |acc| ~ sqrt(n k^2) 2^(2b-2).
-    spread = np.log2(max(1.0, np.sqrt(n * k * k)) * (1 << (2 * b - 2)) * (1 << 15)) - layer.out_bits + 1
+    spread = np.log2(max(1.0, np.sqrt(n // layer.groups * k * k)) * (1 << (2 * b - 2)) * (1 << 15)) - layer.out_bits + 1
     shift = np.clip(np.round(spread + rng.uniform(-1, 1, size=m)), 0, 63).astype(np.int64) if realistic_scale \
         else rng.integers(0, 64, size=m, dtype=np.int64)
     return x, wt, bias, mult, shift

@@ -50,16 +50,18 @@ class ConvChunk(wiring.Component):
         m = Module()
         cfg = self._cfg()
         TM, TN, Q, BUS, LAT = ch.tm, ch.tn, ch.bits, mi.bus_bits, mi.read_latency
+        DW = ch.depthwise            # depthwise: lane a multiplies channel a by its own weight, no adder tree
+        LANES = ch.lanes_in          # input-buffer lanes: tn, or tm when depthwise
         V_IN = BUS // Q
-        SUB_IN = ceil_div(V_IN, TN)
-        B_W = ceil_div(TM * TN, V_IN)
+        SUB_IN = ceil_div(V_IN, LANES)
+        B_W = ceil_div(TM if DW else TM * TN, V_IN)
         R_P = mi.records_per_beat
         P_GB = ceil_div(TM, R_P)
         D_IN, D_W, D_ACC, D_P = ch.in_depth, ch.w_depth, ch.acc_depth, ch.p_depth
         OUTS = ch.out_bits  # supported output bit-widths, selected at run time by cfg.ob_sel
 
         # ------------------------------------------------------------ buffers
-        in_mem = [Memory(shape=unsigned(Q), depth=2 * D_IN, init=[]) for _ in range(TN)]
+        in_mem = [Memory(shape=unsigned(Q), depth=2 * D_IN, init=[]) for _ in range(LANES)]
         w_mem = [Memory(shape=unsigned(BUS), depth=2 * D_W, init=[]) for _ in range(B_W)]
         acc_mem = [Memory(shape=signed(32), depth=2 * D_ACC, init=[]) for _ in range(TM)]
         p_mem = [Memory(shape=unsigned(BIAS_BITS + MULT_BITS + SHIFT_BITS), depth=D_P, init=[]) for _ in range(TM)]
@@ -192,8 +194,8 @@ class ConvChunk(wiring.Component):
         w_addr = Signal(ADDR)
         acc_addr = Signal(ADDR)
         m.d.comb += [
-            in_addr.eq(Mux(c_bank, D_IN, 0) + i_ng * cfg["in_plane"] + (i_r * S + i_kh) * cfg["cols_in"]
-                       + i_c * S + i_kw),
+            in_addr.eq(Mux(c_bank, D_IN, 0) + (i_mg if DW else i_ng) * cfg["in_plane"]
+                       + (i_r * S + i_kh) * cfg["cols_in"] + i_c * S + i_kw),
             w_addr.eq(Mux(c_bank, D_W, 0) + ((i_mg * cfg["ng"] + i_ng) * K + i_kh) * K + i_kw),
             acc_addr.eq(Mux(c_abank, D_ACC, 0) + i_mg * cfg["acc_plane"] + i_r * cfg["tcb"] + i_c),
         ]
@@ -215,22 +217,23 @@ class ConvChunk(wiring.Component):
                                                           Signal(name="last"), Signal(ADDR, name="acca"),
                                                           Signal(name="lastgrp"))
         m.d.comb += [t_valid.eq(c_run), t_first.eq(red_first), t_last.eq(red_last), t_accaddr.eq(acc_addr),
-                     t_lastgrp.eq(e_ng)]
+                     t_lastgrp.eq(e_mg if DW else e_ng)]
         s1 = stage([t_valid, t_first, t_last, t_accaddr, t_lastgrp], "s1")
         # stage 1: operands out of the buffers; multiply
         x = []
-        for t in range(TN):
+        for t in range(LANES):
             xv = Signal(unsigned(Q), name=f"x{t}")
             m.d.comb += xv.eq(Mux(s1[4] & (t >= cfg["ng_last"]), 0, in_rd[t].data))
             x.append(xv)
         wcat = Cat(*[p.data for p in w_rd])
-        prod = [[Signal(signed(2 * Q + 1), name=f"prod{a}_{t}") for t in range(TN)] for a in range(TM)]
-        for a in range(TM):
-            for t in range(TN):
-                f = a * TN + t
-                bit = (f // V_IN) * BUS + (f % V_IN) * Q
-                wv = wcat[bit:bit + Q].as_signed()
-                m.d.sync += prod[a][t].eq(wv * x[t])
+        # products: a tm x tn block (lane pair (a, t) at weight slot a*tn + t), or tm lanes (slot a)
+        pairs = [(a, a, a) for a in range(TM)] if DW else [(a, t, a * TN + t) for a in range(TM) for t in range(TN)]
+        prod = [[] for _ in range(TM)]
+        for a, t, f in pairs:
+            bit = (f // V_IN) * BUS + (f % V_IN) * Q
+            p_ = Signal(signed(2 * Q + 1), name=f"prod{a}_{t}")
+            m.d.sync += p_.eq(wcat[bit:bit + Q].as_signed() * x[t])
+            prod[a].append(p_)
         s2 = stage(s1[:4], "s2")
         # stage 2: adder trees
         tree = [Signal(signed(32), name=f"tree{a}") for a in range(TM)]
@@ -284,14 +287,14 @@ class ConvChunk(wiring.Component):
             m.d.sync += hold.eq(data_now)
         # scatter into the buffers
         # inputs: ta = pixel word base (with bank), tb = rot, tc_ = group base
-        for t in range(TN):
-            d = Mux(t >= tb, t - tb, t - tb + TN)  # position of lane t within this sub-beat
-            v = sub_ * TN + d
+        for t in range(LANES):
+            d = Mux(t >= tb, t - tb, t - tb + LANES)  # position of lane t within this sub-beat
+            v = sub_ * LANES + d
             grp = tc_ + sub_ + (t < tb)
             m.d.comb += [
                 in_wr[t].en.eq((k_ == 2) & (v < V_IN)),
                 in_wr[t].addr.eq(ta + grp * cfg["in_plane"]),
-                in_wr[t].data.eq(data_now.word_select(v[:max(1, (SUB_IN * TN - 1).bit_length())], Q)),
+                in_wr[t].data.eq(data_now.word_select(v[:max(1, (SUB_IN * LANES - 1).bit_length())], Q)),
             ]
         # weights: tb = bank index, ta = word (with bank)
         for b in range(B_W):
@@ -337,7 +340,8 @@ class ConvChunk(wiring.Component):
         hh = Signal(signed(CNT + 2))
         ww = Signal(signed(CNT + 2))
         jb = Signal(CNT)
-        m.d.comb += [hh.eq(h0 + l_row), ww.eq(w0 + l_col), jb.eq(g_l_l[3] * cfg["kb_in"] + l_k)]
+        # the input tile's channel beats: those of its input-channel tile, or of its output tile (depthwise)
+        m.d.comb += [hh.eq(h0 + l_row), ww.eq(w0 + l_col), jb.eq(g_l_l[0 if DW else 3] * cfg["kb_in"] + l_k)]
         l_inr = (hh >= 0) & (hh < cfg["in_h"]) & (ww >= 0) & (ww < cfg["in_w"]) & (jb < cfg["in_nb"])
         l_addr = cfg["act_base"] + hh * cfg["in_row_beats"] + ww * cfg["in_nb"] + jb
 
@@ -434,7 +438,7 @@ class ConvChunk(wiring.Component):
                         with m.If(l_row == cfg["rows_in"] - 1):
                             m.next = "WT"
 
-                walk_beats(l_s, l_k, l_rot, l_gb, l_s == SUB_IN - 1, V_IN % TN, V_IN // TN, TN,
+                walk_beats(l_s, l_k, l_rot, l_gb, l_s == SUB_IN - 1, V_IN % LANES, V_IN // LANES, LANES,
                            l_k == cfg["kb_in"] - 1, after_pixel)
             with m.State("WT"):  # the next step's weights
                 m.d.comb += [rq_en.eq(1), rq_addr.eq(l_w_block + lw_i), TAG_KIND.eq(3), TAG_INR.eq(1),

@@ -83,7 +83,7 @@ def make_case(acc: Accelerator, layer: Layer, rng: np.random.Generator, mapping:
 def reference_output(case: LayerCase) -> np.ndarray:
     """The integer reference: numpy convolution and requantization, independent of layout and RTL."""
     L = case.layer
-    acc = conv2d_int(case.x, case.wt, L.stride, L.padding)
+    acc = conv2d_int(case.x, case.wt, L.stride, L.padding, L.groups)
     return requantize(acc, case.bias, case.mult, case.shift, L.out_bits)
 
 

@@ -64,7 +64,7 @@ def test_rtl_writes_verilog_and_manifest(tmp_path):
     assert r.returncode == 0, r.stderr
     out = tmp_path / "out/rtl/default"
     manifest = json.loads((out / "manifest.json").read_text())
-    assert [m["chunk"] for m in manifest["modules"]] == ["c4", "c6", "c8"]
+    assert [m["chunk"] for m in manifest["modules"]] == ["c4", "c6", "c8", "d4", "d6", "d8"]
     for m in manifest["modules"]:
         text = (out / m["file"]).read_text()
         assert f"module {m['module']}(" in text

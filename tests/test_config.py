@@ -94,3 +94,27 @@ def test_chunk_buffer_depths_follow_tiles():
     assert c.in_depth == 3 * (3 * 2 + 3) * (5 * 2 + 3)
     assert c.acc_depth == 4 * 4 * 6
     assert c.w_depth == 4 * 3 * 9
+
+
+def test_depthwise_layers_go_to_depthwise_chunks_and_grouped_to_channel_chunks():
+    acc = Accelerator.load(DEFAULT_CONFIG)
+    dw = Layer(name="dw", in_channels=24, out_channels=24, groups=24, in_size=(8, 8), padding=1, bits=6)
+    g2 = Layer(name="g2", in_channels=24, out_channels=32, groups=2, in_size=(8, 8), kernel=1, bits=6)
+    assert acc.chunk_for(dw).dataflow == "depthwise" and acc.chunk_for(g2).dataflow == "channel"
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    (dict(in_channels=8, out_channels=8, groups=3), "groups"),
+    (dict(in_channels=8, out_channels=16, groups=8), "out_channels"),
+    (dict(in_channels=8, out_channels=8, groups=8, bits=8, out_bits=4), "out_bits"),
+])
+def test_bad_grouped_layer_names_the_field(kwargs, field):
+    with pytest.raises(ConfigError) as e:
+        Layer(name="x", in_size=(8, 8), **kwargs)
+    assert e.value.field.endswith(field)
+
+
+def test_depthwise_chunk_must_have_one_input_lane_per_output_lane():
+    with pytest.raises(ConfigError) as e:
+        Chunk(name="d", bits=8, dataflow="depthwise", tm=8, tn=8, tmb=32, tnb=32)
+    assert e.value.field == "chunks['d'].tn"

@@ -80,10 +80,19 @@ def test_batch_equals_scalar_on_random_layers_and_chunks():
         mem = MemoryInterface(bus_bits=bus, read_latency=int(rng.integers(1, 12)))
         acc = Accelerator("a", (c,), mem)
         k = int(rng.choice([1, 3, 5, 7]))
-        layers = [Layer(name=f"l{i}", in_channels=int(rng.integers(1, 300)), out_channels=int(rng.integers(1, 300)),
-                        in_size=(int(rng.integers(k, 60)),) * 2, kernel=k, stride=int(rng.integers(1, 3)),
-                        padding=int(rng.integers(0, k)), bits=bits, out_bits=int(rng.choice([4, 6, 8])))
-                  for i in range(5)]
+        if rng.random() < 0.3:   # a depthwise chunk and depthwise layers
+            c = Chunk(name="c", bits=bits, dataflow="depthwise", tm=tm, tn=1, trb=c.trb, tcb=c.tcb, tmb=c.tmb,
+                      tnb=c.tmb, max_kernel=7, max_stride=2, out_bits=(bits,))
+            acc = Accelerator("a", (c,), mem)
+            chans = [int(rng.integers(1, 300)) for _ in range(5)]
+            layers = [Layer(name=f"l{i}", in_channels=n, out_channels=n, groups=n, in_size=(int(rng.integers(k, 60)),) * 2,
+                            kernel=k, stride=int(rng.integers(1, 3)), padding=int(rng.integers(0, k)), bits=bits)
+                      for i, n in enumerate(chans)]
+        else:
+            layers = [Layer(name=f"l{i}", in_channels=int(rng.integers(1, 300)), out_channels=int(rng.integers(1, 300)),
+                            in_size=(int(rng.integers(k, 60)),) * 2, kernel=k, stride=int(rng.integers(1, 3)),
+                            padding=int(rng.integers(0, k)), bits=bits, out_bits=int(rng.choice([4, 6, 8])))
+                      for i in range(5)]
         res = evaluate(**arrays_from(layers, c, mem), with_energy=True)
         for i, L in enumerate(layers):
             g = geometry(acc, L)

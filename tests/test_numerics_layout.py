@@ -63,3 +63,27 @@ def test_weight_group_layout_puts_value_a_t_at_slot_a_tn_plus_t():
     vals = unpack_beats(beats, 8, 8, signed=True)
     assert vals[0].tolist() == [-3, -2, -1, 0, 1, 2, 0, 0]      # group (mg 0, ng 0): all of M=2 x N=3
     assert not vals[1:].any()
+
+
+def test_grouped_and_depthwise_conv_match_per_group_loops():
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 16, size=(6, 5, 5))
+    for groups in (2, 3, 6):
+        w = rng.integers(-8, 8, size=(6, 6 // groups, 3, 3))
+        got = conv2d_int(x, w, 1, 1, groups)
+        for m in range(6):
+            g = m // (6 // groups)
+            xs = x[g * (6 // groups):(g + 1) * (6 // groups)]
+            ref = conv2d_int(xs, w[m:m + 1], 1, 1)[0]
+            assert np.array_equal(got[m], ref)
+
+
+def test_depthwise_weights_put_lane_a_at_slot_a():
+    layer = Layer(name="d", in_channels=5, out_channels=5, groups=5, in_size=(4, 4), kernel=1, bits=8)
+    chunk = Chunk(name="d", bits=8, dataflow="depthwise", tm=4, tn=1, trb=4, tcb=4, tmb=8, tnb=8, max_kernel=1,
+                  out_bits=(8,))
+    g = check_fits(layer, chunk, MemoryInterface(bus_bits=64), Mapping(4, 4, 1, 1))
+    wt = (np.arange(5) + 1).reshape(5, 1, 1, 1)
+    vals = unpack_beats(pack_weights(wt, g), 8, 8, signed=True)
+    assert g.w_group_beats == 1 and vals.shape[0] == 2          # mg = ceil(8/4) groups of 4 lanes
+    assert vals[0].tolist() == [1, 2, 3, 4, 0, 0, 0, 0] and vals[1].tolist() == [5, 0, 0, 0, 0, 0, 0, 0]

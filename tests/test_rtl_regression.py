@@ -18,28 +18,38 @@ CONFIGS = {
     "odd": lambda: Accelerator(name="odd", memory=MemoryInterface(bus_bits=64, read_latency=3), chunks=(
         Chunk(name="a4", bits=4, tm=4, tn=4, trb=4, tcb=5, tmb=16, tnb=16, max_kernel=5, out_bits=(4, 6, 8)),
         Chunk(name="a6", bits=6, tm=6, tn=7, trb=3, tcb=4, tmb=24, tnb=20, max_kernel=5, out_bits=(4, 6, 8)),
-        Chunk(name="a8", bits=8, tm=5, tn=3, trb=5, tcb=3, tmb=16, tnb=16, max_kernel=5, out_bits=(4, 8)))),
+        Chunk(name="a8", bits=8, tm=5, tn=3, trb=5, tcb=3, tmb=16, tnb=16, max_kernel=5, out_bits=(4, 8)),
+        Chunk(name="e6", bits=6, dataflow="depthwise", tm=4, tn=1, trb=4, tcb=3, tmb=20, tnb=20, max_kernel=5,
+              out_bits=(6,)))),
     "wide": lambda: Accelerator(name="wide", memory=MemoryInterface(bus_bits=128, read_latency=1), chunks=(
-        Chunk(name="w8", bits=8, tm=16, tn=8, trb=4, tcb=4, tmb=32, tnb=32, max_kernel=5, out_bits=(4, 8)),)),
+        Chunk(name="w8", bits=8, tm=16, tn=8, trb=4, tcb=4, tmb=32, tnb=32, max_kernel=5, out_bits=(4, 8)),
+        Chunk(name="x8", bits=8, dataflow="depthwise", tm=8, tn=1, trb=4, tcb=4, tmb=32, tnb=32, max_kernel=5,
+              out_bits=(8,)))),
 }
-N_CASES = {"default": 15, "odd": 15, "wide": 6}   # 36 layer x configuration cases per simulator
+N_CASES = {"default": 18, "odd": 15, "wide": 7}   # 40 layer x configuration cases per simulator
 
 
 def cases_for(acc: Accelerator, n: int, seed: int):
+    """Case i runs on chunk i mod (number of chunks); cases i = 2 mod 3 on channel chunks are grouped (2)."""
     rng = np.random.default_rng(seed)
-    by_bits = {}
-    for c in acc.chunks:
-        by_bits.setdefault(c.bits, c)
-    bits_list = sorted(by_bits)
     out = []
     for i in range(n):
-        chunk = by_bits[bits_list[i % len(bits_list)]]
-        k = (1, 3, 5)[(i // len(bits_list)) % 3]
+        chunk = acc.chunks[i % len(acc.chunks)]
+        k = (1, 3, 5)[(i // len(acc.chunks)) % 3]
+        if chunk.depthwise and k == 1:
+            k = 3
         stride = 1 + i % 2
         padding = 0 if k == 1 else int(rng.integers(0, min(2, k - 1) + 1))
         h, w = (int(v) for v in rng.integers(max(k, 3), 14, size=2))
-        layer = Layer(name=f"case{i}_b{chunk.bits}_k{k}_s{stride}_p{padding}", in_channels=int(rng.integers(1, 41)),
-                      out_channels=int(rng.integers(1, 41)), in_size=(h, w), kernel=k, stride=stride,
+        n_in, n_out = int(rng.integers(1, 41)), int(rng.integers(1, 41))
+        groups = 1
+        if chunk.depthwise:
+            n_out = groups = n_in
+        elif i % 3 == 2:
+            n_in, n_out, groups = 2 * (n_in // 2 + 1), 2 * (n_out // 2 + 1), 2
+        kind = "dw" if chunk.depthwise else f"g{groups}"
+        layer = Layer(name=f"case{i}_{kind}_b{chunk.bits}_k{k}_s{stride}_p{padding}", in_channels=n_in,
+                      out_channels=n_out, groups=groups, in_size=(h, w), kernel=k, stride=stride,
                       padding=padding, bits=chunk.bits, out_bits=int(rng.choice(chunk.out_bits)))
         out.append(make_case(acc, layer, rng))
     return out
@@ -65,6 +75,7 @@ def test_regression_cases_cover_the_space():
     assert {l.bits for l in layers} >= {4, 6, 8}
     assert {l.stride for l in layers} == {1, 2} and {l.kernel for l in layers} == {1, 3, 5}
     assert {0, 1} <= {l.padding for l in layers}
+    assert sum(l.depthwise for l in layers) >= 6 and sum(l.groups == 2 for l in layers) >= 4
     acc = CONFIGS["default"]()
     from hw_model.mapping import geometry
     geoms = [geometry(acc, c.layer) for c in cases_for(acc, N_CASES["default"], 1234)]
