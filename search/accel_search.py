@@ -221,7 +221,10 @@ def _chunk_res(space: Space, c: int, grid: np.ndarray):
     from hw_model.cost import resources_fields
     from .space import FACTORS
     slot = space.slots[c]
-    vals = space.values(grid)
+    full = np.zeros((len(grid),) + space.shape, dtype=np.int64)
+    full[:, c] = grid
+    vals = space.values(full)[:, c]
     r = resources_fields(bits=slot.bits, max_kernel=slot.max_kernel, max_stride=slot.max_stride,
-                         bus=space.memory.bus_bits, **{f: vals[:, i] for i, f in enumerate(FACTORS)})
+                         bus=space.memory.bus_bits, dw=int(slot.depthwise),
+                         **{f: vals[:, i] for i, f in enumerate(FACTORS)})
     return r["dsp"], r["bram18"]

@@ -48,13 +48,18 @@ class Budget:
 
 @dataclass(frozen=True)
 class ChunkSlot:
-    """A chunk the workload needs (one per bit-width in use), with what its layers require of it."""
+    """A chunk the workload needs (one per dataflow and bit-width in use), with what its layers require."""
 
     name: str
     bits: int
     out_bits: tuple[int, ...]
     max_kernel: int
     max_stride: int
+    dataflow: str = "channel"
+
+    @property
+    def depthwise(self) -> bool:
+        return self.dataflow == "depthwise"
 
 
 @dataclass
@@ -94,14 +99,19 @@ class Space:
         return int(np.prod(self.n_opts.astype(float)) ** len(self.slots))
 
     def values(self, idx: np.ndarray) -> np.ndarray:
-        """[..., C, G] option indices -> [..., C, F] parameter values (in FACTORS order)."""
-        per_group = self.table[np.arange(len(self.groups)), idx]         # [..., C, G, F]
-        return per_group.max(axis=-2)                                    # each parameter is set by one group
+        """[..., C, G] option indices -> [..., C, F] parameter values (in FACTORS order). Depthwise slots take
+        tn = 1 and tnb = tmb whatever was drawn."""
+        v = self.table[np.arange(len(self.groups)), idx].max(axis=-2)   # each parameter is set by one group
+        dw = np.array([sl.depthwise for sl in self.slots])
+        v[..., FACTORS.index("tn")] = np.where(dw, 1, v[..., FACTORS.index("tn")])
+        v[..., FACTORS.index("tnb")] = np.where(dw, v[..., FACTORS.index("tmb")], v[..., FACTORS.index("tnb")])
+        return v
 
     def to_accelerator(self, idx: np.ndarray, name: str = "searched", clock_mhz: float = 200.0) -> Accelerator:
         vals = self.values(np.asarray(idx))
         chunks = tuple(Chunk(name=s.name, bits=s.bits, out_bits=s.out_bits, max_kernel=s.max_kernel,
-                             max_stride=s.max_stride, **{f: int(v) for f, v in zip(FACTORS, vals[c])})
+                             max_stride=s.max_stride, dataflow=s.dataflow,
+                             **{f: int(v) for f, v in zip(FACTORS, vals[c])})
                        for c, s in enumerate(self.slots))
         return Accelerator(name=name, chunks=chunks, memory=self.memory, clock_mhz=clock_mhz)
 
@@ -118,25 +128,32 @@ class Space:
         return idx
 
 
+def slot_key(layer: Layer) -> tuple[str, int]:
+    """The method's layer-to-chunk rule (without its feature-map split): one chunk per dataflow and bit-width."""
+    return ("depthwise" if layer.depthwise else "channel", layer.bits)
+
+
 class Workload:
-    """Layers and the slot (chunk) each runs on: one slot per bit-width, as the method's template."""
+    """Layers and the slot (chunk) each runs on: one per (dataflow, bit-width) in use, as the method's template."""
 
     def __init__(self, layers: list[Layer], memory: MemoryInterface | None = None):
         if not layers:
             raise ConfigError("workload", [], "at least one layer")
         self.layers = list(layers)
         self.memory = memory or MemoryInterface()
-        bits = sorted({L.bits for L in layers})
-        self.slots = tuple(ChunkSlot(name=f"c{b}", bits=b,
-                                     out_bits=tuple(sorted({L.out_bits for L in layers if L.bits == b})),
-                                     max_kernel=max(L.kernel for L in layers if L.bits == b),
-                                     max_stride=max(L.stride for L in layers if L.bits == b)) for b in bits)
-        self.slot_of = np.array([bits.index(L.bits) for L in layers])
-        self.onehot = np.eye(len(bits), dtype=np.int64)[self.slot_of]          # [L, C]
+        keys = sorted({slot_key(L) for L in layers})
+        members = {k: [L for L in layers if slot_key(L) == k] for k in keys}
+        self.slots = tuple(ChunkSlot(name=f"{'d' if kind == 'depthwise' else 'c'}{b}", bits=b, dataflow=kind,
+                                     out_bits=tuple(sorted({L.out_bits for L in members[(kind, b)]})),
+                                     max_kernel=max(L.kernel for L in members[(kind, b)]),
+                                     max_stride=max(L.stride for L in members[(kind, b)])) for kind, b in keys)
+        self.slot_of = np.array([keys.index(slot_key(L)) for L in layers])
+        self.onehot = np.eye(len(keys), dtype=np.int64)[self.slot_of]          # [L, C]
         cols = dict(N=[L.in_channels for L in layers], M=[L.out_channels for L in layers],
                     H=[L.in_size[0] for L in layers], W=[L.in_size[1] for L in layers],
                     K=[L.kernel for L in layers], S=[L.stride for L in layers], P=[L.padding for L in layers],
-                    bits=[L.bits for L in layers], out_bits=[L.out_bits for L in layers])
+                    bits=[L.bits for L in layers], out_bits=[L.out_bits for L in layers],
+                    groups=[L.groups for L in layers], dw=[int(L.depthwise) for L in layers])
         self.arrays = {k: np.array(v, dtype=np.int64) for k, v in cols.items()}
 
     def space(self, options: dict | None = None) -> Space:
@@ -176,7 +193,8 @@ def score(idx: np.ndarray, space: Space, work: Workload, budget: Budget, metric:
     bits = np.array([s.bits for s in space.slots])
     res = resources_fields(bits=bits, tm=per["tm"], tn=per["tn"], trb=per["trb"], tcb=per["tcb"], tmb=per["tmb"],
                            tnb=per["tnb"], max_kernel=np.array([s.max_kernel for s in space.slots]),
-                           max_stride=np.array([s.max_stride for s in space.slots]), bus=space.memory.bus_bits)
+                           max_stride=np.array([s.max_stride for s in space.slots]), bus=space.memory.bus_bits,
+                           dw=np.array([int(s.depthwise) for s in space.slots]))
     dsp, bram = res["dsp"].sum(axis=1), res["bram18"].sum(axis=1)
     # a chunk must also hold one beat of each output width it writes (Accelerator's own validation)
     bus = space.memory.bus_bits

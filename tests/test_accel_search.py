@@ -82,3 +82,24 @@ def test_the_engine_learns_its_distribution_concentrates():
     for _ in range(100):
         eng.step(work, best)
     assert eng.probs().max(axis=-1).mean() > p0 + 0.3
+
+
+def test_depthwise_layers_get_depthwise_slots_and_exact_scores():
+    from hw_model.config import Layer
+    layers = [Layer(name="pw", in_channels=16, out_channels=48, in_size=(16, 16), kernel=1, bits=6),
+              Layer(name="dw", in_channels=48, out_channels=48, groups=48, in_size=(16, 16), padding=1, bits=6),
+              Layer(name="pw2", in_channels=48, out_channels=16, groups=2, in_size=(16, 16), kernel=1, bits=6)]
+    work = Workload(layers)
+    assert [(s.name, s.dataflow) for s in work.slots] == [("c6", "channel"), ("d6", "depthwise")]
+    space = work.space()
+    idx = np.random.default_rng(1).integers(0, space.n_opts, size=(4,) + space.shape)
+    s = score(idx, space, work, Budget())
+    for b in range(4):
+        acc = space.to_accelerator(idx[b])
+        cyc = {}
+        for L in layers:
+            g = geometry(acc, L)
+            cyc[g.chunk.name] = cyc.get(g.chunk.name, 0) + layer_cycles(g)
+        assert s.cycles[b] == max(cyc.values())
+    opt = decomposed_optimum(space, work, Budget())
+    assert opt.idx is not None and space.to_accelerator(opt.idx).chunk("d6").tn == 1

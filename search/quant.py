@@ -1,0 +1,87 @@
+"""Quantization that is the hardware's integer arithmetic (hw_model.numerics), with straight-through gradients.
+
+Conventions (the RTL's): activations unsigned `b`-bit with a per-tensor scale (they follow a ReLU, zero point 0);
+weights signed `b`-bit, symmetric per output channel (levels -(2^(b-1)-1) .. 2^(b-1)-1); int32 accumulation;
+per-output-channel requantization (acc + bias) * mult >> shift with rounding, clamped to [0, 2^ob - 1].
+
+Two uses:
+- search (weight steps): fake quantization of inputs and weights, mixed over bit-widths by heterogeneous
+  sampling: the layer's input and weight are each replaced by the weighted sum of their J quantized copies and
+  ONE convolution runs (memory does not grow with J);
+- fine-tuning and export: the forward value is computed exactly as the hardware computes it (integers in
+  float64, which holds every int32 accumulator exactly), the gradient flows through the real-valued path.
+"""
+from __future__ import annotations
+
+import torch
+
+MULT_BITS = 16
+
+
+def ste_round(x: torch.Tensor) -> torch.Tensor:
+    return x + (torch.round(x) - x).detach()
+
+
+def act_levels(bits: int) -> int:
+    return (1 << bits) - 1
+
+
+def weight_levels(bits: int) -> int:
+    return (1 << (bits - 1)) - 1
+
+
+def fake_quant_act(x: torch.Tensor, scale: torch.Tensor, bits: int) -> torch.Tensor:
+    """Unsigned activations: scale * clamp(round(x / scale), 0, 2^b - 1), straight-through."""
+    q = torch.clamp(ste_round(x / scale), 0, act_levels(bits))
+    return q * scale
+
+
+def weight_scale(w: torch.Tensor, bits: int) -> torch.Tensor:
+    """Per-output-channel symmetric scale: max |w| / (2^(b-1) - 1), shape [M, 1, 1, 1]."""
+    m = w.detach().abs().flatten(1).amax(dim=1).clamp_min(1e-8)
+    return (m / weight_levels(bits)).view(-1, *([1] * (w.dim() - 1)))
+
+
+def fake_quant_weight(w: torch.Tensor, bits: int) -> torch.Tensor:
+    s = weight_scale(w, bits)
+    lv = weight_levels(bits)
+    return torch.clamp(ste_round(w / s), -lv, lv) * s
+
+
+def int_weight(w: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(integer weights, per-channel scale [M])."""
+    s = weight_scale(w, bits)
+    lv = weight_levels(bits)
+    return torch.clamp(torch.round(w.detach() / s), -lv, lv), s.flatten()
+
+
+def mult_shift(m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Real multipliers m > 0 -> (mult, shift) with mult < 2^16 and m ~ mult / 2^shift, as precise as the
+    16 bits allow (0 <= shift <= 62)."""
+    m = m.double().clamp_min(1e-30)
+    e = torch.floor(torch.log2(m))                       # m in [2^e, 2^(e+1))
+    shift = torch.clamp(MULT_BITS - 1 - e, 0, 62)
+    mult = torch.round(m * torch.pow(2.0, shift))
+    over = mult >= (1 << MULT_BITS)
+    shift = torch.where(over, shift - 1, shift)
+    mult = torch.where(over, torch.round(m * torch.pow(2.0, shift)), mult)
+    return mult.clamp(1, (1 << MULT_BITS) - 1).long(), shift.long()
+
+
+def requantize(acc: torch.Tensor, bias: torch.Tensor, mult: torch.Tensor, shift: torch.Tensor,
+               out_bits: int) -> torch.Tensor:
+    """Integer requantization exactly as hw_model.numerics.requantize; acc [B, M, H, W] (integers in any
+    dtype), bias/mult/shift [M] int64. Returns int64."""
+    sh = (None, slice(None), None, None)[:acc.dim()] if acc.dim() == 4 else (None, slice(None))
+    y = (acc.long() + bias.long()[sh]) * mult.long()[sh]
+    s = shift.long()[sh]
+    y = (y + ((torch.ones_like(s) << s) >> 1)) >> s
+    return torch.clamp(y, 0, act_levels(out_bits))
+
+
+def mix(tensors: list[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
+    """sum_j weights[j] * tensors[j] (heterogeneous sampling: one tensor, whatever J is)."""
+    out = tensors[0] * weights[0]
+    for t, w in zip(tensors[1:], weights[1:]):
+        out = out + t * w
+    return out
