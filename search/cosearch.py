@@ -1,0 +1,319 @@
+"""The co-search loop: network operators, per-layer bit-widths and the accelerator, together.
+
+Per epoch (after a weight-only warm-up): alternate weight steps (heterogeneous sampling of bit-widths, one
+operator sampled per layer) on one half of the training split and architecture steps (hard top-1 forward,
+top-2 backward, loss = cross-entropy + lambda * hardware loss) on the other half. The accelerator is
+re-searched for the current derived network every `research_every` architecture steps, warm-started from its
+last state, and the operation-wise cost table is rebuilt from it. After each epoch: the derived network's
+accuracy and predicted frame rate are logged, lambda is adapted to keep the target, and a checkpoint is
+written; a run resumes from it (even after kill -9) and ends as an uninterrupted run with the same seed.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from hw_model.config import Accelerator, ConfigError, MemoryInterface
+from hw_model.io import atomic_write_text
+
+from . import data as data_mod
+from .accel_search import DifferentiableSearch, decomposed_optimum
+from .hwcost import cost_table, hardware_loss
+from .space import METRICS, Budget, Workload, score
+from .supernet import (PRESETS, SuperNet, derive, derived_choice, network_layers, rescale_active_logits,
+                       sample_arch_step, sample_weight_step)
+
+
+@dataclass
+class SearchConfig:
+    preset: str = "default"
+    data: str = "digits"
+    data_dir: str | None = None
+    epochs: int = 16
+    warmup: int = 4
+    batch: int = 64
+    lr_w: float = 0.05
+    lr_w_min: float = 0.001
+    lr_a: float = 0.01
+    tau0: float = 5.0
+    tau_decay: float = 0.975
+    bits: tuple = (4, 6, 8)
+    metric: str = "latency"
+    target: float | None = None        # latency: FPS >= target; energy: uJ <= target; edp: <= target
+    lam0: float = 0.5
+    budget_dsp: int = 900
+    budget_bram18: int = 700
+    clock_mhz: float = 200.0
+    bus_bits: int = 64
+    read_latency: int = 4
+    research_every: int = 20           # architecture steps between accelerator re-searches
+    accel_evals: int = 2000
+    final_accel_evals: int = 20000
+    finetune_epochs: int = 12
+    seed: int = 0
+    out: str = "out"
+    device: str = "auto"
+
+    def __post_init__(self):
+        if self.preset not in PRESETS:
+            raise ConfigError("PRESET", self.preset, f"one of {list(PRESETS)}")
+        if self.metric not in METRICS:
+            raise ConfigError("METRIC", self.metric, f"one of {list(METRICS)}")
+        for name in ("epochs", "batch", "research_every", "accel_evals", "final_accel_evals"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(name.upper(), getattr(self, name), "a positive integer")
+        if not 0 <= self.warmup < self.epochs:
+            raise ConfigError("WARMUP", self.warmup, f"0 <= warmup < epochs = {self.epochs}")
+        self.bits = tuple(int(b) for b in self.bits)
+        if any(b not in (4, 5, 6, 7, 8) for b in self.bits) or not self.bits:
+            raise ConfigError("BITS", self.bits, "a non-empty list drawn from 4..8")
+        if self.target is not None and self.target <= 0:
+            raise ConfigError("TARGET", self.target, "a positive number")
+
+    @property
+    def budget(self) -> Budget:
+        return Budget(self.budget_dsp, self.budget_bram18, self.clock_mhz)
+
+    @property
+    def memory(self) -> MemoryInterface:
+        return MemoryInterface(bus_bits=self.bus_bits, read_latency=self.read_latency)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    return seed * 100_003 + epoch
+
+
+class AcceleratorState:
+    """The accelerator the network search currently sees, and the engine that keeps improving it."""
+
+    def __init__(self, cfg: SearchConfig):
+        self.cfg = cfg
+        self.engine: DifferentiableSearch | None = None
+        self.slots = None
+        self.acc: Accelerator | None = None
+        self.over_budget = False
+
+    def research(self, layers, evals: int, seed: int, exact: bool = False) -> Accelerator:
+        cfg = self.cfg
+        work = Workload(layers, cfg.memory)
+        space = work.space()
+        if self.engine is None or self.slots != space.slots:
+            prev = self.engine
+            self.engine = DifferentiableSearch(space, cfg.budget, cfg.metric, seed=seed)
+            if prev is not None and self.acc is not None:   # warm start from the chunks both sets share
+                names = {c.name for c in self.acc.chunks}
+                idx = self.engine.space.index_of(self.acc) if all(s.name in names for s in space.slots) else None
+                if idx is not None:
+                    self.engine.warm_start(idx)
+            self.slots = space.slots
+        self.engine.rng = np.random.default_rng(seed)
+        res = self.engine.run(work, evals)
+        best_idx, best_metric = res.idx, res.metric
+        if exact and cfg.metric == "latency":
+            opt = decomposed_optimum(space, work, cfg.budget)
+            if opt.idx is not None and opt.metric <= best_metric:
+                best_idx, best_metric = opt.idx, opt.metric
+        if best_idx is None:
+            # nothing within budget: keep the least-overrunning valid design, and let the loss pay for it
+            idx = self.engine.sample(256)
+            s = score(idx, space, work, cfg.budget, cfg.metric)
+            k = int(np.argmin(np.where(s.valid, s.overuse, np.inf)))
+            best_idx = idx[k]
+            self.over_budget = True
+        else:
+            self.over_budget = False
+        self.acc = space.to_accelerator(best_idx, name="searched", clock_mhz=cfg.clock_mhz)
+        return self.acc
+
+    def state(self) -> dict:
+        e = self.engine
+        return {"acc": json.dumps(self.acc.to_dict()) if self.acc else "",
+                "engine": None if e is None else {"logits": torch.from_numpy(e.logits), "m": torch.from_numpy(e.m),
+                                                  "v": torch.from_numpy(e.v), "t": e.t, "lam": e.lam},
+                "over_budget": self.over_budget}
+
+
+def predict(layers, acc: Accelerator, cfg: SearchConfig) -> dict:
+    """Exact per-frame numbers of a derived network on an accelerator."""
+    work = Workload(layers, acc.memory)
+    space = work.space()
+    idx = space.index_of(acc)
+    s = score(idx[None], space, work, cfg.budget, "edp")
+    cycles = int(s.cycles[0])
+    return {"fps": cfg.clock_mhz * 1e6 / cycles, "slowest_chunk_cycles": cycles,
+            "latency_ms_pipelined": 1e3 * cycles / (cfg.clock_mhz * 1e6),
+            "energy_uj": float(s.energy_pj[0]) * 1e-6, "dsp": int(s.dsp[0]), "bram18": int(s.bram18[0]),
+            "within_budget": bool(s.within[0])}
+
+
+def _metric_value(pred: dict, metric: str) -> float:
+    return {"latency": pred["fps"], "energy": pred["energy_uj"],
+            "edp": pred["energy_uj"] / pred["fps"]}[metric]
+
+
+def evaluate(net, genotype, split, device, batch=256) -> float:
+    net.eval()
+    correct = 0
+    with torch.no_grad():
+        choice = derived_choice(net, genotype)
+        for i in range(0, len(split.y), batch):
+            x = split.x[i:i + batch].to(device)
+            correct += int((net(x, choice).argmax(1).cpu() == split.y[i:i + batch]).sum())
+    net.train()
+    return correct / max(1, len(split.y))
+
+
+def run_search(cfg: SearchConfig, progress: bool = True) -> dict:
+    """The search proper; returns the final state (genotype, accelerator, history). Resumes from
+    <out>/search_ckpt.pt when it exists and matches the configuration."""
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    device = pick_device(cfg.device)
+    torch.set_num_threads(max(1, min(os.cpu_count() or 1, 4)))
+    preset = PRESETS[cfg.preset]
+    ds = data_mod.load(cfg.data, cfg.data_dir, preset.image_size, cfg.seed)
+    if ds.in_channels != preset.in_channels or ds.image_size != preset.image_size:
+        preset = type(preset)(**{**asdict(preset), "in_channels": ds.in_channels, "image_size": ds.image_size,
+                                 "num_classes": ds.num_classes, "stages": preset.stages})
+    preset = type(preset)(**{**asdict(preset), "bits": cfg.bits, "num_classes": ds.num_classes})
+    torch.manual_seed(cfg.seed)
+    net = SuperNet(preset).to(device)
+    opt_w = torch.optim.SGD(net.weight_parameters(), lr=cfg.lr_w, momentum=0.9, weight_decay=5e-4)
+    opt_a = torch.optim.Adam(net.arch_parameters(), lr=cfg.lr_a, betas=(0.5, 0.999))
+    accel = AcceleratorState(cfg)
+    lam = cfg.lam0
+    history: list[dict] = []
+    start = 0
+    ckpt_path = out / "search_ckpt.pt"
+    cfg_key = json.dumps(asdict(cfg), sort_keys=True, default=list)
+    if ckpt_path.exists():
+        ck = torch.load(ckpt_path, weights_only=True, map_location=device)
+        if ck.get("config") == cfg_key:
+            net.load_state_dict(ck["net"])
+            opt_w.load_state_dict(ck["opt_w"])
+            opt_a.load_state_dict(ck["opt_a"])
+            lam, start, history = ck["lam"], ck["epoch"] + 1, json.loads(ck["history"])
+            if ck["accel"]["acc"]:
+                accel.acc = Accelerator.from_dict(json.loads(ck["accel"]["acc"]))
+                layers = network_layers(net, derive(net))
+                work = Workload(layers, cfg.memory)
+                accel.engine = DifferentiableSearch(work.space(), cfg.budget, cfg.metric)
+                accel.slots = accel.engine.space.slots
+                e = ck["accel"]["engine"]
+                if e is not None and tuple(e["logits"].shape) == accel.engine.logits.shape:
+                    accel.engine.logits, accel.engine.m, accel.engine.v = (e["logits"].numpy(), e["m"].numpy(),
+                                                                           e["v"].numpy())
+                    accel.engine.t, accel.engine.lam = int(e["t"]), float(e["lam"])
+                accel.over_budget = bool(ck["accel"]["over_budget"])
+    n = len(ds.train.y)
+    half = n // 2
+    log_path = out / "search_log.jsonl"
+    if start == 0:
+        log_path.unlink(missing_ok=True)
+    arch_steps = 0
+    table = fixed = None
+    for epoch in range(start, cfg.epochs):
+        es = epoch_seed(cfg.seed, epoch)
+        torch.manual_seed(es)
+        gen = torch.Generator().manual_seed(es)
+        lr = cfg.lr_w_min + 0.5 * (cfg.lr_w - cfg.lr_w_min) * (1 + math.cos(math.pi * epoch / cfg.epochs))
+        for g in opt_w.param_groups:
+            g["lr"] = lr
+        tau = cfg.tau0 * cfg.tau_decay ** epoch
+        perm = torch.randperm(n, generator=gen)
+        w_idx, a_idx = perm[:half], perm[half:]
+        searching = epoch >= cfg.warmup
+        if searching and (accel.acc is None or table is None):
+            accel.research(network_layers(net, derive(net)), cfg.accel_evals, es)
+            table, fixed = cost_table(net, accel.acc)
+        steps = half // cfg.batch
+        t0 = time.time()
+        bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{cfg.epochs}{' (warm-up)' if not searching else ''}",
+                   disable=not progress, leave=False)
+        ce_sum = hw_sum = 0.0
+        for i in bar:
+            b = w_idx[i * cfg.batch:(i + 1) * cfg.batch]
+            x, y = ds.train.x[b].to(device), ds.train.y[b].to(device)
+            opt_w.zero_grad()
+            loss = F.cross_entropy(net(x, sample_weight_step(net, tau, gen)), y)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.weight_parameters(), 5.0)
+            opt_w.step()
+            ce_sum += float(loss)
+            if not searching:
+                continue
+            b = a_idx[i * cfg.batch:(i + 1) * cfg.batch]
+            x, y = ds.train.x[b].to(device), ds.train.y[b].to(device)
+            opt_a.zero_grad()
+            choice = sample_arch_step(net, tau, gen)
+            hw = hardware_loss(net, table, fixed) * (2.0 if accel.over_budget else 1.0)
+            loss = F.cross_entropy(net(x, choice), y) + lam * hw
+            loss.backward()
+            old_a, old_b = net.alpha.detach().clone(), net.beta.detach().clone()
+            opt_a.step()
+            for li, (gates, bws) in enumerate(choice):
+                rescale_active_logits(net.alpha[li], old_a[li], list(gates))
+                for o in gates:
+                    rescale_active_logits(net.beta[li, o], old_b[li, o], list(range(len(net.bits))))
+            hw_sum += float(hw)
+            arch_steps += 1
+            if arch_steps % cfg.research_every == 0:
+                accel.research(network_layers(net, derive(net)), cfg.accel_evals, es + arch_steps)
+                table, fixed = cost_table(net, accel.acc)
+        genotype = derive(net)
+        layers = network_layers(net, genotype)
+        if accel.acc is None:
+            accel.research(layers, cfg.accel_evals, es)
+        acc_now = accel.acc
+        pred = predict(layers, acc_now, cfg) if all(_has_chunk(acc_now, L) for L in layers) else None
+        if pred is None:
+            accel.research(layers, cfg.accel_evals, es)
+            pred = predict(layers, accel.acc, cfg)
+        if searching and cfg.target is not None:
+            v = _metric_value(pred, cfg.metric)
+            short = v < cfg.target if cfg.metric == "latency" else v > cfg.target
+            lam = lam * 2 if short else lam / 1.5
+        rec = {"epoch": epoch + 1, "searching": searching, "tau": tau, "lambda": lam, "lr_w": lr,
+               "train_ce": ce_sum / max(steps, 1), "hw_loss": hw_sum / max(steps, 1) if searching else None,
+               "accuracy": evaluate(net, genotype, ds.test, device), "genotype": [
+                   [net.ops[o], net.bits[j]] for o, j in genotype], **pred, "seconds": time.time() - t0}
+        history.append(rec)
+        with open(log_path, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        if progress:
+            tqdm.write(f"epoch {epoch + 1}: acc {rec['accuracy']:.3f} fps {pred['fps']:.0f} "
+                       f"lambda {lam:.3g} ce {rec['train_ce']:.3f}")
+        _save_ckpt(ckpt_path, {"config": cfg_key, "epoch": epoch, "net": net.state_dict(), "opt_w": opt_w.state_dict(),
+                               "opt_a": opt_a.state_dict(), "lam": lam, "history": json.dumps(history),
+                               "accel": accel.state()})
+    return {"net": net, "genotype": derive(net), "accel": accel, "history": history, "data": ds, "device": device,
+            "lam": lam}
+
+
+def _has_chunk(acc: Accelerator, layer) -> bool:
+    try:
+        acc.chunk_for(layer)
+        return True
+    except ConfigError:
+        return False
+
+
+def _save_ckpt(path: Path, obj: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)

@@ -1,0 +1,318 @@
+"""The FBNet supernet: per searchable layer, 9 candidate operators x J bit-widths.
+
+Block (inverted residual): 1x1 conv (groups g) -> BN -> ReLU -> [channel shuffle] -> kxk depthwise (stride s)
+-> BN -> ReLU -> 1x1 conv (groups g) -> BN -> (+ input when shapes match) -> ReLU. The final ReLU is ours: it
+keeps every activation unsigned, as the hardware's integer arithmetic wants (search/quant.py).
+`skip` is the identity, or 1x1 conv -> BN -> ReLU when stride or width change.
+
+Precision (heterogeneous sampling): each quantized convolution mixes its input's and its weight's J quantized
+copies with one weight per bit-width (MixQuant, which recomputes the copies in backward instead of storing
+them), then runs ONE convolution: memory does not grow with J.
+Operators: single-path forward, multi-path backward (arch steps: top-1 forward, top-2 gets a gradient).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from hw_model.config import Layer
+
+OPS = ("k3_e1", "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1", "k5_e1_g2", "k5_e3", "k5_e6", "skip")
+
+
+def op_spec(op: str):
+    """(kernel, expansion, groups) of an operator; None for skip."""
+    if op == "skip":
+        return None
+    k, e, *g = op.split("_")
+    return int(k[1:]), int(e[1:]), 2 if g else 1
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    in_channels: int
+    image_size: int
+    stem_channels: int
+    stem_stride: int
+    stages: tuple            # (channels, layers, stride) per stage
+    head_channels: int
+    num_classes: int = 10
+    bits: tuple = (4, 6, 8)
+    fixed_bits: int = 8      # stem, head and classifier
+
+
+PRESETS = {
+    # small enough to search on two CPU cores in minutes (digits upsampled to 16x16)
+    "default": Preset("default", 1, 16, 8, 1, ((8, 1, 1), (16, 2, 2), (24, 2, 2)), 64),
+    # the method's CIFAR macro-architecture: 22 searchable layers
+    "paper": Preset("paper", 3, 32, 16, 1, tuple(zip((16, 24, 32, 64, 112, 184, 352), (1, 4, 4, 4, 4, 4, 1),
+                                                    (1, 1, 2, 2, 1, 2, 1))), 1504),
+}
+
+
+class MixQuant(torch.autograd.Function):
+    """sum_j w_j * clamp(round(x / s_j), lo_j, hi_j) * s_j with straight-through rounding.
+    Saves x and the weights only; the J quantized copies are recomputed in backward."""
+
+    @staticmethod
+    def forward(ctx, x, weights, scales, lo, hi):
+        out = torch.zeros_like(x)
+        for j in range(len(lo)):
+            if weights[j].item() != 0 or weights.requires_grad:
+                out += weights[j] * torch.clamp(torch.round(x / scales[j]), lo[j], hi[j]) * scales[j]
+        ctx.save_for_backward(x, weights, scales)
+        ctx.lo, ctx.hi = lo, hi
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weights, scales = ctx.saved_tensors
+        gx = torch.zeros_like(x) if ctx.needs_input_grad[0] else None
+        gw = torch.zeros_like(weights) if ctx.needs_input_grad[1] else None
+        for j in range(len(ctx.lo)):
+            v = x / scales[j]
+            if gx is not None:
+                gx += weights[j] * ((v >= ctx.lo[j]) & (v <= ctx.hi[j])).to(x.dtype) * g
+            if gw is not None:
+                gw[j] = (g * torch.clamp(torch.round(v), ctx.lo[j], ctx.hi[j]) * scales[j]).sum()
+        return gx, gw, None, None, None
+
+
+def _bshape(s, x):
+    return s.view(-1, *([1] * (x.dim() - 1))) if s.dim() == 1 else s
+
+
+class QConv(nn.Module):
+    """A convolution whose input and weight are quantized at the bit-widths `bits`, mixed by `bw`."""
+
+    def __init__(self, c_in, c_out, k, stride=1, groups=1, bias=False, bn=True, relu=True, momentum=0.1):
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, k, stride, k // 2, groups=groups, bias=bias)
+        self.bn = nn.BatchNorm2d(c_out) if bn else None
+        self.relu = relu
+        self.register_buffer("act_max", torch.tensor(0.0))   # running max of the (non-negative) input
+        self.momentum = momentum
+
+    def scale(self, bits: int) -> torch.Tensor:
+        return self.act_max.clamp_min(1e-8) / ((1 << bits) - 1)
+
+    def forward(self, x, bits: tuple, bw: torch.Tensor):
+        if self.training:
+            with torch.no_grad():
+                m = x.detach().max()
+                self.act_max.copy_(m if self.act_max == 0 else (1 - self.momentum) * self.act_max + self.momentum * m)
+        s_x = torch.stack([self.scale(b) for b in bits])
+        xq = MixQuant.apply(x, bw, s_x, [0] * len(bits), [(1 << b) - 1 for b in bits])
+        w = self.conv.weight
+        wmax = w.detach().abs().flatten(1).amax(1).clamp_min(1e-8)
+        # per-channel weight scales differ per bit-width: quantize channel-wise by folding the scale in
+        wn = w / wmax.view(-1, 1, 1, 1)                       # in [-1, 1]
+        s_w = torch.stack([torch.tensor(1.0 / ((1 << (b - 1)) - 1), dtype=w.dtype) for b in bits])
+        lv = [(1 << (b - 1)) - 1 for b in bits]
+        wq = MixQuant.apply(wn, bw, s_w, [-v for v in lv], lv) * wmax.view(-1, 1, 1, 1)
+        y = F.conv2d(xq, wq, self.conv.bias, self.conv.stride, self.conv.padding, 1, self.conv.groups)
+        if self.bn is not None:
+            y = self.bn(y)
+        return F.relu(y) if self.relu else y
+
+
+def channel_shuffle(x, groups=2):
+    b, c, h, w = x.shape
+    return x.view(b, groups, c // groups, h, w).transpose(1, 2).reshape(b, c, h, w)
+
+
+class Candidate(nn.Module):
+    def __init__(self, op: str, c_in: int, c_out: int, stride: int):
+        super().__init__()
+        self.op, self.c_in, self.c_out, self.stride = op, c_in, c_out, stride
+        spec = op_spec(op)
+        if spec is None:
+            self.convs = nn.ModuleList([] if (stride == 1 and c_in == c_out) else [QConv(c_in, c_out, 1, stride)])
+            self.residual = False
+            return
+        k, e, g = spec
+        mid = c_in * e
+        mid += mid % g
+        self.k, self.e, self.g, self.mid = k, e, g, mid
+        self.convs = nn.ModuleList([QConv(c_in, mid, 1, 1, groups=g), QConv(mid, mid, k, stride, groups=mid),
+                                    QConv(mid, c_out, 1, 1, groups=g, relu=False)])
+        self.residual = stride == 1 and c_in == c_out
+
+    def forward(self, x, bits, bw):
+        if self.op == "skip":
+            return self.convs[0](x, bits, bw) if len(self.convs) else x
+        y = self.convs[0](x, bits, bw)
+        if self.g > 1:
+            y = channel_shuffle(y, self.g)
+        y = self.convs[1](y, bits, bw)
+        y = self.convs[2](y, bits, bw)
+        if self.residual:
+            y = y + x
+        return F.relu(y)
+
+    def hw_layers(self, name: str, size: int, bits: int, out_bits: int) -> list[Layer]:
+        """The convolutions the hardware runs for this candidate at this position."""
+        if self.op == "skip":
+            if not len(self.convs):
+                return []
+            return [Layer(name=f"{name}_proj", in_channels=self.c_in, out_channels=self.c_out, in_size=(size, size),
+                          kernel=1, stride=self.stride, bits=bits, out_bits=out_bits)]
+        out = (size - 1) // self.stride + 1
+        return [Layer(name=f"{name}_pw1", in_channels=self.c_in, out_channels=self.mid, in_size=(size, size),
+                      kernel=1, groups=self.g, bits=bits, out_bits=bits),
+                Layer(name=f"{name}_dw", in_channels=self.mid, out_channels=self.mid, groups=self.mid,
+                      in_size=(size, size), kernel=self.k, stride=self.stride, padding=self.k // 2, bits=bits),
+                Layer(name=f"{name}_pw2", in_channels=self.mid, out_channels=self.c_out, in_size=(out, out),
+                      kernel=1, groups=self.g, bits=bits, out_bits=out_bits)]
+
+
+@dataclass
+class SearchableLayer:
+    index: int
+    c_in: int
+    c_out: int
+    stride: int
+    in_size: int
+
+
+class SuperNet(nn.Module):
+    def __init__(self, preset: Preset, ops: tuple = OPS):
+        super().__init__()
+        self.preset, self.ops, self.bits = preset, ops, tuple(preset.bits)
+        fb = (preset.fixed_bits,)
+        self.fixed_bw = nn.Parameter(torch.ones(1), requires_grad=False)
+        self.stem = QConv(preset.in_channels, preset.stem_channels, 3, preset.stem_stride)
+        size = (preset.image_size - 1) // preset.stem_stride + 1
+        self.layers: list[SearchableLayer] = []
+        blocks = []
+        c_in = preset.stem_channels
+        for c, n, s in preset.stages:
+            for i in range(n):
+                stride = s if i == 0 else 1
+                self.layers.append(SearchableLayer(len(self.layers), c_in, c, stride, size))
+                blocks.append(nn.ModuleList([Candidate(op, c_in, c, stride) for op in ops]))
+                size = (size - 1) // stride + 1
+                c_in = c
+        self.blocks = nn.ModuleList(blocks)
+        self.final_size = size
+        self.head = QConv(c_in, preset.head_channels, 1)
+        self.fc = QConv(preset.head_channels, preset.num_classes, 1, bias=True, bn=False, relu=False)
+        L, O, J = len(self.layers), len(ops), len(self.bits)
+        self.alpha = nn.Parameter(1e-3 * torch.randn(L, O))
+        self.beta = nn.Parameter(1e-3 * torch.randn(L, O, J))
+        self._fixed = fb
+
+    def weight_parameters(self):
+        return [p for n, p in self.named_parameters() if n not in ("alpha", "beta", "fixed_bw")]
+
+    def arch_parameters(self):
+        return [self.alpha, self.beta]
+
+    def forward(self, x, choice):
+        """choice: a list, per searchable layer, of (op gates {op index: gate}, bit weights per op)."""
+        one = self.fixed_bw
+        y = self.stem(x, self._fixed, one)
+        for block, (gates, bws) in zip(self.blocks, choice):
+            out = None
+            for o, gate in gates.items():
+                z = block[o](y, self.bits, bws[o])
+                out = z * gate if out is None else out + z * gate
+            y = out
+        y = self.head(y, self._fixed, one)
+        y = F.adaptive_avg_pool2d(y, 1)
+        return self.fc(y, self._fixed, one).flatten(1)
+
+
+# ------------------------------------------------------------------------------------------------ sampling
+def gumbel(shape, generator=None):
+    u = torch.rand(shape, generator=generator).clamp(1e-10, 1 - 1e-10)
+    return -torch.log(-torch.log(u))
+
+
+def sample_weight_step(net: SuperNet, tau: float, generator=None):
+    """Weight step: one operator per layer (hard sample, no gradient to alpha); bits mixed with soft
+    Gumbel-softmax weights (heterogeneous sampling)."""
+    choice = []
+    for li in range(len(net.layers)):
+        o = int(torch.argmax(net.alpha[li].detach() + gumbel(net.alpha[li].shape, generator)))
+        soft = F.softmax((net.beta[li, o].detach() + gumbel(net.beta[li, o].shape, generator)) / tau, dim=-1)
+        choice.append(({o: 1.0}, {o: soft}))
+    return choice
+
+
+def _top2_gates(logits, tau, generator):
+    """Hard Gumbel-softmax with the top-2 kept: forward value one-hot(top-1), gradients to both."""
+    noisy = logits + gumbel(logits.shape, generator)
+    p = F.softmax(noisy / tau, dim=-1)
+    top = torch.topk(noisy.detach(), min(2, logits.numel())).indices.tolist()
+    gates = {}
+    for rank, i in enumerate(top):
+        gates[i] = (1.0 if rank == 0 else 0.0) + p[i] - p[i].detach()
+    return gates
+
+
+def sample_arch_step(net: SuperNet, tau: float, generator=None):
+    """Architecture step: operators and bits sampled hard, top-1 forward, top-2 backward."""
+    choice = []
+    for li in range(len(net.layers)):
+        gates = _top2_gates(net.alpha[li], tau, generator)
+        bws = {}
+        for o in gates:
+            g = _top2_gates(net.beta[li, o], tau, generator)
+            w = torch.zeros(len(net.bits))
+            for j, v in g.items():
+                w = w + F.one_hot(torch.tensor(j), len(net.bits)).float() * v
+            bws[o] = w
+        choice.append((gates, bws))
+    return choice
+
+
+def derived_choice(net: SuperNet, genotype):
+    """The discrete network: (op index, bit index) per layer, as a forward choice."""
+    out = []
+    for o, j in genotype:
+        out.append(({o: 1.0}, {o: F.one_hot(torch.tensor(j), len(net.bits)).float()}))
+    return out
+
+
+def derive(net: SuperNet):
+    """argmax of alpha, then argmax of beta for the chosen operator."""
+    g = []
+    for li in range(len(net.layers)):
+        o = int(torch.argmax(net.alpha[li]))
+        g.append((o, int(torch.argmax(net.beta[li, o]))))
+    return g
+
+
+def rescale_active_logits(param: torch.Tensor, old: torch.Tensor, active: list) -> None:
+    """After an architecture step, shift the active logits so their log-sum-exp is unchanged (ProxylessNAS),
+    computed stably (the method's code overflows above ~88)."""
+    with torch.no_grad():
+        idx = torch.tensor(active)
+        delta = torch.logsumexp(param[idx], 0) - torch.logsumexp(old[idx], 0)
+        param[idx] -= delta
+
+
+def network_layers(net: SuperNet, genotype) -> list[Layer]:
+    """The hardware layers of a derived network (stem, blocks, head, classifier)."""
+    p, bits = net.preset, net.bits
+    fb = p.fixed_bits
+    layer_bits = [bits[j] for _, j in genotype]
+    first = layer_bits[0] if layer_bits else fb
+    size0 = p.image_size
+    out = [Layer(name="stem", in_channels=p.in_channels, out_channels=p.stem_channels, in_size=(size0, size0),
+                 kernel=3, stride=p.stem_stride, padding=1, bits=fb, out_bits=first)]
+    for li, (o, j) in enumerate(genotype):
+        nxt = layer_bits[li + 1] if li + 1 < len(layer_bits) else fb
+        sl = net.layers[li]
+        out += net.blocks[li][o].hw_layers(f"l{li}_{net.ops[o]}", sl.in_size, layer_bits[li], nxt)
+    c_last = p.stages[-1][0]
+    out.append(Layer(name="head", in_channels=c_last, out_channels=p.head_channels,
+                     in_size=(net.final_size, net.final_size), kernel=1, bits=fb, out_bits=fb))
+    out.append(Layer(name="fc", in_channels=p.head_channels, out_channels=p.num_classes, in_size=(1, 1), kernel=1,
+                     bits=fb, out_bits=fb))
+    return out
