@@ -7,9 +7,19 @@ LAYERS ?= configs/layers_default.json
 SIM ?= verilator
 JOBS ?= 2
 
-.PHONY: all rtl sim sim-icarus test test-all bench lint clean distclean
+PRESET ?= default
+DATA ?= digits
+DATA_DIR ?=
+SEARCH_ARGS ?=
+
+.PHONY: all search rtl sim sim-icarus test test-all bench lint clean distclean
 
 all: sim
+
+# The co-search on the embedded default (digits, minutes on two CPU cores). PRESET=paper DATA=cifar10
+# DATA_DIR=<folder> for the method's CIFAR setting. Resumes from out/search_ckpt.pt after an interruption.
+search: .venv/.stamp
+	$(PY) -m search --preset "$(PRESET)" --data "$(DATA)" $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") $(SEARCH_ARGS)
 
 .venv/.stamp: pyproject.toml
 	@test -x $(PY) || python3 -m venv .venv
@@ -34,6 +44,7 @@ test-all: .venv/.stamp
 bench: .venv/.stamp
 	$(PY) -m bench.model_speed
 	$(PY) -m bench.sim_speed
+	$(PY) -m bench.accel_search
 
 lint: .venv/.stamp
 	$(PY) -m sim.lint

@@ -28,7 +28,7 @@ from hw_model.io import atomic_write_text
 from . import data as data_mod
 from .accel_search import DifferentiableSearch, decomposed_optimum
 from .hwcost import cost_table, hardware_loss
-from .space import METRICS, Budget, Workload, score
+from .space import METRICS, Budget, ChunkSlot, Space, Workload, score
 from .supernet import (PRESETS, SuperNet, derive, derived_choice, network_layers, rescale_active_logits,
                        sample_arch_step, sample_weight_step)
 
@@ -38,18 +38,18 @@ class SearchConfig:
     preset: str = "default"
     data: str = "digits"
     data_dir: str | None = None
-    epochs: int = 16
-    warmup: int = 4
-    batch: int = 64
-    lr_w: float = 0.05
+    epochs: int = 150
+    warmup: int = 80                   # weight-only epochs: a single-path supernet needs ~2k steps to start
+    batch: int = 32
+    lr_w: float = 0.1
     lr_w_min: float = 0.001
-    lr_a: float = 0.01
+    lr_a: float = 3e-3
     tau0: float = 5.0
     tau_decay: float = 0.975
     bits: tuple = (4, 6, 8)
     metric: str = "latency"
-    target: float | None = None        # latency: FPS >= target; energy: uJ <= target; edp: <= target
-    lam0: float = 0.5
+    target: float | None = 25000.0     # latency: FPS >= target; energy: uJ <= target; edp: <= target
+    lam0: float = 0.1
     budget_dsp: int = 900
     budget_bram18: int = 700
     clock_mhz: float = 200.0
@@ -143,6 +143,7 @@ class AcceleratorState:
     def state(self) -> dict:
         e = self.engine
         return {"acc": json.dumps(self.acc.to_dict()) if self.acc else "",
+                "slots": json.dumps([asdict(s) for s in self.slots]) if self.slots else "",
                 "engine": None if e is None else {"logits": torch.from_numpy(e.logits), "m": torch.from_numpy(e.m),
                                                   "v": torch.from_numpy(e.v), "t": e.t, "lam": e.lam},
                 "over_budget": self.over_budget}
@@ -201,6 +202,7 @@ def run_search(cfg: SearchConfig, progress: bool = True) -> dict:
     start = 0
     ckpt_path = out / "search_ckpt.pt"
     cfg_key = json.dumps(asdict(cfg), sort_keys=True, default=list)
+    arch_steps = 0
     if ckpt_path.exists():
         ck = torch.load(ckpt_path, weights_only=True, map_location=device)
         if ck.get("config") == cfg_key:
@@ -208,12 +210,14 @@ def run_search(cfg: SearchConfig, progress: bool = True) -> dict:
             opt_w.load_state_dict(ck["opt_w"])
             opt_a.load_state_dict(ck["opt_a"])
             lam, start, history = ck["lam"], ck["epoch"] + 1, json.loads(ck["history"])
+            arch_steps = int(ck["arch_steps"])
             if ck["accel"]["acc"]:
                 accel.acc = Accelerator.from_dict(json.loads(ck["accel"]["acc"]))
-                layers = network_layers(net, derive(net))
-                work = Workload(layers, cfg.memory)
-                accel.engine = DifferentiableSearch(work.space(), cfg.budget, cfg.metric)
-                accel.slots = accel.engine.space.slots
+            if ck["accel"]["slots"]:
+                slots = tuple(ChunkSlot(**{**d, "out_bits": tuple(d["out_bits"])})
+                              for d in json.loads(ck["accel"]["slots"]))
+                accel.engine = DifferentiableSearch(Space(slots, cfg.memory), cfg.budget, cfg.metric)
+                accel.slots = slots
                 e = ck["accel"]["engine"]
                 if e is not None and tuple(e["logits"].shape) == accel.engine.logits.shape:
                     accel.engine.logits, accel.engine.m, accel.engine.v = (e["logits"].numpy(), e["m"].numpy(),
@@ -225,7 +229,9 @@ def run_search(cfg: SearchConfig, progress: bool = True) -> dict:
     log_path = out / "search_log.jsonl"
     if start == 0:
         log_path.unlink(missing_ok=True)
-    arch_steps = 0
+    else:   # drop log lines of an epoch that did not finish its checkpoint
+        lines = log_path.read_text().splitlines()[:start] if log_path.exists() else []
+        atomic_write_text(log_path, "".join(l + "\n" for l in lines))
     table = fixed = None
     for epoch in range(start, cfg.epochs):
         es = epoch_seed(cfg.seed, epoch)
@@ -238,8 +244,9 @@ def run_search(cfg: SearchConfig, progress: bool = True) -> dict:
         perm = torch.randperm(n, generator=gen)
         w_idx, a_idx = perm[:half], perm[half:]
         searching = epoch >= cfg.warmup
-        if searching and (accel.acc is None or table is None):
-            accel.research(network_layers(net, derive(net)), cfg.accel_evals, es)
+        if searching and table is None:
+            if accel.acc is None:
+                accel.research(network_layers(net, derive(net)), cfg.accel_evals, es)
             table, fixed = cost_table(net, accel.acc)
         steps = half // cfg.batch
         t0 = time.time()
@@ -254,7 +261,7 @@ def run_search(cfg: SearchConfig, progress: bool = True) -> dict:
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.weight_parameters(), 5.0)
             opt_w.step()
-            ce_sum += float(loss)
+            ce_sum += loss.item()
             if not searching:
                 continue
             b = a_idx[i * cfg.batch:(i + 1) * cfg.batch]
@@ -270,7 +277,7 @@ def run_search(cfg: SearchConfig, progress: bool = True) -> dict:
                 rescale_active_logits(net.alpha[li], old_a[li], list(gates))
                 for o in gates:
                     rescale_active_logits(net.beta[li, o], old_b[li, o], list(range(len(net.bits))))
-            hw_sum += float(hw)
+            hw_sum += hw.item()
             arch_steps += 1
             if arch_steps % cfg.research_every == 0:
                 accel.research(network_layers(net, derive(net)), cfg.accel_evals, es + arch_steps)
@@ -300,6 +307,7 @@ def run_search(cfg: SearchConfig, progress: bool = True) -> dict:
                        f"lambda {lam:.3g} ce {rec['train_ce']:.3f}")
         _save_ckpt(ckpt_path, {"config": cfg_key, "epoch": epoch, "net": net.state_dict(), "opt_w": opt_w.state_dict(),
                                "opt_a": opt_a.state_dict(), "lam": lam, "history": json.dumps(history),
+                               "arch_steps": arch_steps,
                                "accel": accel.state()})
     return {"net": net, "genotype": derive(net), "accel": accel, "history": history, "data": ds, "device": device,
             "lam": lam}

@@ -1,8 +1,9 @@
 """The FBNet supernet: per searchable layer, 9 candidate operators x J bit-widths.
 
 Block (inverted residual): 1x1 conv (groups g) -> BN -> ReLU -> [channel shuffle] -> kxk depthwise (stride s)
--> BN -> ReLU -> 1x1 conv (groups g) -> BN -> (+ input when shapes match) -> ReLU. The final ReLU is ours: it
-keeps every activation unsigned, as the hardware's integer arithmetic wants (search/quant.py).
+-> BN -> ReLU -> 1x1 conv (groups g) -> BN -> ReLU -> (+ input when shapes match). The ReLU after the last
+1x1 conv is ours (FBNet's is linear): every activation stays unsigned, as the hardware's requantizer (which
+clamps at 0) and its integer arithmetic want (search/quant.py); the residual adds two non-negative tensors.
 `skip` is the identity, or 1x1 conv -> BN -> ReLU when stride or width change.
 
 Precision (heterogeneous sampling): each quantized convolution mixes its input's and its weight's J quantized
@@ -89,8 +90,10 @@ def _bshape(s, x):
 class QConv(nn.Module):
     """A convolution whose input and weight are quantized at the bit-widths `bits`, mixed by `bw`."""
 
-    def __init__(self, c_in, c_out, k, stride=1, groups=1, bias=False, bn=True, relu=True, momentum=0.1):
+    def __init__(self, c_in, c_out, k, stride=1, groups=1, bias=False, bn=True, relu=True, momentum=0.1,
+                 per_channel=True):
         super().__init__()
+        self.per_channel = per_channel   # per-output-channel weight scales (per tensor for the classifier)
         self.conv = nn.Conv2d(c_in, c_out, k, stride, k // 2, groups=groups, bias=bias)
         self.bn = nn.BatchNorm2d(c_out) if bn else None
         self.relu = relu
@@ -109,6 +112,8 @@ class QConv(nn.Module):
         xq = MixQuant.apply(x, bw, s_x, [0] * len(bits), [(1 << b) - 1 for b in bits])
         w = self.conv.weight
         wmax = w.detach().abs().flatten(1).amax(1).clamp_min(1e-8)
+        if not self.per_channel:
+            wmax = wmax.max().expand_as(wmax)
         # per-channel weight scales differ per bit-width: quantize channel-wise by folding the scale in
         wn = w / wmax.view(-1, 1, 1, 1)                       # in [-1, 1]
         s_w = torch.stack([torch.tensor(1.0 / ((1 << (b - 1)) - 1), dtype=w.dtype) for b in bits])
@@ -139,7 +144,7 @@ class Candidate(nn.Module):
         mid += mid % g
         self.k, self.e, self.g, self.mid = k, e, g, mid
         self.convs = nn.ModuleList([QConv(c_in, mid, 1, 1, groups=g), QConv(mid, mid, k, stride, groups=mid),
-                                    QConv(mid, c_out, 1, 1, groups=g, relu=False)])
+                                    QConv(mid, c_out, 1, 1, groups=g)])
         self.residual = stride == 1 and c_in == c_out
 
     def forward(self, x, bits, bw):
@@ -150,9 +155,7 @@ class Candidate(nn.Module):
             y = channel_shuffle(y, self.g)
         y = self.convs[1](y, bits, bw)
         y = self.convs[2](y, bits, bw)
-        if self.residual:
-            y = y + x
-        return F.relu(y)
+        return y + x if self.residual else y
 
     def hw_layers(self, name: str, size: int, bits: int, out_bits: int) -> list[Layer]:
         """The convolutions the hardware runs for this candidate at this position."""
@@ -200,7 +203,9 @@ class SuperNet(nn.Module):
         self.blocks = nn.ModuleList(blocks)
         self.final_size = size
         self.head = QConv(c_in, preset.head_channels, 1)
-        self.fc = QConv(preset.head_channels, preset.num_classes, 1, bias=True, bn=False, relu=False)
+        self.fc = QConv(preset.head_channels, preset.num_classes, 1, bias=True, bn=False, relu=False,
+                        per_channel=False)
+        self.register_buffer("pool_max", torch.tensor(0.0))   # running max of the head's output (pool input)
         L, O, J = len(self.layers), len(ops), len(self.bits)
         self.alpha = nn.Parameter(1e-3 * torch.randn(L, O))
         self.beta = nn.Parameter(1e-3 * torch.randn(L, O, J))
@@ -223,6 +228,10 @@ class SuperNet(nn.Module):
                 out = z * gate if out is None else out + z * gate
             y = out
         y = self.head(y, self._fixed, one)
+        if self.training:
+            with torch.no_grad():
+                m = y.detach().max()
+                self.pool_max.copy_(m if self.pool_max == 0 else 0.9 * self.pool_max + 0.1 * m)
         y = F.adaptive_avg_pool2d(y, 1)
         return self.fc(y, self._fixed, one).flatten(1)
 
@@ -251,7 +260,7 @@ def _top2_gates(logits, tau, generator):
     top = torch.topk(noisy.detach(), min(2, logits.numel())).indices.tolist()
     gates = {}
     for rank, i in enumerate(top):
-        gates[i] = (1.0 if rank == 0 else 0.0) + p[i] - p[i].detach()
+        gates[i] = (1.0 if rank == 0 else 0.0) + (p[i] - p[i].detach())   # exactly 1 or 0 in value
     return gates
 
 

@@ -1,0 +1,150 @@
+"""`python -m search [options]`: the co-search, then derive, fine-tune and export.
+
+Writes under --out (default out/): best.json (network with per-layer bits, accelerator, layer-to-chunk
+mapping, predicted FPS/latency/energy/resources, accuracy), weights.pt (the integer weights and
+requantization parameters, torch.load(weights_only=True)), search_log.jsonl, and plots (PNG).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from hw_model.cost import accelerator_resources
+from hw_model.errors import ConfigError, cli_errors
+from hw_model.io import atomic_write_json
+
+from .cosearch import SearchConfig, predict, run_search
+from .export import finetune, fold_network, graph_for_json, graph_tensors, int_accuracy, integer_graph
+from .supernet import network_layers
+
+
+def parse(argv) -> SearchConfig:
+    d = SearchConfig()
+    ap = argparse.ArgumentParser(prog="python -m search", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--preset", default=d.preset, help="default (digits, minutes on a CPU) or paper (CIFAR)")
+    ap.add_argument("--data", default=d.data, help="digits, cifar10 or cifar100")
+    ap.add_argument("--data-dir", default=None, help="folder with the CIFAR python-pickle files")
+    ap.add_argument("--epochs", type=int, default=d.epochs)
+    ap.add_argument("--warmup", type=int, default=d.warmup)
+    ap.add_argument("--batch", type=int, default=d.batch)
+    ap.add_argument("--bits", default=",".join(map(str, d.bits)), help="bit-width choices, e.g. 4,6,8")
+    ap.add_argument("--metric", default=d.metric, help="latency (FPS), energy or edp")
+    ap.add_argument("--target", type=float, default=d.target,
+                    help="latency: FPS to reach; energy: uJ per frame; edp: uJ*s not to exceed")
+    ap.add_argument("--dsp", type=int, default=d.budget_dsp)
+    ap.add_argument("--bram18", type=int, default=d.budget_bram18)
+    ap.add_argument("--clock-mhz", type=float, default=d.clock_mhz)
+    ap.add_argument("--finetune-epochs", type=int, default=d.finetune_epochs)
+    ap.add_argument("--seed", type=int, default=d.seed)
+    ap.add_argument("--out", default=d.out)
+    ap.add_argument("--device", default=d.device)
+    a = ap.parse_args(argv)
+    try:
+        bits = tuple(int(b) for b in a.bits.split(",") if b.strip())
+    except ValueError:
+        raise ConfigError("BITS", a.bits, "comma-separated integers such as 4,6,8") from None
+    return SearchConfig(preset=a.preset, data=a.data, data_dir=a.data_dir, epochs=a.epochs, warmup=a.warmup,
+                        batch=a.batch, bits=bits, metric=a.metric, target=a.target, budget_dsp=a.dsp,
+                        budget_bram18=a.bram18, clock_mhz=a.clock_mhz, finetune_epochs=a.finetune_epochs,
+                        seed=a.seed, out=a.out, device=a.device)
+
+
+def plots(history, net, out: Path) -> list[str]:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    files = []
+    ep = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
+    ax[0].plot(ep, [h["accuracy"] for h in history], "o-")
+    ax[0].set_xlabel("epoch"), ax[0].set_ylabel("derived network test accuracy")
+    ax[1].plot(ep, [h["fps"] for h in history], "o-", color="C1")
+    ax[1].set_xlabel("epoch"), ax[1].set_ylabel("predicted FPS (exact model)")
+    fig.tight_layout()
+    fig.savefig(out / "search_curves.png", dpi=110)
+    files.append("search_curves.png")
+    p_op = torch.softmax(net.alpha.detach(), -1).numpy()
+    o = net.alpha.detach().argmax(-1)
+    p_bit = torch.softmax(net.beta.detach()[torch.arange(len(o)), o], -1).numpy()
+    fig, ax = plt.subplots(1, 2, figsize=(10, 0.5 + 0.35 * len(o)), gridspec_kw={"width_ratios": [3, 1]})
+    for a, p, labels, title in ((ax[0], p_op, net.ops, "operator probability"),
+                                (ax[1], p_bit, [str(b) for b in net.bits], "bit-width of the chosen operator")):
+        im = a.imshow(p, aspect="auto", cmap="viridis", vmin=0, vmax=1)
+        a.set_xticks(range(len(labels)), labels, rotation=60, fontsize=7)
+        a.set_yticks(range(len(o)), [f"layer {i}" for i in range(len(o))], fontsize=7)
+        a.set_title(title, fontsize=9)
+    fig.colorbar(im, ax=ax, fraction=0.03)
+    fig.savefig(out / "search_probabilities.png", dpi=110, bbox_inches="tight")
+    files.append("search_probabilities.png")
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    sc = ax.scatter([h["fps"] for h in history], [h["accuracy"] for h in history], c=ep, cmap="plasma")
+    ax.set_xlabel("predicted FPS"), ax.set_ylabel("test accuracy"), ax.set_title("derived design per epoch")
+    fig.colorbar(sc, label="epoch")
+    fig.tight_layout()
+    fig.savefig(out / "search_designs.png", dpi=110)
+    files.append("search_designs.png")
+    plt.close("all")
+    return files
+
+
+@cli_errors
+def main(argv=None) -> int:
+    cfg = parse(argv)
+    t0 = time.time()
+    r = run_search(cfg)
+    net, genotype, accel, data, device = r["net"], r["genotype"], r["accel"], r["data"], r["device"]
+    out = Path(cfg.out)
+    layers = network_layers(net, genotype)
+    print("final accelerator search ...", flush=True)
+    acc = accel.research(layers, cfg.final_accel_evals, cfg.seed + 7, exact=True)
+    pred = predict(layers, acc, cfg)
+    print(f"fine-tuning the derived network ({cfg.finetune_epochs} epochs, BN folded) ...", flush=True)
+    net.train()
+    fold_network(net, genotype)
+    finetune(net, genotype, data, cfg.finetune_epochs, device, seed=cfg.seed)
+    net.eval()
+    graph = integer_graph(net.cpu(), genotype)
+    acc_int = int_accuracy(graph, data.test)
+    weights_name = "weights.pt"
+    tmp = out / (weights_name + ".tmp")
+    torch.save({"format": "trips-int-v1", "input_scale": graph["input_scale"], "input_bits": graph["input_bits"],
+                **graph_tensors(graph)}, tmp)
+    tmp.replace(out / weights_name)
+    best = {
+        "format": "trips-search-v1",
+        "name": "best",
+        "accelerator": {**acc.to_dict(), "name": "best"},
+        "network": {"preset": cfg.preset, "data": cfg.data,
+                    "genotype": [{"layer": i, "op": net.ops[o], "bits": net.bits[j]} for i, (o, j) in enumerate(genotype)],
+                    "layers": [L.to_dict() for L in layers],
+                    "integer_graph": graph_for_json(graph),
+                    "input_scale": graph["input_scale"], "input_bits": graph["input_bits"]},
+        "mapping": {L.name: acc.chunk_for(L).name for L in layers},
+        "predicted": {**pred, "clock_mhz": cfg.clock_mhz, "lut_estimate": accelerator_resources(acc)["total"]["lut"],
+                      "note": "frames pipelined over chunks: FPS = clock / cycles of the slowest chunk; residual "
+                              "adds and pooling are not yet in the cycle model"},
+        "accuracy": {"integer_test": acc_int, "search_last_epoch": r["history"][-1]["accuracy"] if r["history"] else None},
+        "weights_file": weights_name,
+        "budget": {"dsp": cfg.budget_dsp, "bram18": cfg.budget_bram18, "clock_mhz": cfg.clock_mhz},
+        "search": {**asdict(cfg), "bits": list(cfg.bits), "seconds": time.time() - t0},
+    }
+    atomic_write_json(out / "best.json", best)
+    best["plots"] = plots(r["history"], net, out)
+    atomic_write_json(out / "best.json", best)
+    print(f"\nnetwork: {' '.join(f'{net.ops[o]}@{net.bits[j]}' for o, j in genotype)}")
+    print(f"integer accuracy {acc_int:.4f}; predicted {pred['fps']:.0f} FPS, {pred['energy_uj']:.2f} uJ/frame, "
+          f"{pred['dsp']} DSP, {pred['bram18']} BRAM18 (budget {cfg.budget_dsp}, {cfg.budget_bram18})")
+    print(f"wrote {out / 'best.json'}, {out / weights_name}, {out / 'search_log.jsonl'} and plots "
+          f"in {time.time() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""The co-search: data, sampling modes, heterogeneous sampling's memory, the integer export, resume."""
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from hw_model.errors import ConfigError
+from hw_model.numerics import conv2d_int, requantize as np_requantize
+from search import data as D
+from search.supernet import PRESETS, MixQuant, SuperNet, _top2_gates, derived_choice, sample_arch_step
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _write_cifar(folder: Path, n=6):
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        d = {b"data": rng.integers(0, 256, size=(n, 3072), dtype=np.uint8), b"labels": list(rng.integers(0, 10, n))}
+        (folder / name).write_bytes(pickle.dumps(d))
+
+
+def test_cifar_python_pickle_folder_loads(tmp_path):
+    _write_cifar(tmp_path / "cifar-10-batches-py")
+    d = D.load("cifar10", str(tmp_path))
+    assert d.train.x.shape == (30, 3, 32, 32) and d.test.x.shape == (6, 3, 32, 32) and d.num_classes == 10
+    assert float(d.train.x.max()) <= 1.0
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("touch /tmp/trips_pwned",))
+
+
+def test_a_pickle_that_would_run_code_is_refused(tmp_path):
+    _write_cifar(tmp_path)
+    (tmp_path / "test_batch").write_bytes(pickle.dumps({b"data": _Evil(), b"labels": [0]}))
+    with pytest.raises(ConfigError):
+        D.load("cifar10", str(tmp_path))
+    assert not Path("/tmp/trips_pwned").exists()
+
+
+def test_missing_data_folder_names_the_field(tmp_path):
+    with pytest.raises(ConfigError) as e:
+        D.load("cifar10", str(tmp_path / "nope"))
+    assert e.value.field == "DATA_DIR"
+
+
+@pytest.mark.parametrize("args, field", [
+    (["--preset", "huge"], "PRESET"), (["--bits", "3,8"], "BITS"), (["--metric", "speed"], "METRIC"),
+    (["--data", "cifar10"], "DATA_DIR"), (["--epochs", "0"], "EPOCHS"),
+])
+def test_bad_search_options_one_line_exit_2(tmp_path, args, field):
+    r = subprocess.run([sys.executable, "-m", "search", "--out", str(tmp_path / "out"), *args], cwd=ROOT,
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and field in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert not (tmp_path / "out" / "best.json").exists()
+
+
+def _saved_bytes(j: int) -> int:
+    x = torch.rand(8, 16, 32, 32, requires_grad=True)
+    w = torch.softmax(torch.randn(j, requires_grad=True), 0)
+    total = 0
+
+    def pack(t):
+        nonlocal total
+        total += t.numel() * t.element_size()
+        return t
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        y = MixQuant.apply(x, w, torch.full((j,), 0.01), [0] * j, [255] * j)
+    y.sum().backward()
+    return total
+
+
+def test_heterogeneous_sampling_memory_does_not_grow_with_bit_widths():
+    x_bytes = 8 * 16 * 32 * 32 * 4
+    sizes = [_saved_bytes(j) for j in (2, 3, 5)]
+    assert sizes[0] >= x_bytes                       # the input itself is kept
+    assert sizes[2] - sizes[0] <= 64                 # only the J-long weight and scale vectors grow
+
+
+def test_arch_sampling_forward_is_top1_and_gradient_reaches_top2():
+    logits = torch.tensor([0.3, 1.0, -0.5, 0.2], requires_grad=True)
+    gates = _top2_gates(logits, 1.0, torch.Generator().manual_seed(0))
+    assert len(gates) == 2
+    values = sorted(float(g) for g in gates.values())
+    assert values == [0.0, 1.0]
+    sum(g * (i + 1) for i, g in gates.items()).backward()
+    assert (logits.grad != 0).sum() >= 2
+
+
+def test_arch_step_output_equals_the_sampled_discrete_network():
+    torch.manual_seed(0)
+    net = SuperNet(PRESETS["default"]).eval()
+    x = torch.rand(4, 1, 16, 16)
+    choice = sample_arch_step(net, 5.0, torch.Generator().manual_seed(1))
+    top = []
+    for gates, bws in choice:
+        o = next(i for i, g in gates.items() if float(g) == 1.0)
+        top.append((o, int(torch.argmax(bws[o].detach()))))
+    with torch.no_grad():
+        assert torch.equal(net(x, choice), net(x, derived_choice(net, top)))
+
+
+def test_integer_conv_node_is_hw_model_numerics():
+    from search.export import integer_graph, int_forward, quantize_input
+    from search.supernet import derive
+    torch.manual_seed(0)
+    net = SuperNet(PRESETS["default"])
+    net.train()
+    x = torch.rand(8, 1, 16, 16)
+    geno = [(3, 2)] * len(net.layers)
+    net(x, derived_choice(net, geno))            # sets the activation ranges
+    net.eval()
+    g = integer_graph(net, geno)
+    stem = g["nodes"][0]
+    q = quantize_input(x[:1], g)
+    ref = np_requantize(conv2d_int(q[0].numpy(), stem["weight"].numpy(), 1, 1), stem["bias"].numpy(),
+                        stem["mult"].numpy(), stem["shift"].numpy(), stem["out_bits"])
+    one = {"input_scale": g["input_scale"], "input_bits": g["input_bits"], "nodes": [stem]}
+    got = int_forward(one, q)
+    assert np.array_equal(got.view(ref.shape[0], -1).numpy().ravel(), ref.ravel())
+
+
+def _search(out: Path, extra=()):
+    return [sys.executable, "-m", "search", "--out", str(out), "--epochs", "4", "--warmup", "2",
+            "--finetune-epochs", "1", "--seed", "3", *extra]
+
+
+def test_search_resumes_after_kill_9_with_the_same_result(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    a = subprocess.run(_search(tmp_path / "a"), cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert a.returncode == 0, a.stderr[-2000:]
+    b_out = tmp_path / "b"
+    p = subprocess.Popen(_search(b_out), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ck = b_out / "search_ckpt.pt"
+    t0 = time.time()
+    while not ck.exists() and time.time() - t0 < 300:
+        time.sleep(0.2)
+    time.sleep(1.5)                                  # let it get into the next epoch
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    b = subprocess.run(_search(b_out), cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert b.returncode == 0, b.stderr[-2000:]
+    ja, jb = (json.loads((d / "best.json").read_text()) for d in (tmp_path / "a", b_out))
+    for key in ("network", "accelerator", "mapping", "predicted", "accuracy"):
+        assert ja[key] == jb[key], key
+    la, lb = ((d / "search_log.jsonl").read_text().splitlines() for d in (tmp_path / "a", b_out))
+    strip = lambda lines: [{k: v for k, v in json.loads(l).items() if k != "seconds"} for l in lines]
+    assert strip(la) == strip(lb)
+    # and the result is a configuration the RTL generator accepts
+    r = subprocess.run([sys.executable, "-m", "rtl_gen", "--config", str(tmp_path / "a" / "best.json"),
+                        "--out", str(tmp_path / "rtl")], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    w = torch.load(tmp_path / "a" / "weights.pt", weights_only=True)
+    assert w["format"] == "trips-int-v1" and any(k.endswith(".weight") for k in w)
