@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from hw_model.config import Accelerator, load_layers
+from hw_model.config import Accelerator, Layer, load_layers
 from hw_model.cost import ENERGY_SOURCE
 from hw_model.defaults import DEFAULT_LAYERS, default_config_path
 from hw_model.errors import ConfigError, cli_errors
-from hw_model.io import atomic_write_json
+from hw_model.io import atomic_write_json, load_data
 
 from .run import SIMULATORS, make_case, run_cases
 from .tools import available
@@ -38,13 +38,21 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m sim", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default=None)
-    ap.add_argument("--layers", default=None, help=f"JSON list of conv layers (default: {DEFAULT_LAYERS.name})")
+    ap.add_argument("--layers", default=None, help="JSON list of conv layers (default: the network of a search "
+                                                   f"result, else configs/{DEFAULT_LAYERS.name})")
     ap.add_argument("--simulator", default="verilator", choices=SIMULATORS)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="out/sim/report.json")
     args = ap.parse_args(argv)
-    acc = Accelerator.load(args.config or default_config_path())
-    layers = load_layers(args.layers or DEFAULT_LAYERS)
+    cfg_path = args.config or default_config_path()
+    acc = Accelerator.load(cfg_path)
+    if args.layers:
+        layers = load_layers(args.layers)
+    else:   # a search result carries its network: simulate its layers; otherwise the default layer list
+        raw = load_data(cfg_path)
+        net_layers = raw.get("network", {}).get("layers") if isinstance(raw, dict) else None
+        layers = ([Layer.from_dict(d, where=f"network.layers[{i}]") for i, d in enumerate(net_layers)]
+                  if net_layers else load_layers(DEFAULT_LAYERS))
     if not available(args.simulator):
         raise ConfigError("--simulator", args.simulator, "a simulator installed here (verilator from the venv; "
                                                          "icarus: apt-get install iverilog)")
