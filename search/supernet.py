@@ -62,9 +62,15 @@ class MixQuant(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weights, scales, lo, hi):
         out = torch.zeros_like(x)
+        tmp = torch.empty_like(x)
+        w = weights.tolist()
+        s = scales.tolist()
         for j in range(len(lo)):
-            if weights[j].item() != 0 or weights.requires_grad:
-                out += weights[j] * torch.clamp(torch.round(x / scales[j]), lo[j], hi[j]) * scales[j]
+            if w[j] == 0:      # no value to add; backward recomputes what the gradient needs
+                continue
+            torch.div(x, s[j], out=tmp)
+            tmp.round_().clamp_(lo[j], hi[j])
+            out.add_(tmp, alpha=w[j] * s[j])
         ctx.save_for_backward(x, weights, scales)
         ctx.lo, ctx.hi = lo, hi
         return out
@@ -74,12 +80,20 @@ class MixQuant(torch.autograd.Function):
         x, weights, scales = ctx.saved_tensors
         gx = torch.zeros_like(x) if ctx.needs_input_grad[0] else None
         gw = torch.zeros_like(weights) if ctx.needs_input_grad[1] else None
+        w, s = weights.tolist(), scales.tolist()
+        x_min = float(x.min())
+        g_flat = g.reshape(-1)
+        r = torch.empty_like(x)
         for j in range(len(ctx.lo)):
-            v = x / scales[j]
-            if gx is not None:
-                gx += weights[j] * ((v >= ctx.lo[j]) & (v <= ctx.hi[j])).to(x.dtype) * g
+            torch.div(x, s[j], out=r)
+            r.round_()
+            if gx is not None and w[j] != 0:   # straight through where the rounded value is not clamped
+                keep = r <= ctx.hi[j]
+                if x_min / s[j] < ctx.lo[j] + 0.5:
+                    keep &= r >= ctx.lo[j]
+                gx.addcmul_(g, keep, value=w[j])
             if gw is not None:
-                gw[j] = (g * torch.clamp(torch.round(v), ctx.lo[j], ctx.hi[j]) * scales[j]).sum()
+                gw[j] = torch.dot(g_flat, r.clamp_(ctx.lo[j], ctx.hi[j]).reshape(-1)) * s[j]
         return gx, gw, None, None, None
 
 
@@ -94,6 +108,7 @@ class QConv(nn.Module):
                  per_channel=True):
         super().__init__()
         self.per_channel = per_channel   # per-output-channel weight scales (per tensor for the classifier)
+        self.all_paths = False           # baseline for the benchmark: J convolutions, outputs mixed
         self.conv = nn.Conv2d(c_in, c_out, k, stride, k // 2, groups=groups, bias=bias)
         self.bn = nn.BatchNorm2d(c_out) if bn else None
         self.relu = relu
@@ -108,6 +123,8 @@ class QConv(nn.Module):
             with torch.no_grad():
                 m = x.detach().max()
                 self.act_max.copy_(m if self.act_max == 0 else (1 - self.momentum) * self.act_max + self.momentum * m)
+        if self.all_paths and len(bits) > 1:
+            return self._forward_all_paths(x, bits, bw)
         s_x = torch.stack([self.scale(b) for b in bits])
         xq = MixQuant.apply(x, bw, s_x, [0] * len(bits), [(1 << b) - 1 for b in bits])
         w = self.conv.weight
@@ -123,6 +140,25 @@ class QConv(nn.Module):
         if self.bn is not None:
             y = self.bn(y)
         return F.relu(y) if self.relu else y
+
+
+def _all_paths(self, x, bits, bw):
+    """The naive alternative to heterogeneous sampling: one convolution per bit-width, outputs mixed. Its
+    memory grows with the number of bit-widths (bench/search_speed.py measures both)."""
+    from .quant import fake_quant_act, fake_quant_weight
+    w = self.conv.weight
+    y = None
+    for j, b in enumerate(bits):
+        xq = fake_quant_act(x, self.scale(b), b)
+        wq = fake_quant_weight(w, b)
+        yj = F.conv2d(xq, wq, self.conv.bias, self.conv.stride, self.conv.padding, 1, self.conv.groups)
+        y = yj * bw[j] if y is None else y + yj * bw[j]
+    if self.bn is not None:
+        y = self.bn(y)
+    return F.relu(y) if self.relu else y
+
+
+QConv._forward_all_paths = _all_paths
 
 
 def channel_shuffle(x, groups=2):

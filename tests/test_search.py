@@ -162,3 +162,23 @@ def test_search_resumes_after_kill_9_with_the_same_result(tmp_path):
     assert r.returncode == 0, r.stderr
     w = torch.load(tmp_path / "a" / "weights.pt", weights_only=True)
     assert w["format"] == "trips-int-v1" and any(k.endswith(".weight") for k in w)
+
+
+def test_mixquant_matches_plain_autograd_of_the_mixture():
+    torch.manual_seed(0)
+    x = (torch.rand(2, 3, 4, 4) * 2).requires_grad_()
+    logits = torch.randn(3, requires_grad=True)
+    w = torch.softmax(logits, 0)
+    scales = torch.tensor([0.1, 0.03, 0.01])
+    lo, hi = [0, 0, 0], [15, 63, 255]
+    y = MixQuant.apply(x, w, scales, lo, hi)
+    (y * torch.arange(y.numel()).view_as(y)).sum().backward()
+    gx, gl = x.grad.clone(), logits.grad.clone()
+    x.grad = None
+    logits.grad = None
+    from search.quant import fake_quant_act
+    w = torch.softmax(logits, 0)
+    ref = sum(w[j] * fake_quant_act(x, scales[j], (4, 6, 8)[j]) for j in range(3))
+    assert torch.allclose(y, ref, atol=1e-6)
+    (ref * torch.arange(ref.numel()).view_as(ref)).sum().backward()
+    assert torch.allclose(gx, x.grad, atol=1e-5) and torch.allclose(gl, logits.grad, atol=1e-4)
