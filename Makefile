@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 CONFIG ?= $(if $(wildcard out/best.json),out/best.json,configs/default.json)
-LAYERS ?= configs/layers_default.json
+LAYERS ?=
 SIM ?= verilator
 JOBS ?= 2
 
@@ -30,7 +30,7 @@ rtl: .venv/.stamp
 	$(PY) -m rtl_gen --config "$(CONFIG)"
 
 sim: .venv/.stamp
-	$(PY) -m sim --config "$(CONFIG)" --layers "$(LAYERS)" --simulator "$(SIM)"
+	$(PY) -m sim --config "$(CONFIG)" $(if $(LAYERS),--layers "$(LAYERS)") --simulator "$(SIM)"
 
 sim-icarus:
 	$(MAKE) sim SIM=icarus

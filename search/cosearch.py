@@ -50,11 +50,11 @@ class SearchConfig:
     metric: str = "latency"
     target: float | None = 25000.0     # latency: FPS >= target; energy: uJ <= target; edp: <= target
     lam0: float = 0.1
-    budget_dsp: int = 900
-    budget_bram18: int = 700
-    clock_mhz: float = 200.0
-    bus_bits: int = 64
-    read_latency: int = 4
+    budget_dsp: int = Budget.dsp                 # defaults: the method's budget and hw_model's memory
+    budget_bram18: int = Budget.bram18
+    clock_mhz: float = Budget.clock_mhz
+    bus_bits: int = MemoryInterface.bus_bits
+    read_latency: int = MemoryInterface.read_latency
     research_every: int = 20           # architecture steps between accelerator re-searches
     accel_evals: int = 2000
     final_accel_evals: int = 20000

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from hw_model.numerics import dense_weights
 
-from .quant import mult_shift, requantize
+from .quant import int_weight, mult_shift, requantize
 from .supernet import QConv, SuperNet, derived_choice, op_spec
 
 
@@ -90,18 +90,8 @@ def _act_scale(q: QConv, bits: int) -> float:
     return float(q.act_max.clamp_min(1e-8)) / ((1 << bits) - 1)
 
 
-def _int_weights(q: QConv, bits: int):
-    w = q.conv.weight.detach().double()
-    wmax = w.abs().flatten(1).amax(1).clamp_min(1e-8)
-    if not q.per_channel:
-        wmax = wmax.max().expand_as(wmax)
-    lv = (1 << (bits - 1)) - 1
-    qw = torch.clamp(torch.round(w / wmax.view(-1, 1, 1, 1) * lv), -lv, lv)
-    return qw, wmax / lv
-
-
 def _conv_node(name, q: QConv, bits, s_in, s_out, out_bits, perm=None, logits=False):
-    qw, s_w = _int_weights(q, bits)
+    qw, s_w = int_weight(q.conv.weight, bits, q.per_channel)
     b = q.conv.bias.detach().double() if q.conv.bias is not None else torch.zeros(qw.shape[0], dtype=torch.float64)
     groups = q.conv.groups
     if perm is not None:

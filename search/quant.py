@@ -36,9 +36,11 @@ def fake_quant_act(x: torch.Tensor, scale: torch.Tensor, bits: int) -> torch.Ten
     return q * scale
 
 
-def weight_scale(w: torch.Tensor, bits: int) -> torch.Tensor:
-    """Per-output-channel symmetric scale: max |w| / (2^(b-1) - 1), shape [M, 1, 1, 1]."""
+def weight_scale(w: torch.Tensor, bits: int, per_channel: bool = True) -> torch.Tensor:
+    """Symmetric scale max |w| / (2^(b-1) - 1), per output channel (or one for the tensor), shape [M, 1, 1, 1]."""
     m = w.detach().abs().flatten(1).amax(dim=1).clamp_min(1e-8)
+    if not per_channel:
+        m = m.max().expand_as(m)
     return (m / weight_levels(bits)).view(-1, *([1] * (w.dim() - 1)))
 
 
@@ -48,11 +50,14 @@ def fake_quant_weight(w: torch.Tensor, bits: int) -> torch.Tensor:
     return torch.clamp(ste_round(w / s), -lv, lv) * s
 
 
-def int_weight(w: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(integer weights, per-channel scale [M])."""
-    s = weight_scale(w, bits)
+def int_weight(w: torch.Tensor, bits: int, per_channel: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """(integer weights, scale per output channel [M]), as QConv quantizes them: round(w / max|w| * L)."""
+    w = w.detach().double()
+    m = w.abs().flatten(1).amax(dim=1).clamp_min(1e-8)
+    if not per_channel:
+        m = m.max().expand_as(m)
     lv = weight_levels(bits)
-    return torch.clamp(torch.round(w.detach() / s), -lv, lv), s.flatten()
+    return torch.clamp(torch.round(w / m.view(-1, *([1] * (w.dim() - 1))) * lv), -lv, lv), m / lv
 
 
 def mult_shift(m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,11 +82,3 @@ def requantize(acc: torch.Tensor, bias: torch.Tensor, mult: torch.Tensor, shift:
     s = shift.long()[sh]
     y = (y + ((torch.ones_like(s) << s) >> 1)) >> s
     return torch.clamp(y, 0, act_levels(out_bits))
-
-
-def mix(tensors: list[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
-    """sum_j weights[j] * tensors[j] (heterogeneous sampling: one tensor, whatever J is)."""
-    out = tensors[0] * weights[0]
-    for t, w in zip(tensors[1:], weights[1:]):
-        out = out + t * w
-    return out

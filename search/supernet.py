@@ -97,10 +97,6 @@ class MixQuant(torch.autograd.Function):
         return gx, gw, None, None, None
 
 
-def _bshape(s, x):
-    return s.view(-1, *([1] * (x.dim() - 1))) if s.dim() == 1 else s
-
-
 class QConv(nn.Module):
     """A convolution whose input and weight are quantized at the bit-widths `bits`, mixed by `bw`."""
 
