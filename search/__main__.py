@@ -96,9 +96,19 @@ def plots(history, net, out: Path) -> list[str]:
 
 @cli_errors
 def main(argv=None) -> int:
-    cfg = parse(argv)
+    search_and_export(parse(argv))
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+    return 0
+
+
+def search_and_export(cfg: SearchConfig, make_plots: bool = True) -> dict:
+    """The whole job: search, final accelerator search, fine-tuning, integer export. Returns best.json."""
     t0 = time.time()
     r = run_search(cfg)
+    if not r["dist"].main:          # data-parallel runs: rank 0 derives, fine-tunes and exports
+        r["dist"].barrier()
+        return {}
     net, genotype, accel, data, device = r["net"], r["genotype"], r["accel"], r["data"], r["device"]
     out = Path(cfg.out)
     layers = network_layers(net, genotype)
@@ -133,17 +143,20 @@ def main(argv=None) -> int:
         "accuracy": {"integer_test": acc_int, "search_last_epoch": r["history"][-1]["accuracy"] if r["history"] else None},
         "weights_file": weights_name,
         "budget": {"dsp": cfg.budget_dsp, "bram18": cfg.budget_bram18, "clock_mhz": cfg.clock_mhz},
-        "search": {**asdict(cfg), "bits": list(cfg.bits), "seconds": time.time() - t0},
+        "search": {**asdict(cfg), "bits": list(cfg.bits), "seconds": time.time() - t0,
+                   "fixed_ops": list(cfg.fixed_ops) if cfg.fixed_ops else None},
     }
     atomic_write_json(out / "best.json", best)
-    best["plots"] = plots(r["history"], net, out)
-    atomic_write_json(out / "best.json", best)
+    if make_plots and r["history"]:
+        best["plots"] = plots(r["history"], net, out)
+        atomic_write_json(out / "best.json", best)
     print(f"\nnetwork: {' '.join(f'{net.ops[o]}@{net.bits[j]}' for o, j in genotype)}")
     print(f"integer accuracy {acc_int:.4f}; predicted {pred['fps']:.0f} FPS, {pred['energy_uj']:.2f} uJ/frame, "
           f"{pred['dsp']} DSP, {pred['bram18']} BRAM18 (budget {cfg.budget_dsp}, {cfg.budget_bram18})")
     print(f"wrote {out / 'best.json'}, {out / weights_name}, {out / 'search_log.jsonl'} and plots "
           f"in {time.time() - t0:.0f} s")
-    return 0
+    r["dist"].barrier()
+    return best
 
 
 if __name__ == "__main__":

@@ -62,6 +62,7 @@ class SearchConfig:
     seed: int = 0
     out: str = "out"
     device: str = "auto"
+    fixed_ops: tuple | None = None     # freeze the operators (ablations: precision-only search, fixed networks)
 
     def __post_init__(self):
         if self.preset not in PRESETS:
@@ -78,6 +79,12 @@ class SearchConfig:
             raise ConfigError("BITS", self.bits, "a non-empty list drawn from 4..8")
         if self.target is not None and self.target <= 0:
             raise ConfigError("TARGET", self.target, "a positive number")
+        if self.fixed_ops is not None:
+            from .supernet import OPS
+            self.fixed_ops = tuple(self.fixed_ops)
+            bad = [o for o in self.fixed_ops if o not in OPS]
+            if bad:
+                raise ConfigError("fixed_ops", bad[0], f"one of {list(OPS)}")
 
     @property
     def budget(self) -> Budget:
@@ -90,8 +97,53 @@ class SearchConfig:
 
 def pick_device(name: str) -> torch.device:
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if torch.cuda.is_available():
+            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        return torch.device("cpu")
     return torch.device(name)
+
+
+class Dist:
+    """Data-parallel search under torchrun (gloo on CPU, nccl on GPUs). Every rank draws the same operator and
+    bit-width samples (shared seeds) and takes its slice of each batch; gradients are averaged, and batch-norm
+    statistics and activation ranges are synchronised after each step, so all ranks hold the same model and
+    derive the same network and accelerator. Rank 0 alone writes files."""
+
+    def __init__(self, device: torch.device):
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        if self.world > 1 and not torch.distributed.is_initialized():
+            torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def shard(self, b: torch.Tensor) -> torch.Tensor:
+        return b[self.rank::self.world] if self.world > 1 else b
+
+    def sync_grads(self, params) -> None:
+        if self.world == 1:
+            return
+        for p in params:
+            if p.grad is not None:
+                torch.distributed.all_reduce(p.grad)
+                p.grad /= self.world
+
+    def sync_buffers(self, net) -> None:
+        if self.world == 1:
+            return
+        for name, buf in net.named_buffers():
+            if not buf.is_floating_point():
+                continue
+            op = torch.distributed.ReduceOp.MAX if name.endswith(("act_max", "pool_max")) else torch.distributed.ReduceOp.SUM
+            torch.distributed.all_reduce(buf, op=op)
+            if op == torch.distributed.ReduceOp.SUM:
+                buf /= self.world
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            torch.distributed.barrier()
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -183,8 +235,10 @@ def run_search(cfg: SearchConfig, progress: bool = True) -> dict:
     """The search proper; returns the final state (genotype, accelerator, history). Resumes from
     <out>/search_ckpt.pt when it exists and matches the configuration."""
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
     device = pick_device(cfg.device)
+    dist = Dist(device)
+    if dist.main:
+        out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(max(1, min(os.cpu_count() or 1, 4)))
     preset = PRESETS[cfg.preset]
     ds = data_mod.load(cfg.data, cfg.data_dir, preset.image_size, cfg.seed)
@@ -194,8 +248,18 @@ def run_search(cfg: SearchConfig, progress: bool = True) -> dict:
     preset = type(preset)(**{**asdict(preset), "bits": cfg.bits, "num_classes": ds.num_classes})
     torch.manual_seed(cfg.seed)
     net = SuperNet(preset).to(device)
+    arch_params = net.arch_parameters()
+    if cfg.fixed_ops is not None:
+        if len(cfg.fixed_ops) != len(net.layers):
+            raise ConfigError("fixed_ops", len(cfg.fixed_ops), f"one operator per searchable layer ({len(net.layers)})")
+        with torch.no_grad():   # logits far beyond the Gumbel noise: the operators never change
+            net.alpha.zero_()
+            for li, op in enumerate(cfg.fixed_ops):
+                net.alpha[li, net.ops.index(op)] = 1e3
+        net.alpha.requires_grad_(False)
+        arch_params = [net.beta]
     opt_w = torch.optim.SGD(net.weight_parameters(), lr=cfg.lr_w, momentum=0.9, weight_decay=5e-4)
-    opt_a = torch.optim.Adam(net.arch_parameters(), lr=cfg.lr_a, betas=(0.5, 0.999))
+    opt_a = torch.optim.Adam(arch_params, lr=cfg.lr_a, betas=(0.5, 0.999))
     accel = AcceleratorState(cfg)
     lam = cfg.lam0
     history: list[dict] = []
@@ -227,7 +291,9 @@ def run_search(cfg: SearchConfig, progress: bool = True) -> dict:
     n = len(ds.train.y)
     half = n // 2
     log_path = out / "search_log.jsonl"
-    if start == 0:
+    if not dist.main:
+        pass
+    elif start == 0:
         log_path.unlink(missing_ok=True)
     else:   # drop log lines of an epoch that did not finish its checkpoint
         lines = log_path.read_text().splitlines()[:start] if log_path.exists() else []
@@ -251,32 +317,37 @@ def run_search(cfg: SearchConfig, progress: bool = True) -> dict:
         steps = half // cfg.batch
         t0 = time.time()
         bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{cfg.epochs}{' (warm-up)' if not searching else ''}",
-                   disable=not progress, leave=False)
+                   disable=not progress or not dist.main, leave=False)
         ce_sum = hw_sum = 0.0
         for i in bar:
-            b = w_idx[i * cfg.batch:(i + 1) * cfg.batch]
+            b = dist.shard(w_idx[i * cfg.batch:(i + 1) * cfg.batch])
             x, y = ds.train.x[b].to(device), ds.train.y[b].to(device)
             opt_w.zero_grad()
             loss = F.cross_entropy(net(x, sample_weight_step(net, tau, gen)), y)
             loss.backward()
+            dist.sync_grads(net.weight_parameters())
             torch.nn.utils.clip_grad_norm_(net.weight_parameters(), 5.0)
             opt_w.step()
+            dist.sync_buffers(net)
             ce_sum += loss.item()
             if not searching:
                 continue
-            b = a_idx[i * cfg.batch:(i + 1) * cfg.batch]
+            b = dist.shard(a_idx[i * cfg.batch:(i + 1) * cfg.batch])
             x, y = ds.train.x[b].to(device), ds.train.y[b].to(device)
             opt_a.zero_grad()
             choice = sample_arch_step(net, tau, gen)
             hw = hardware_loss(net, table, fixed) * (2.0 if accel.over_budget else 1.0)
             loss = F.cross_entropy(net(x, choice), y) + lam * hw
             loss.backward()
+            dist.sync_grads(arch_params)
             old_a, old_b = net.alpha.detach().clone(), net.beta.detach().clone()
             opt_a.step()
             for li, (gates, bws) in enumerate(choice):
-                rescale_active_logits(net.alpha[li], old_a[li], list(gates))
+                if net.alpha.requires_grad:
+                    rescale_active_logits(net.alpha[li], old_a[li], list(gates))
                 for o in gates:
                     rescale_active_logits(net.beta[li, o], old_b[li, o], list(range(len(net.bits))))
+            dist.sync_buffers(net)
             hw_sum += hw.item()
             arch_steps += 1
             if arch_steps % cfg.research_every == 0:
@@ -300,17 +371,19 @@ def run_search(cfg: SearchConfig, progress: bool = True) -> dict:
                "accuracy": evaluate(net, genotype, ds.test, device), "genotype": [
                    [net.ops[o], net.bits[j]] for o, j in genotype], **pred, "seconds": time.time() - t0}
         history.append(rec)
-        with open(log_path, "a") as f:
-            f.write(json.dumps(rec) + "\n")
-        if progress:
+        if dist.main:
+            with open(log_path, "a") as f:
+                f.write(json.dumps(rec) + "\n")
+        if progress and dist.main:
             tqdm.write(f"epoch {epoch + 1}: acc {rec['accuracy']:.3f} fps {pred['fps']:.0f} "
                        f"lambda {lam:.3g} ce {rec['train_ce']:.3f}")
-        _save_ckpt(ckpt_path, {"config": cfg_key, "epoch": epoch, "net": net.state_dict(), "opt_w": opt_w.state_dict(),
-                               "opt_a": opt_a.state_dict(), "lam": lam, "history": json.dumps(history),
-                               "arch_steps": arch_steps,
-                               "accel": accel.state()})
+        if dist.main:
+            _save_ckpt(ckpt_path, {"config": cfg_key, "epoch": epoch, "net": net.state_dict(), "opt_w": opt_w.state_dict(),
+                                   "opt_a": opt_a.state_dict(), "lam": lam, "history": json.dumps(history),
+                                   "arch_steps": arch_steps, "accel": accel.state()})
+        dist.barrier()
     return {"net": net, "genotype": derive(net), "accel": accel, "history": history, "data": ds, "device": device,
-            "lam": lam}
+            "lam": lam, "dist": dist}
 
 
 def _has_chunk(acc: Accelerator, layer) -> bool:

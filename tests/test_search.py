@@ -182,3 +182,16 @@ def test_mixquant_matches_plain_autograd_of_the_mixture():
     assert torch.allclose(y, ref, atol=1e-6)
     (ref * torch.arange(ref.numel()).view_as(ref)).sum().backward()
     assert torch.allclose(gx, x.grad, atol=1e-5) and torch.allclose(gl, logits.grad, atol=1e-4)
+
+
+def test_data_parallel_search_on_two_gloo_processes(tmp_path):
+    torchrun = Path(sys.executable).parent / "torchrun"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    r = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "search", "--out",
+                        str(tmp_path / "ddp"), "--epochs", "3", "--warmup", "1", "--finetune-epochs", "1"],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    best = json.loads((tmp_path / "ddp" / "best.json").read_text())
+    assert best["accuracy"]["integer_test"] > 0.1
+    log = (tmp_path / "ddp" / "search_log.jsonl").read_text().splitlines()
+    assert len(log) == 3                              # one writer: rank 0
