@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
 from .errors import ConfigError
 from .io import atomic_write_json, atomic_write_text, load_data

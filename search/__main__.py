@@ -7,7 +7,6 @@ requantization parameters, torch.load(weights_only=True)), search_log.jsonl, and
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import asdict

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from hw_model.numerics import dense_weights
 
 from .quant import int_weight, mult_shift, requantize
-from .supernet import QConv, SuperNet, derived_choice, op_spec
+from .supernet import QConv, SuperNet, derived_choice
 
 
 # ------------------------------------------------------------------------------------------ BN folding

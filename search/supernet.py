@@ -13,7 +13,7 @@ Operators: single-path forward, multi-path backward (arch steps: top-1 forward, 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
