@@ -159,7 +159,7 @@ def differentiable_search(space: Space, work: Workload, budget: Budget, n_evals:
 def decomposed_optimum(space: Space, work: Workload, budget: Budget) -> SearchResult:
     """The exact latency optimum, found without enumerating the joint space: latency is the slowest chunk's
     cycles and resources add up, so enumerate each chunk alone, then bisect on the target latency tau,
-    checking whether some choice of one design per chunk with cycles <= tau fits the budget (over each
+    checking whether some choice of one design per chunk, each no slower than tau, fits the budget (over each
     chunk's Pareto front in (DSP, BRAM)). Evaluations: the sum, not the product, of the chunks' spaces."""
     t0 = time.perf_counter()
     C, F = space.shape

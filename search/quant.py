@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import torch
 
-MULT_BITS = 16
+from hw_model.config import MULT_BITS, SHIFT_BITS
+
+# the record holds shifts up to 2^SHIFT_BITS - 1; one less keeps 1 << shift inside int64 arithmetic
+MAX_SHIFT = (1 << SHIFT_BITS) - 2
 
 
 def ste_round(x: torch.Tensor) -> torch.Tensor:
@@ -62,10 +65,10 @@ def int_weight(w: torch.Tensor, bits: int, per_channel: bool = True) -> tuple[to
 
 def mult_shift(m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Real multipliers m > 0 -> (mult, shift) with mult < 2^16 and m ~ mult / 2^shift, as precise as the
-    16 bits allow (0 <= shift <= 62)."""
+    MULT_BITS allow (0 <= shift <= MAX_SHIFT)."""
     m = m.double().clamp_min(1e-30)
     e = torch.floor(torch.log2(m))                       # m in [2^e, 2^(e+1))
-    shift = torch.clamp(MULT_BITS - 1 - e, 0, 62)
+    shift = torch.clamp(MULT_BITS - 1 - e, 0, MAX_SHIFT)
     mult = torch.round(m * torch.pow(2.0, shift))
     over = mult >= (1 << MULT_BITS)
     shift = torch.where(over, shift - 1, shift)

@@ -21,6 +21,8 @@ import torch.nn.functional as F
 
 from hw_model.config import Layer
 
+from .quant import act_levels, weight_levels
+
 OPS = ("k3_e1", "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1", "k5_e1_g2", "k5_e3", "k5_e6", "skip")
 
 
@@ -112,7 +114,7 @@ class QConv(nn.Module):
         self.momentum = momentum
 
     def scale(self, bits: int) -> torch.Tensor:
-        return self.act_max.clamp_min(1e-8) / ((1 << bits) - 1)
+        return self.act_max.clamp_min(1e-8) / act_levels(bits)
 
     def forward(self, x, bits: tuple, bw: torch.Tensor):
         if self.training:
@@ -122,15 +124,15 @@ class QConv(nn.Module):
         if self.all_paths and len(bits) > 1:
             return self._forward_all_paths(x, bits, bw)
         s_x = torch.stack([self.scale(b) for b in bits])
-        xq = MixQuant.apply(x, bw, s_x, [0] * len(bits), [(1 << b) - 1 for b in bits])
+        xq = MixQuant.apply(x, bw, s_x, [0] * len(bits), [act_levels(b) for b in bits])
         w = self.conv.weight
         wmax = w.detach().abs().flatten(1).amax(1).clamp_min(1e-8)
         if not self.per_channel:
             wmax = wmax.max().expand_as(wmax)
         # per-channel weight scales differ per bit-width: quantize channel-wise by folding the scale in
         wn = w / wmax.view(-1, 1, 1, 1)                       # in [-1, 1]
-        s_w = torch.stack([torch.tensor(1.0 / ((1 << (b - 1)) - 1), dtype=w.dtype) for b in bits])
-        lv = [(1 << (b - 1)) - 1 for b in bits]
+        lv = [weight_levels(b) for b in bits]
+        s_w = torch.tensor([1.0 / v for v in lv], dtype=w.dtype)
         wq = MixQuant.apply(wn, bw, s_w, [-v for v in lv], lv) * wmax.view(-1, 1, 1, 1)
         y = F.conv2d(xq, wq, self.conv.bias, self.conv.stride, self.conv.padding, 1, self.conv.groups)
         if self.bn is not None:
