@@ -13,10 +13,18 @@ from .errors import ConfigError
 from .io import atomic_write_json, atomic_write_text, load_data
 
 SUPPORTED_BITS = (4, 5, 6, 7, 8)
+# out_bits = LOGIT_BITS: the layer writes its int32 accumulators plus bias as they are (the classifier's
+# logits): no requantization, no ReLU. Channel chunks only.
+LOGIT_BITS = 32
 SUPPORTED_BUS_BITS = (64, 128, 256, 512)
 # channel:   tm x tn array, output channels x input channels, adder trees (standard and grouped convolutions)
 # depthwise: tm lanes, each channel its own input (depthwise convolutions), as the method's Tn = 1 chunks
-DATAFLOWS = ("channel", "depthwise")
+# vector:    one channel per cycle through two 16-bit multipliers: residual adds and global average pooling
+DATAFLOWS = ("channel", "depthwise", "vector")
+# add:     out = clamp((a * mult_a + b * mult_b + round) >> shift, 0, 2^out_bits - 1), a and b at `bits`
+# avgpool: out = clamp((sum over the map of x * mult_a + round) >> shift, ...), output map 1 x 1
+OPS = ("conv", "add", "avgpool")
+VECTOR_OPS = ("add", "avgpool")
 MAX_CHANNELS = 4096
 MAX_MAP = 1024
 MAX_KERNEL = 11
@@ -59,7 +67,7 @@ class Layer:
     in_channels: int
     out_channels: int
     in_size: tuple[int, int]
-    kernel: int = 3
+    kernel: int | None = None     # default: 3 for conv, 1 for vector ops
     stride: int = 1
     padding: int = 0
     groups: int = 1
@@ -71,8 +79,10 @@ class Layer:
         w = f"layer[{self.name!r}]" if isinstance(self.name, str) else "layer"
         if not isinstance(self.name, str) or not self.name:
             raise ConfigError("layer.name", self.name, "a non-empty string")
-        if self.op != "conv":
-            raise ConfigError(f"{w}.op", self.op, "'conv'")
+        if self.op not in OPS:
+            raise ConfigError(f"{w}.op", self.op, f"one of {list(OPS)}")
+        if self.kernel is None:
+            object.__setattr__(self, "kernel", 1 if self.op in VECTOR_OPS else 3)
         _check_int(w, "in_channels", self.in_channels, 1, MAX_CHANNELS)
         _check_int(w, "out_channels", self.out_channels, 1, MAX_CHANNELS)
         size = self.in_size
@@ -92,8 +102,17 @@ class Layer:
             raise ConfigError(f"{w}.bits", self.bits, f"one of {list(SUPPORTED_BITS)}")
         if self.out_bits is None:
             object.__setattr__(self, "out_bits", self.bits)
-        if self.out_bits not in SUPPORTED_BITS:
-            raise ConfigError(f"{w}.out_bits", self.out_bits, f"one of {list(SUPPORTED_BITS)}")
+        if self.vector:
+            for name, want in (("kernel", 1), ("stride", 1), ("padding", 0), ("groups", 1)):
+                if getattr(self, name) != want:
+                    raise ConfigError(f"{w}.{name}", getattr(self, name), f"{want} for an {self.op} layer")
+            if self.out_channels != self.in_channels:
+                raise ConfigError(f"{w}.out_channels", self.out_channels,
+                                  f"in_channels = {self.in_channels} for an {self.op} layer")
+        logits_ok = self.op == "conv" and not self.depthwise
+        if self.out_bits not in SUPPORTED_BITS and not (logits_ok and self.out_bits == LOGIT_BITS):
+            raise ConfigError(f"{w}.out_bits", self.out_bits, f"one of {list(SUPPORTED_BITS)}"
+                              + (f" or {LOGIT_BITS} (int32 logits)" if logits_ok else ""))
         if self.depthwise and self.out_channels != self.in_channels:
             raise ConfigError(f"{w}.out_channels", self.out_channels,
                               f"in_channels = {self.in_channels} for a depthwise convolution")
@@ -117,11 +136,26 @@ class Layer:
         return self.groups > 1 and self.groups == self.in_channels
 
     @property
+    def vector(self) -> bool:
+        """A residual add or a global average pool: runs on a vector chunk."""
+        return self.op in VECTOR_OPS
+
+    @property
+    def dataflow(self) -> str:
+        """The kind of chunk that runs this layer."""
+        return "vector" if self.vector else "depthwise" if self.depthwise else "channel"
+
+    @property
     def out_size(self) -> tuple[int, int]:
+        if self.op == "avgpool":
+            return (1, 1)
         return tuple((d + 2 * self.padding - self.kernel) // self.stride + 1 for d in self.in_size)
 
     @property
     def macs(self) -> int:
+        """Multiply-accumulates of the MAC array (0 for vector ops)."""
+        if self.vector:
+            return 0
         ho, wo = self.out_size
         return ho * wo * self.out_channels * self.in_channels * self.kernel ** 2 // self.groups
 
@@ -215,9 +249,17 @@ class Chunk:
         ob = self.out_bits
         if isinstance(ob, int):
             ob = (ob,)
-        if not isinstance(ob, (list, tuple)) or not ob or any(b not in SUPPORTED_BITS for b in ob):
-            raise ConfigError(f"{w}.out_bits", self.out_bits, f"a non-empty list drawn from {list(SUPPORTED_BITS)}")
+        allowed = SUPPORTED_BITS + ((LOGIT_BITS,) if self.dataflow == "channel" else ())
+        if not isinstance(ob, (list, tuple)) or not ob or any(b not in allowed for b in ob):
+            raise ConfigError(f"{w}.out_bits", self.out_bits, f"a non-empty list drawn from {list(allowed)}")
         object.__setattr__(self, "out_bits", tuple(sorted(set(int(b) for b in ob))))
+        if self.dataflow == "vector":
+            for name in ("tm", "tn", "trb"):
+                if getattr(self, name) != 1:
+                    raise ConfigError(f"{w}.{name}", getattr(self, name),
+                                      "1 for a vector chunk (one channel per cycle; tcb pixels per step)")
+            if self.tnb != self.tmb:
+                raise ConfigError(f"{w}.tnb", self.tnb, f"tmb = {self.tmb} for a vector chunk (its channel capacity)")
         if self.dataflow == "depthwise":
             if self.tn != 1:
                 raise ConfigError(f"{w}.tn", self.tn, "1 for a depthwise chunk (each lane reads its own channel)")
@@ -232,6 +274,14 @@ class Chunk:
     @property
     def depthwise(self) -> bool:
         return self.dataflow == "depthwise"
+
+    @property
+    def vector(self) -> bool:
+        return self.dataflow == "vector"
+
+    def vec_depth(self, bus_bits: int) -> int:
+        """Vector chunk: pixel-buffer beats per source and bank (tcb pixels of up to tmb channels)."""
+        return self.tcb * math.ceil(self.tmb / (bus_bits // self.bits))
 
     @property
     def lanes_in(self) -> int:
@@ -303,6 +353,8 @@ class Accelerator:
         bus = self.memory.bus_bits
         for c in self.chunks:
             w = f"chunks[{c.name!r}]"
+            if c.vector:
+                continue
             for b in (c.bits, *c.out_bits):
                 v = bus // b
                 if c.tnb < bus // c.bits:
@@ -319,9 +371,9 @@ class Accelerator:
         raise ConfigError("chunk", name, "one of " + ", ".join(c.name for c in self.chunks))
 
     def chunk_for(self, layer: Layer) -> Chunk:
-        """The layer-to-chunk rule: the first chunk of the layer's kind (depthwise or not) and bit-width
-        that can write its out_bits. Grouped (not depthwise) convolutions run on channel chunks."""
-        kind = "depthwise" if layer.depthwise else "channel"
+        """The layer-to-chunk rule: the first chunk of the layer's kind (channel, depthwise or vector) and
+        bit-width that can write its out_bits. Grouped (not depthwise) convolutions run on channel chunks."""
+        kind = layer.dataflow
         for c in self.chunks:
             if c.dataflow == kind and c.bits == layer.bits and layer.out_bits in c.out_bits:
                 return c

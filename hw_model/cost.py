@@ -21,8 +21,18 @@ E_DRAM_PJ_PER_BIT = 2000.0 / 64
 ENERGY_SOURCE = "Horowitz, ISSCC 2014, 45 nm 0.9 V (see hw_model/cost.py)"
 
 
+def _vector_traffic(f: dict) -> dict:
+    read_in = f["srcs"] * f["P"] * f["in_nb"]
+    write_out = f["Ho"] * f["Wo"] * f["out_nb"]
+    beats = read_in + write_out
+    return dict(read_in_beats=read_in, read_w_beats=0 * read_in, read_p_beats=0 * read_in, write_beats=write_out,
+                beats=beats, bytes=beats * f["bus"] // 8)
+
+
 def traffic(f: dict) -> dict:
     """Exact beats moved on the memory port for one layer (the chunk skips reads outside the map)."""
+    if "vec" in f:
+        return _vector_traffic(f)
     rows = in_range_total(f["n_r"], f["trb"], f["S"], f["P"], f["rows_in"], f["H"])
     cols = in_range_total(f["n_c"], f["tcb"], f["S"], f["P"], f["cols_in"], f["W"])
     steps = f["n_m"] * f["n_r"] * f["n_c"] * f["n_n"]
@@ -54,8 +64,18 @@ def buffer_bits(f: dict) -> dict:
     )
 
 
+def _vector_energy(f: dict) -> dict:
+    iters = f["n_steps"] * f["tcb"] * f["C"]
+    mac = iters * (2 * E_MUL8_PJ * (16 * f["bits"]) / 64 + 2 * E_ADD32_PJ)
+    sram = (f["srcs"] * f["P"] * f["in_nb"] * f["bus"] + iters * f["srcs"] * f["bus"]) * E_SRAM_PJ_PER_BIT
+    dram = _vector_traffic(f)["beats"] * f["bus"] * E_DRAM_PJ_PER_BIT
+    return dict(mac=mac, sram=sram, dram=dram, total=mac + sram + dram)
+
+
 def energy_pj(f: dict) -> dict:
     """Energy of one layer in pJ, split by where it is spent."""
+    if "vec" in f:
+        return _vector_energy(f)
     steps = f["n_m"] * f["n_r"] * f["n_c"] * f["n_n"]
     lanes = f["macs_per_cycle"]
     iters = f["mg"] * f["trb"] * f["tcb"] * f["ng"] * f["K"] * f["K"]
@@ -103,8 +123,17 @@ def resources_fields(*, bits, tm, tn, trb, tcb, tmb, tnb, max_kernel, max_stride
     return dict(dsp=dsp, bram18=brams, lut=lut)
 
 
+def vector_resources(chunk: Chunk, mem: MemoryInterface) -> dict:
+    """A vector chunk: two double-banked pixel buffers of bus-wide beats, the multipliers of a and b (the
+    pool's 16 x 32-bit product takes two DSPs), one channel per cycle."""
+    depth = chunk.vec_depth(mem.bus_bits)
+    return dict(dsp=3, bram18=int(2 * bram18(2 * depth, mem.bus_bits)), lut=600 + 4 * mem.bus_bits)
+
+
 def chunk_resources(chunk: Chunk, mem: MemoryInterface) -> dict:
     """FPGA resources of one generated chunk (estimate; docs/architecture.md says what each term counts)."""
+    if chunk.vector:
+        return vector_resources(chunk, mem)
     r = resources_fields(bits=chunk.bits, tm=chunk.tm, tn=chunk.tn, trb=chunk.trb, tcb=chunk.tcb, tmb=chunk.tmb,
                          tnb=chunk.tnb, max_kernel=chunk.max_kernel, max_stride=chunk.max_stride, bus=mem.bus_bits,
                          dw=int(chunk.depthwise))

@@ -41,11 +41,30 @@ def cycles_from_fields(f: dict) -> np.ndarray:
     return R + timing.START_OVERHEAD + steps + P + W + timing.END_OVERHEAD
 
 
+def vector_cycles_from_fields(f: dict) -> np.ndarray:
+    """Vector chunk (hw_model.derive.vector_fields): steps of tcb pixels; each step reads its pixels' beats of
+    every source (R) while the previous step runs its tcb*C channel iterations (C); writes leave from the
+    pipeline, so there is no write phase.
+
+        R = tcb*in_nb*srcs + LAT + 1      C = tcb*C + VEC_DRAIN
+        total = R + START_OVERHEAD + (n_steps-1)*max(C, R) + C + n_steps*STEP_OVERHEAD + VEC_END_OVERHEAD
+    """
+    R = f["tcb"] * f["in_nb"] * f["srcs"] + f["lat"] + timing.READ_DRAIN_EXTRA
+    C = f["tcb"] * f["C"] + timing.VEC_DRAIN
+    S = f["n_steps"]
+    return (R + timing.START_OVERHEAD + (S - 1) * np.maximum(C, R) + C + S * timing.STEP_OVERHEAD
+            + timing.VEC_END_OVERHEAD)
+
+
 def layer_cycles(g: LayerGeometry) -> int:
+    if g.layer.vector:
+        return int(vector_cycles_from_fields(g.fields))
     return int(cycles_from_fields(g.fields))
 
 
 def mac_utilization(g: LayerGeometry) -> float:
     """Useful MACs over what the multipliers could do in the layer's cycles (grouped convolutions run
-    dense on a channel chunk, so their zero blocks count as waste)."""
+    dense on a channel chunk, so their zero blocks count as waste). Vector ops have no MACs: 0."""
+    if g.layer.vector:
+        return 0.0
     return g.layer.macs / (layer_cycles(g) * g.macs_per_cycle)

@@ -75,3 +75,16 @@ def in_range_total(n_tiles, tile, stride, pad, length, size):
     cnt = n_tiles - i0
     right = cnt * e + a * ((n_tiles - 1) * n_tiles // 2 - (i0 - 1) * i0 // 2)
     return n_tiles * length - left - right
+
+
+def vector_fields(*, C, H, W, pool, bits, out_bits, bus, lat, tcb):
+    """Every derived integer of a vector op (residual add, pool = 0; global average pool, pool = 1) on a vector
+    chunk that takes `tcb` pixels per step. A pool takes the whole map in one step (tcb = H*W)."""
+    P = H * W
+    v_in, v_out = bus // bits, bus // out_bits
+    T = np.where(pool, P, tcb)
+    return dict(
+        vec=1, pool=pool, C=C, N=C, M=C, H=H, W=W, P=P, bits=bits, out_bits=out_bits, bus=bus, lat=lat,
+        v_in=v_in, v_out=v_out, in_nb=cdiv(C, v_in), out_nb=cdiv(C, v_out), tcb=T, n_steps=cdiv(P, T),
+        srcs=np.where(pool, 1, 2), Ho=np.where(pool, 1, H), Wo=np.where(pool, 1, W),
+    )

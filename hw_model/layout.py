@@ -52,7 +52,7 @@ def unpack_activations(beats, channels: int, size: tuple[int, int], bits: int, b
     h, w = size
     v = bus_bits // bits
     nb = ceil_div(channels, v)
-    vals = unpack_beats(np.asarray(beats, dtype=object).reshape(h, w, nb), v, bits)
+    vals = unpack_beats(np.asarray(beats, dtype=object).reshape(h, w, nb), v, bits, signed=bits == 32)
     return vals.reshape(h, w, nb * v)[:, :, :channels].transpose(2, 0, 1)
 
 
@@ -141,3 +141,23 @@ def layer_image(g: LayerGeometry, x, wt, bias, mult, shift, base: int = 0):
         for i, beat in enumerate(arr):
             image[start + i] = int(beat)
     return Addresses(a_act, a_w, a_p, a_out), image, end
+
+
+def vector_image(g: LayerGeometry, a, b=None, base: int = 0):
+    """Lay out a vector op's operands from `base`: a, then b (an add), then the output.
+    Returns (Addresses with a at act_base and b at w_base, {addr: beat}, end address)."""
+    bus = g.mem.bus_bits
+    beats = [pack_activations(a, g.layer.bits, bus)] + ([pack_activations(b, g.layer.bits, bus)] if b is not None
+                                                          else [])
+    starts, at = [], base
+    for arr in beats:
+        starts.append(at)
+        at += len(arr)
+    ho, wo = g.layer.out_size
+    end = at + ho * wo * g.out_nb
+    if end > (1 << g.mem.addr_bits):
+        from .errors import ConfigError
+        raise ConfigError("memory.addr_bits", g.mem.addr_bits,
+                          f"enough address bits for {end} beats (layer {g.layer.name!r})")
+    image = {s + i: int(v) for s, arr in zip(starts, beats) for i, v in enumerate(arr)}
+    return Addresses(starts[0], starts[1] if len(starts) > 1 else 0, 0, at), image, end

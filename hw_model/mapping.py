@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .config import Accelerator, Chunk, ConfigError, Layer, MemoryInterface
 from .derive import cdiv as ceil_div  # noqa: F401  (re-exported for rtl_gen and layout)
-from .derive import default_tiles, geometry_fields
+from .derive import balanced, default_tiles, geometry_fields, vector_fields
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,12 @@ class LayerGeometry:
 
     def __init__(self, layer: Layer, chunk: Chunk, mem: MemoryInterface, mapping: Mapping):
         self.layer, self.chunk, self.mem, self.mapping = layer, chunk, mem, mapping
+        if layer.vector:
+            self.fields = {k: int(v) for k, v in vector_fields(
+                C=layer.in_channels, H=layer.in_size[0], W=layer.in_size[1], pool=int(layer.op == "avgpool"),
+                bits=layer.bits, out_bits=layer.out_bits, bus=mem.bus_bits, lat=mem.read_latency,
+                tcb=mapping.tcb).items()}
+            return
         self.fields = {k: int(v) for k, v in geometry_fields(
             N=layer.in_channels, M=layer.out_channels, H=layer.in_size[0], W=layer.in_size[1], K=layer.kernel,
             S=layer.stride, P=layer.padding, bits=layer.bits, out_bits=layer.out_bits, tm=chunk.tm, tn=chunk.tn,
@@ -54,6 +60,10 @@ def check_fits(layer: Layer, chunk: Chunk, mem: MemoryInterface, mapping: Mappin
         raise ConfigError(f"{w}.bits", layer.bits, f"{chunk.bits} (chunk {chunk.name!r})")
     if layer.out_bits not in chunk.out_bits:
         raise ConfigError(f"{w}.out_bits", layer.out_bits, f"one of {list(chunk.out_bits)} (chunk {chunk.name!r})")
+    if layer.vector != chunk.vector:
+        raise ConfigError(f"{w}.op", layer.op, f"a layer of chunk {chunk.name!r}'s dataflow ({chunk.dataflow})")
+    if layer.vector:
+        return _check_vector(layer, chunk, mem, mapping, g, w)
     if layer.kernel > chunk.max_kernel:
         raise ConfigError(f"{w}.kernel", layer.kernel, f"at most max_kernel = {chunk.max_kernel} of chunk {chunk.name!r}")
     if layer.stride > chunk.max_stride:
@@ -77,8 +87,25 @@ def check_fits(layer: Layer, chunk: Chunk, mem: MemoryInterface, mapping: Mappin
     return g
 
 
+def _check_vector(layer, chunk, mem, mapping, g, w) -> LayerGeometry:
+    if layer.in_channels > chunk.tmb:
+        raise ConfigError(f"{w}.in_channels", layer.in_channels, f"at most tmb = {chunk.tmb} of chunk {chunk.name!r}")
+    pixels = layer.in_size[0] * layer.in_size[1]
+    if layer.op == "avgpool" and pixels > chunk.tcb:
+        raise ConfigError(f"{w}.in_size", list(layer.in_size), f"a map of at most tcb = {chunk.tcb} pixels of chunk "
+                                                               f"{chunk.name!r} (a pool holds the whole map)")
+    if not isinstance(mapping.tcb, int) or not 1 <= mapping.tcb <= chunk.tcb:
+        raise ConfigError(f"{w}.mapping.tcb", mapping.tcb, f"an integer in [1, {chunk.tcb}]")
+    return g
+
+
 def default_mapping(layer: Layer, chunk: Chunk, mem: MemoryInterface) -> Mapping:
     """The mapping the toolkit uses unless told otherwise: balanced tiles as large as the buffers allow."""
+    if layer.vector:
+        pixels = layer.in_size[0] * layer.in_size[1]
+        v_in, v_out = mem.bus_bits // layer.bits, mem.bus_bits // layer.out_bits
+        return Mapping(trb=1, tcb=int(balanced(pixels, chunk.tcb)), kb_in=ceil_div(layer.in_channels, v_in),
+                       kb_out=ceil_div(layer.in_channels, v_out))
     ho, wo = layer.out_size
     t = default_tiles(N=layer.in_channels, M=layer.out_channels, Ho=ho, Wo=wo, bits=layer.bits,
                       out_bits=layer.out_bits, bus=mem.bus_bits, trb_cap=chunk.trb, tcb_cap=chunk.tcb,

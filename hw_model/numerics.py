@@ -6,6 +6,12 @@ outputs are requantized per output channel:
 
     y   = (acc + bias) * mult                    (mult: unsigned 16-bit)
     out = clamp((y + ((1 << shift) >> 1)) >> shift, 0, 2**out_bits - 1)     (arithmetic shift, shift < 64)
+
+except for out_bits = 32 (the classifier's logits): out = acc + bias as a signed 32-bit integer.
+Vector ops (per-tensor multipliers of 16 bits, rounding half up):
+
+    add:     out = clamp((a * mult_a + b * mult_b + ((1 << shift) >> 1)) >> shift, 0, 2**out_bits - 1)
+    avgpool: out = clamp((sum_hw x * mult_a + ((1 << shift) >> 1)) >> shift, 0, 2**out_bits - 1)
 """
 from __future__ import annotations
 
@@ -37,6 +43,9 @@ def dense_weights(w: np.ndarray, groups: int) -> np.ndarray:
 def requantize(acc: np.ndarray, bias: np.ndarray, mult: np.ndarray, shift: np.ndarray, out_bits: int) -> np.ndarray:
     """acc: [M, ...] int64; bias/mult/shift: [M]. Returns unsigned out_bits integers as int64."""
     sh = (slice(None),) + (None,) * (acc.ndim - 1)
+    if out_bits == 32:
+        y = acc + bias.astype(np.int64)[sh]
+        return ((y + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
     y = (acc + bias.astype(np.int64)[sh]) * mult.astype(np.int64)[sh]
     s = shift.astype(np.int64)[sh]
     y = (y + ((np.int64(1) << s) >> 1)) >> s
@@ -57,3 +66,34 @@ def random_layer_data(rng: np.random.Generator, layer, *, realistic_scale: bool 
     shift = np.clip(np.round(spread + rng.uniform(-1, 1, size=m)), 0, 63).astype(np.int64) if realistic_scale \
         else rng.integers(0, 64, size=m, dtype=np.int64)
     return x, wt, bias, mult, shift
+
+
+def _round_shift_clamp(y: np.ndarray, shift: int, out_bits: int) -> np.ndarray:
+    return np.clip((y + ((1 << shift) >> 1)) >> shift, 0, (1 << out_bits) - 1)
+
+
+def add_int(a: np.ndarray, b: np.ndarray, mult_a: int, mult_b: int, shift: int, out_bits: int) -> np.ndarray:
+    """Residual add of two unsigned tensors of the same shape."""
+    return _round_shift_clamp(a.astype(np.int64) * mult_a + b.astype(np.int64) * mult_b, shift, out_bits)
+
+
+def avgpool_int(x: np.ndarray, mult: int, shift: int, out_bits: int) -> np.ndarray:
+    """Global average pool of x [C, H, W] -> [C, 1, 1]."""
+    return _round_shift_clamp(x.astype(np.int64).sum(axis=(1, 2), keepdims=True) * mult, shift, out_bits)
+
+
+def random_vector_data(rng: np.random.Generator, layer):
+    """Random inputs and multipliers for an add or an avgpool layer: (a, b or None, (mult_a, mult_b, shift))."""
+    c, (h, w), q = layer.in_channels, layer.in_size, layer.bits
+    a = rng.integers(0, 1 << q, size=(c, h, w), dtype=np.int64)
+    if layer.op == "avgpool":
+        # mean of q-bit values rescaled to out_bits: mult / 2^shift ~ 2^(out_bits - q) / (h*w)
+        shift = int(rng.integers(12, 20))
+        mult = int(min(65535, round((1 << shift) * (1 << layer.out_bits) / (1 << q) / (h * w)
+                                    * rng.uniform(0.5, 2.0))))
+        return a, None, (max(1, mult), 0, shift)
+    b = rng.integers(0, 1 << q, size=(c, h, w), dtype=np.int64)
+    shift = int(rng.integers(8, 17))
+    scale = (1 << shift) * (1 << layer.out_bits) / (1 << (q + 1))
+    ma, mb = (int(min(65535, round(scale * rng.uniform(0.3, 2.5)))) for _ in range(2))
+    return a, b, (ma, mb, shift)

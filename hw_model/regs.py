@@ -51,6 +51,14 @@ REGISTERS: tuple[Field, ...] = (
     Field("w_base", 32, "beat address of the weights"),
     Field("p_base", 32, "beat address of the requantization records"),
     Field("out_base", 32, "beat address of the output activations"),
+    # vector chunks (residual add, average pool); conv chunks ignore these
+    Field("vop", 2, "vector op: 0 residual add (a at act_base, b at w_base), 1 global average pool"),
+    Field("channels", 16, "channels C"),
+    Field("pixels", 32, "pixels of the map: H * W"),
+    Field("n_steps", 16, "steps of tcb pixels"),
+    Field("mult_a", 16, "multiplier of input a (of the pool's sum)"),
+    Field("mult_b", 16, "multiplier of input b"),
+    Field("vshift", 6, "right shift after the multiply-add (rounding half up)"),
 )
 
 CFG_BITS = sum(f.width for f in REGISTERS)
@@ -73,9 +81,11 @@ class Addresses:
     out_base: int
 
 
-def program(g: LayerGeometry, addr: Addresses) -> dict[str, int]:
-    """The register values that run layer `g` on its chunk."""
+def program(g: LayerGeometry, addr: Addresses, vparams: tuple[int, int, int] | None = None) -> dict[str, int]:
+    """The register values that run layer `g` on its chunk. Vector ops take vparams = (mult_a, mult_b, shift)."""
     L, m = g.layer, g.mapping
+    if L.vector:
+        return _vector_program(g, addr, vparams)
     ho, wo = L.out_size
     values = dict(
         in_h=L.in_size[0], in_w=L.in_size[1], in_nb=g.in_nb, out_h=ho, out_w=wo, out_nb=g.out_nb,
@@ -86,7 +96,23 @@ def program(g: LayerGeometry, addr: Addresses) -> dict[str, int]:
         in_row_beats=L.in_size[1] * g.in_nb, out_row_beats=wo * g.out_nb,
         in_plane=g.rows_in * g.cols_in, acc_plane=m.trb * m.tcb,
         act_base=addr.act_base, w_base=addr.w_base, p_base=addr.p_base, out_base=addr.out_base,
+        vop=0, channels=0, pixels=0, n_steps=0, mult_a=0, mult_b=0, vshift=0,
     )
+    return _checked(values)
+
+
+def _vector_program(g: LayerGeometry, addr: Addresses, vparams) -> dict[str, int]:
+    if vparams is None:
+        raise ValueError(f"layer {g.layer.name!r}: a vector op needs (mult_a, mult_b, shift)")
+    ma, mb, sh = (int(v) for v in vparams)
+    values = {f.name: 0 for f in REGISTERS}
+    values.update(in_nb=g.in_nb, out_nb=g.out_nb, tcb=g.tcb, ob_sel=g.chunk.out_bits.index(g.layer.out_bits),
+                  act_base=addr.act_base, w_base=addr.w_base, out_base=addr.out_base, vop=g.pool, channels=g.C,
+                  pixels=g.P, n_steps=g.n_steps, mult_a=ma, mult_b=mb if not g.pool else 0, vshift=sh)
+    return _checked(values)
+
+
+def _checked(values: dict[str, int]) -> dict[str, int]:
     for f in REGISTERS:
         assert 0 <= values[f.name] < (1 << f.width), (f.name, values[f.name])
     return values

@@ -23,3 +23,10 @@ STEP_OVERHEAD = 2
 START_OVERHEAD = 2
 # The last tile's write: one cycle to start it, one to see it finish, one for the done pulse.
 END_OVERHEAD = 3
+
+# Vector chunk (residual add, global average pool), one channel per cycle:
+# counters -> pixel-buffer read (1) -> slot select (1) -> sum (1) -> multiply (1) -> round/shift/clamp into the
+# output beat (1) -> port register (1): the last beat reaches the port VEC_DRAIN cycles after the last iteration.
+VEC_DRAIN = 5
+# After the last step: one cycle for the done pulse.
+VEC_END_OVERHEAD = 1

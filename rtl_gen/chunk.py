@@ -17,7 +17,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from hw_model import timing
-from hw_model.config import BIAS_BITS, MULT_BITS, PARAM_RECORD_BITS, SHIFT_BITS, Chunk, MemoryInterface
+from hw_model.config import BIAS_BITS, LOGIT_BITS, MULT_BITS, PARAM_RECORD_BITS, SHIFT_BITS, Chunk, MemoryInterface
 from hw_model.mapping import ceil_div
 from hw_model.regs import CFG_BITS, field_offsets
 
@@ -324,12 +324,17 @@ class ConvChunk(wiring.Component):
         vo_div = Signal(CNT)
         sub_w = Signal(8)
         omax = Signal(8)
+        raw = Signal()      # out_bits = LOGIT_BITS: write acc + bias as int32 (logits), no requantization
+        QW = max(OUTS)      # width of an output value
         with m.Switch(cfg["ob_sel"]):
             for i, ob in enumerate(OUTS):
                 with m.Case(i):
                     vo = BUS // ob
-                    m.d.comb += [vo_mod.eq(vo % TM), vo_div.eq(vo // TM), sub_w.eq(ceil_div(vo, TM)),
-                                 omax.eq((1 << ob) - 1)]
+                    m.d.comb += [vo_mod.eq(vo % TM), vo_div.eq(vo // TM), sub_w.eq(ceil_div(vo, TM))]
+                    if ob == LOGIT_BITS:
+                        m.d.comb += raw.eq(1)
+                    else:
+                        m.d.comb += omax.eq((1 << ob) - 1)
 
         in_plane = cfg["in_plane"]
         l_w_block = Signal(ADDR)   # weight block base of the step being loaded
@@ -464,20 +469,21 @@ class ConvChunk(wiring.Component):
             rec = p_rd[a].data
             bias = rec[0:BIAS_BITS].as_signed()
             mult = rec[BIAS_BITS:BIAS_BITS + MULT_BITS]
-            m.d.sync += [yv[a].eq((acc_rd_w[a].data + bias) * mult), sh1[a].eq(rec[BIAS_BITS + MULT_BITS:])]
+            m.d.sync += [yv[a].eq((acc_rd_w[a].data + bias) * Mux(raw, 1, mult)),
+                         sh1[a].eq(Mux(raw, 0, rec[BIAS_BITS + MULT_BITS:]))]
         w2 = stage(w1, "w2")
-        q = [Signal(8, name=f"q{a}") for a in range(TM)]
+        q = [Signal(QW, name=f"q{a}") for a in range(TM)]
         for a in range(TM):
             rnd = Signal(signed(yv[a].shape().width + 1), name=f"rnd{a}")
             m.d.comb += rnd.eq((yv[a] + ((Const(1, 64) << sh1[a]) >> 1)) >> sh1[a])
-            m.d.sync += q[a].eq(Mux(rnd < 0, 0, Mux(rnd > omax, omax, rnd)))
+            m.d.sync += q[a].eq(Mux(raw, rnd[:QW], Mux(rnd < 0, 0, Mux(rnd > omax, omax, rnd))))
         w3 = stage(w2, "w3")
         run3, last3, s3_, rot3, inr3, addr3 = w3
         rot_q = []
         qa = Array(q)
         for u in range(TM):
             idx = Mux(rot3 + u >= TM, rot3 + u - TM, rot3 + u)
-            rq = Signal(8, name=f"rotq{u}")
+            rq = Signal(QW, name=f"rotq{u}")
             m.d.comb += rq.eq(qa[idx])
             rot_q.append(rq)
         beat = Signal(BUS)

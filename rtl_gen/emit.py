@@ -14,6 +14,7 @@ from hw_model.io import atomic_write_json, atomic_write_text
 from hw_model.regs import CFG_BITS, REGISTERS, field_offsets
 
 from .chunk import ConvChunk
+from .vector import VectorChunk
 
 
 def chunk_module_name(acc_name: str, chunk: Chunk) -> str:
@@ -26,7 +27,7 @@ _ZERO_INIT = re.compile(r"  initial begin\n(?:    \S+\[\d+\] = \d+'[dh]0+;\n)+  
 
 @functools.lru_cache(maxsize=32)
 def chunk_verilog(chunk: Chunk, mem: MemoryInterface, module_name: str) -> str:
-    top = ConvChunk(chunk, mem)
+    top = VectorChunk(chunk, mem) if chunk.vector else ConvChunk(chunk, mem)
     text = verilog.convert(top, name=module_name, emit_src=False)
     # Amaranth writes an all-zero initial block for every buffer RAM. Buffers are always written before they
     # are read, so drop them: the files shrink ~30x and simulators build faster.

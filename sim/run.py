@@ -15,9 +15,9 @@ import numpy as np
 from hw_model import cycles as cycle_model
 from hw_model.config import Accelerator, Chunk, Layer
 from hw_model.cost import energy_pj, traffic
-from hw_model.layout import layer_image, unpack_activations
+from hw_model.layout import layer_image, unpack_activations, vector_image
 from hw_model.mapping import LayerGeometry, Mapping, geometry
-from hw_model.numerics import conv2d_int, random_layer_data, requantize
+from hw_model.numerics import add_int, avgpool_int, conv2d_int, random_layer_data, random_vector_data, requantize
 from hw_model.regs import CFG_BITS, pack_cfg, program
 from rtl_gen.emit import chunk_module_name, chunk_verilog
 
@@ -69,20 +69,34 @@ class LayerCase:
     layer: Layer
     geom: LayerGeometry
     x: np.ndarray
-    wt: np.ndarray
-    bias: np.ndarray
-    mult: np.ndarray
-    shift: np.ndarray
+    wt: np.ndarray | None = None
+    bias: np.ndarray | None = None
+    mult: np.ndarray | None = None
+    shift: np.ndarray | None = None
+    x2: np.ndarray | None = None                    # an add's second input
+    vparams: tuple[int, int, int] | None = None     # a vector op's (mult_a, mult_b, shift)
+
+    def image(self, base: int):
+        if self.layer.vector:
+            return vector_image(self.geom, self.x, self.x2, base=base)
+        return layer_image(self.geom, self.x, self.wt, self.bias, self.mult, self.shift, base=base)
 
 
 def make_case(acc: Accelerator, layer: Layer, rng: np.random.Generator, mapping: Mapping | None = None) -> LayerCase:
     g = geometry(acc, layer, mapping)
+    if layer.vector:
+        a, b, vp = random_vector_data(rng, layer)
+        return LayerCase(layer, g, a, x2=b, vparams=vp)
     return LayerCase(layer, g, *random_layer_data(rng, layer))
 
 
 def reference_output(case: LayerCase) -> np.ndarray:
     """The integer reference: numpy convolution and requantization, independent of layout and RTL."""
     L = case.layer
+    if L.op == "add":
+        return add_int(case.x, case.x2, *case.vparams, L.out_bits)
+    if L.op == "avgpool":
+        return avgpool_int(case.x, case.vparams[0], case.vparams[2], L.out_bits)
     acc = conv2d_int(case.x, case.wt, L.stride, L.padding, L.groups)
     return requantize(acc, case.bias, case.mult, case.shift, L.out_bits)
 
@@ -102,10 +116,10 @@ def run_cases(acc: Accelerator, cases: list[LayerCase], simulator: str = "verila
         chunk = acc.chunk(chunk_name)
         jobs, base = [], 0
         for c in group:
-            addrs, image, end = layer_image(c.geom, c.x, c.wt, c.bias, c.mult, c.shift, base=base)
+            addrs, image, end = c.image(base)
             ho, wo = c.layer.out_size
             model = cycle_model.layer_cycles(c.geom)
-            jobs.append({"name": c.layer.name, "cfg": format(pack_cfg(program(c.geom, addrs)), "x"),
+            jobs.append({"name": c.layer.name, "cfg": format(pack_cfg(program(c.geom, addrs, c.vparams)), "x"),
                          "image": [[a, format(b, "x")] for a, b in image.items()],
                          "out_base": addrs.out_base, "out_beats": ho * wo * c.geom.out_nb,
                          "cycle_limit": 4 * model + 10_000})

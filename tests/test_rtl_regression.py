@@ -20,21 +20,33 @@ CONFIGS = {
         Chunk(name="a6", bits=6, tm=6, tn=7, trb=3, tcb=4, tmb=24, tnb=20, max_kernel=5, out_bits=(4, 6, 8)),
         Chunk(name="a8", bits=8, tm=5, tn=3, trb=5, tcb=3, tmb=16, tnb=16, max_kernel=5, out_bits=(4, 8)),
         Chunk(name="e6", bits=6, dataflow="depthwise", tm=4, tn=1, trb=4, tcb=3, tmb=20, tnb=20, max_kernel=5,
-              out_bits=(6,)))),
+              out_bits=(6,)),
+        Chunk(name="u6", bits=6, dataflow="vector", tm=1, tn=1, trb=1, tcb=5, tmb=40, tnb=40, out_bits=(4, 6, 8)))),
     "wide": lambda: Accelerator(name="wide", memory=MemoryInterface(bus_bits=128, read_latency=1), chunks=(
-        Chunk(name="w8", bits=8, tm=16, tn=8, trb=4, tcb=4, tmb=32, tnb=32, max_kernel=5, out_bits=(4, 8)),
+        Chunk(name="w8", bits=8, tm=16, tn=8, trb=4, tcb=4, tmb=32, tnb=32, max_kernel=5, out_bits=(4, 8, 32)),
+        Chunk(name="y8", bits=8, dataflow="vector", tm=1, tn=1, trb=1, tcb=64, tmb=40, tnb=40, out_bits=(8,)),
         Chunk(name="x8", bits=8, dataflow="depthwise", tm=8, tn=1, trb=4, tcb=4, tmb=32, tnb=32, max_kernel=5,
               out_bits=(8,)))),
 }
-N_CASES = {"default": 18, "odd": 15, "wide": 7}   # 40 layer x configuration cases per simulator
+N_CASES = {"default": 27, "odd": 18, "wide": 9}   # 54 layer x configuration cases per simulator
 
 
 def cases_for(acc: Accelerator, n: int, seed: int):
-    """Case i runs on chunk i mod (number of chunks); cases i = 2 mod 3 on channel chunks are grouped (2)."""
+    """Case i runs on chunk i mod (number of chunks); in the second round over the chunks the channel chunks
+    run grouped (2) convolutions; channel chunks that write logits do so in the first round."""
     rng = np.random.default_rng(seed)
     out = []
     for i in range(n):
         chunk = acc.chunks[i % len(acc.chunks)]
+        if chunk.vector:        # residual adds and global average pools, alternately
+            op = ("add", "avgpool")[(i // len(acc.chunks)) % 2]
+            c = int(rng.integers(1, min(40, chunk.tmb) + 1))
+            h = int(rng.integers(1, (min(11, chunk.tcb) if op == "avgpool" else 11) + 1))
+            w = int(rng.integers(1, max(1, chunk.tcb // h) + 1)) if op == "avgpool" else int(rng.integers(1, 12))
+            layer = Layer(name=f"case{i}_{op}_b{chunk.bits}", op=op, in_channels=c, out_channels=c, in_size=(h, w),
+                          bits=chunk.bits, out_bits=int(rng.choice(chunk.out_bits)))
+            out.append(make_case(acc, layer, rng))
+            continue
         k = (1, 3, 5)[(i // len(acc.chunks)) % 3]
         if chunk.depthwise and k == 1:
             k = 3
@@ -45,12 +57,15 @@ def cases_for(acc: Accelerator, n: int, seed: int):
         groups = 1
         if chunk.depthwise:
             n_out = groups = n_in
-        elif i % 3 == 2:
-            n_in, n_out, groups = 2 * (n_in // 2 + 1), 2 * (n_out // 2 + 1), 2
+        elif (i // len(acc.chunks)) % 3 == 1:
+            n_in, n_out, groups = 2 * (n_in // 2 + 2), 2 * (n_out // 2 + 1), 2
         kind = "dw" if chunk.depthwise else f"g{groups}"
+        out_bits = int(rng.choice([b for b in chunk.out_bits if b != 32]))
+        if 32 in chunk.out_bits and groups == 1 and i < len(acc.chunks):
+            out_bits = 32       # int32 logits, as a classifier writes them
         layer = Layer(name=f"case{i}_{kind}_b{chunk.bits}_k{k}_s{stride}_p{padding}", in_channels=n_in,
                       out_channels=n_out, groups=groups, in_size=(h, w), kernel=k, stride=stride,
-                      padding=padding, bits=chunk.bits, out_bits=int(rng.choice(chunk.out_bits)))
+                      padding=padding, bits=chunk.bits, out_bits=out_bits)
         out.append(make_case(acc, layer, rng))
     return out
 
@@ -73,12 +88,15 @@ def test_regression_cases_cover_the_space():
     layers = [c.layer for name in CONFIGS for c in cases_for(CONFIGS[name](), N_CASES[name], seed=1234)]
     assert len(layers) >= 30
     assert {l.bits for l in layers} >= {4, 6, 8}
-    assert {l.stride for l in layers} == {1, 2} and {l.kernel for l in layers} == {1, 3, 5}
-    assert {0, 1} <= {l.padding for l in layers}
+    conv = [l for l in layers if not l.vector]
+    assert {l.stride for l in conv} == {1, 2} and {l.kernel for l in conv} == {1, 3, 5}
+    assert {0, 1} <= {l.padding for l in conv}
     assert sum(l.depthwise for l in layers) >= 6 and sum(l.groups == 2 for l in layers) >= 4
+    assert sum(l.op == "add" for l in layers) >= 3 and sum(l.op == "avgpool" for l in layers) >= 3
+    assert sum(l.out_bits == 32 for l in layers) >= 2                         # classifier logits
     acc = CONFIGS["default"]()
     from hw_model.mapping import geometry
-    geoms = [geometry(acc, c.layer) for c in cases_for(acc, N_CASES["default"], 1234)]
+    geoms = [geometry(acc, c.layer) for c in cases_for(acc, N_CASES["default"], 1234) if not c.layer.vector]
     assert any(g.layer.out_size[0] % g.mapping.trb for g in geoms)            # map rows not dividing the tile
     assert any(g.layer.in_channels % g.tnb for g in geoms)                    # channels not dividing the tile
     assert any(g.n_n > 1 for g in geoms) or any(g.n_m > 1 for g in geoms)

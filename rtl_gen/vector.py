@@ -1,0 +1,234 @@
+"""VectorChunk: the template's vector unit, for residual adds and global average pooling.
+
+One channel per cycle through a multiply-add (hw_model.numerics: add_int, avgpool_int), fed from two
+double-banked pixel buffers (a and b) that the load engine fills with the next step's pixels while the
+compute engine works on the current ones. A step holds `tcb` pixels. The add walks pixel by pixel, channels
+inner; the pool holds the whole map in one step and walks channel by channel, pixels inner, summing. Output
+values are packed into beats of out_bits values in the pipeline and written as each beat fills, so there is
+no separate write phase. The same registers (hw_model.regs) and memory port as ConvChunk; latencies from
+hw_model.timing; the cycle formula is hw_model.cycles.vector_cycles_from_fields.
+"""
+from __future__ import annotations
+
+from amaranth import Const, Module, Mux, Signal, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from hw_model import timing
+from hw_model.config import MULT_BITS, Chunk, MemoryInterface
+from hw_model.regs import CFG_BITS, field_offsets
+
+CNT = 16
+ADDR = 32
+
+
+class VectorChunk(wiring.Component):
+    def __init__(self, chunk: Chunk, mem: MemoryInterface):
+        assert chunk.vector
+        self.chunk, self.mem = chunk, mem
+        super().__init__({
+            "start": In(1), "busy": Out(1), "done": Out(1), "cfg": In(CFG_BITS),
+            "mem_rd_en": Out(1), "mem_rd_addr": Out(mem.addr_bits), "mem_rd_data": In(mem.bus_bits),
+            "mem_wr_en": Out(1), "mem_wr_addr": Out(mem.addr_bits), "mem_wr_data": Out(mem.bus_bits),
+        })
+
+    def elaborate(self, platform):
+        ch, mi = self.chunk, self.mem
+        m = Module()
+        cfg = {name: self.cfg[off:off + w] for name, (off, w) in field_offsets().items()}
+        Q, BUS, LAT = ch.bits, mi.bus_bits, mi.read_latency
+        V_IN = BUS // Q
+        D = ch.vec_depth(BUS)
+        OUTS = ch.out_bits
+        pool = cfg["vop"][0]
+
+        bufs = [Memory(shape=unsigned(BUS), depth=2 * D, init=[]) for _ in range(2)]
+        for i, b in enumerate(bufs):
+            m.submodules[f"pix_buf{i}"] = b
+        rd = [b.read_port() for b in bufs]
+        wr = [b.write_port() for b in bufs]
+
+        # ------------------------------------------------------------ step controller
+        step = Signal(CNT)
+        kbank = Signal()
+        last_step = step == cfg["n_steps"] - 1
+        c_go, g_go, g_bank = Signal(), Signal(), Signal()
+        c_busy, g_busy = Signal(), Signal()
+        layer_start = Signal()
+        with m.FSM(name="ctrl") as ctrl:
+            with m.State("IDLE"):
+                with m.If(self.start):
+                    m.d.comb += layer_start.eq(1)
+                    m.d.sync += [step.eq(0), kbank.eq(0)]
+                    m.next = "PRE"
+            with m.State("PRE"):
+                m.d.comb += [g_go.eq(1), g_bank.eq(0)]
+                m.next = "PRE_WAIT"
+            with m.State("PRE_WAIT"):
+                with m.If(~g_busy):
+                    m.next = "STEP"
+            with m.State("STEP"):
+                m.d.comb += [c_go.eq(1), g_go.eq(~last_step), g_bank.eq(~kbank)]
+                m.next = "STEP_WAIT"
+            with m.State("STEP_WAIT"):
+                with m.If(~c_busy & ~g_busy):
+                    with m.If(last_step):
+                        m.next = "DONE"
+                    with m.Else():
+                        m.d.sync += [step.eq(step + 1), kbank.eq(~kbank)]
+                        m.next = "STEP"
+            with m.State("DONE"):
+                m.d.comb += self.done.eq(1)
+                m.next = "IDLE"
+        m.d.comb += self.busy.eq(~ctrl.ongoing("IDLE"))
+
+        # ------------------------------------------------------------ load engine
+        # walks pixels t of the step, sources a (then b), beats jb; pixel index and tensor offset run on
+        # across steps (steps are loaded in order)
+        l_run, l_t, l_src, l_jb = Signal(), Signal(CNT), Signal(), Signal(CNT)
+        l_p, l_off, l_word, l_bank = Signal(ADDR), Signal(ADDR), Signal(ADDR), Signal()
+        l_drain = Signal(range(LAT + timing.READ_DRAIN_EXTRA + 2))
+        with m.If(layer_start):
+            m.d.sync += [l_p.eq(0), l_off.eq(0)]
+        with m.If(g_go):
+            m.d.sync += [l_run.eq(1), l_t.eq(0), l_src.eq(0), l_jb.eq(0), l_word.eq(0), l_bank.eq(g_bank)]
+        inr = l_p < cfg["pixels"]
+        rq_en = Signal()
+        rq_addr = Signal(ADDR)
+        m.d.comb += [rq_en.eq(l_run & inr),
+                     rq_addr.eq(Mux(l_src, cfg["w_base"], cfg["act_base"]) + l_off + l_jb)]
+        m.d.sync += [self.mem_rd_en.eq(rq_en), self.mem_rd_addr.eq(rq_addr)]
+        last_src = l_src | pool   # the pool reads one source
+        with m.If(l_run):
+            m.d.sync += l_jb.eq(l_jb + 1)
+            with m.If(l_jb == cfg["in_nb"] - 1):
+                m.d.sync += [l_jb.eq(0), l_src.eq(~l_src)]
+                with m.If(last_src):
+                    m.d.sync += [l_src.eq(0), l_t.eq(l_t + 1), l_p.eq(l_p + 1), l_off.eq(l_off + cfg["in_nb"]),
+                                 l_word.eq(l_word + cfg["in_nb"])]
+                    with m.If(l_t == cfg["tcb"] - 1):
+                        m.d.sync += [l_run.eq(0), l_drain.eq(LAT + timing.READ_DRAIN_EXTRA)]
+        with m.If(~l_run & (l_drain != 0)):
+            m.d.sync += l_drain.eq(l_drain - 1)
+        m.d.comb += g_busy.eq(l_run | (l_drain != 0))
+
+        # tags travel with the request until its data returns (LAT + 1 cycles)
+        tag = [l_run, inr, l_src, Mux(l_bank, D, 0) + l_word + l_jb]
+        line = tag
+        for d in range(LAT + 1):
+            nxt = [Signal(s.shape(), name=f"ld{d}_{i}") for i, s in enumerate(line)]
+            m.d.sync += [a.eq(b) for a, b in zip(nxt, line)]
+            line = nxt
+        t_v, t_inr, t_src, t_word = line
+        for i in range(2):
+            m.d.comb += [wr[i].en.eq(t_v & (t_src == i)), wr[i].addr.eq(t_word),
+                         wr[i].data.eq(Mux(t_inr, self.mem_rd_data, 0))]
+
+        # ------------------------------------------------------------ compute engine
+        c_run, c_bank = Signal(), Signal()
+        c_drain = Signal(range(timing.VEC_DRAIN + 1))
+        t, t_word = Signal(CNT), Signal(ADDR)                   # pixel of the step, its first buffer word
+        c, c_beat, c_slot = Signal(CNT), Signal(CNT), Signal(range(V_IN))
+        o_beat, o_slot = Signal(CNT), Signal(8)
+        p, o_off = Signal(ADDR), Signal(ADDR)                    # add: pixel of the layer, its output offset
+        vo_m1 = Signal(8)
+        omax = Signal(8)
+        with m.Switch(cfg["ob_sel"]):
+            for i, ob in enumerate(OUTS):
+                with m.Case(i):
+                    m.d.comb += [vo_m1.eq(BUS // ob - 1), omax.eq((1 << ob) - 1)]
+        with m.If(layer_start):
+            m.d.sync += [p.eq(0), o_off.eq(0)]
+        with m.If(c_go):
+            m.d.sync += [c_run.eq(1), c_bank.eq(kbank), t.eq(0), t_word.eq(0), c.eq(0), c_beat.eq(0),
+                         c_slot.eq(0), o_beat.eq(0), o_slot.eq(0)]
+        last_t = t == cfg["tcb"] - 1
+        last_c = c == cfg["channels"] - 1
+
+        def next_channel():
+            m.d.sync += [c.eq(c + 1), c_slot.eq(c_slot + 1), o_slot.eq(o_slot + 1)]
+            if V_IN > 1:
+                with m.If(c_slot == V_IN - 1):
+                    m.d.sync += [c_slot.eq(0), c_beat.eq(c_beat + 1)]
+            else:
+                m.d.sync += [c_slot.eq(0), c_beat.eq(c_beat + 1)]
+            with m.If(o_slot == vo_m1):
+                m.d.sync += [o_slot.eq(0), o_beat.eq(o_beat + 1)]
+
+        def first_channel():
+            m.d.sync += [c.eq(0), c_slot.eq(0), c_beat.eq(0), o_slot.eq(0), o_beat.eq(0)]
+
+        def finish():
+            m.d.sync += [c_run.eq(0), c_drain.eq(timing.VEC_DRAIN)]
+
+        with m.If(c_run):
+            with m.If(pool):        # channels outer, pixels inner
+                m.d.sync += [t.eq(t + 1), t_word.eq(t_word + cfg["in_nb"])]
+                with m.If(last_t):
+                    m.d.sync += [t.eq(0), t_word.eq(0)]
+                    next_channel()
+                    with m.If(last_c):
+                        finish()
+            with m.Else():          # pixels outer, channels inner
+                next_channel()
+                with m.If(last_c):
+                    first_channel()
+                    m.d.sync += [t.eq(t + 1), t_word.eq(t_word + cfg["in_nb"]), p.eq(p + 1),
+                                 o_off.eq(o_off + cfg["out_nb"])]
+                    with m.If(last_t):
+                        finish()
+        with m.If(~c_run & (c_drain != 0)):
+            m.d.sync += c_drain.eq(c_drain - 1)
+        m.d.comb += c_busy.eq(c_run | (c_drain != 0))
+
+        for r in rd:
+            m.d.comb += r.addr.eq(Mux(c_bank, D, 0) + t_word + c_beat)
+        emit = c_run & (~pool | last_t)
+        write = emit & ((o_slot == vo_m1) | last_c) & (pool | (p < cfg["pixels"]))
+        waddr = cfg["out_base"] + Mux(pool, 0, o_off) + o_beat
+
+        def stage(sigs, name):
+            out = [Signal(s.shape(), name=f"{name}_{i}") for i, s in enumerate(sigs)]
+            m.d.sync += [a.eq(b) for a, b in zip(out, sigs)]
+            return out
+
+        first = ~pool | (t == 0)
+        s1 = stage([c_run, first, emit, c_slot, o_slot, write, waddr], "v1")
+        # stage 1: the operands out of their beats
+        xa, xb = Signal(Q), Signal(Q)
+        m.d.sync += [xa.eq(rd[0].data.word_select(s1[3], Q)), xb.eq(rd[1].data.word_select(s1[3], Q))]
+        s2 = stage([s1[0], s1[1], s1[2], s1[4], s1[5], s1[6]], "v2")
+        # stage 2: the pool's running sum (the add passes a through)
+        SUM = Q + 16
+        acc = Signal(SUM)
+        with m.If(s2[0]):
+            m.d.sync += acc.eq(Mux(s2[1], xa, acc + xa))
+        xb2 = Signal(Q)
+        m.d.sync += xb2.eq(Mux(pool, 0, xb))
+        s3 = stage(s2[2:], "v3")
+        # stage 3: multiply-add
+        y = Signal(SUM + MULT_BITS + 1)
+        m.d.sync += y.eq(acc * cfg["mult_a"] + xb2 * cfg["mult_b"])
+        s4 = stage(s3, "v4")
+        emit4, oslot4, write4, addr4 = s4
+        # stage 4: round, shift, clamp, and place into the output beat
+        r = Signal(y.shape().width + 1)
+        m.d.comb += r.eq((y + ((Const(1, 64) << cfg["vshift"]) >> 1)) >> cfg["vshift"])
+        qv = Signal(8)
+        m.d.comb += qv.eq(Mux(r > omax, omax, r))
+        beat, beat_next = Signal(BUS), Signal(BUS)
+        m.d.comb += beat_next.eq(Mux(oslot4 == 0, 0, beat))
+        with m.Switch(cfg["ob_sel"]):
+            for i, ob in enumerate(OUTS):
+                with m.Case(i):
+                    with m.Switch(oslot4):
+                        for v in range(BUS // ob):
+                            with m.Case(v):
+                                m.d.comb += beat_next[v * ob:(v + 1) * ob].eq(qv[:ob])
+        with m.If(emit4):
+            m.d.sync += beat.eq(beat_next)
+        m.d.sync += self.mem_wr_en.eq(write4)
+        with m.If(write4):
+            m.d.sync += [self.mem_wr_addr.eq(addr4), self.mem_wr_data.eq(beat_next)]
+        return m
