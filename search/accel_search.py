@@ -189,7 +189,7 @@ def decomposed_optimum(space: Space, work: Workload, budget: Budget) -> SearchRe
                     best_b = b
             fronts.append(front)
         # combine fronts: keep the Pareto set of partial sums
-        acc = [(0, 0, ())]
+        acc = [(work.fixed_dsp, work.fixed_bram, ())]     # the vector chunks every design carries
         for front in fronts:
             nxt = sorted((d0 + d, b0 + b, ch + (i,)) for d0, b0, ch in acc for d, b, i in front
                          if d0 + d <= budget.dsp and b0 + b <= budget.bram18)

@@ -113,6 +113,13 @@ def _conv_node(name, q: QConv, bits, s_in, s_out, out_bits, perm=None, logits=Fa
     return node
 
 
+def joint_mult_shift(ms: list[float]) -> tuple[list[int], int]:
+    """Real multipliers sharing one shift: the largest as precise as 16 bits allow, the others on its scale."""
+    _, shift = mult_shift(torch.tensor([max(ms)]))
+    sh = int(shift[0])
+    return [int(min((1 << 16) - 1, round(m * 2.0 ** sh))) for m in ms], sh
+
+
 def integer_graph(net: SuperNet, genotype) -> dict:
     """The derived (BN-folded) network as integer nodes. Tensors flow as unsigned integers; each producer
     requantizes to its consumer's input scale and bit-width."""
@@ -151,14 +158,18 @@ def integer_graph(net: SuperNet, genotype) -> dict:
         perm = _shuffle_perm(cand.mid) if cand.g > 1 else None
         nodes.append(dict(_conv_node(f"l{i}_pw1", pw1, b, s_cur, s_dw, b, perm=perm), input=cur))
         nodes.append(dict(_conv_node(f"l{i}_dw", dw, b, s_dw, s_pw2, b), input=f"l{i}_pw1"))
-        nodes.append(dict(_conv_node(f"l{i}_pw2", pw2, b, s_pw2, s_next, nxt_b), input=f"l{i}_dw"))
         out = f"l{i}_pw2"
         if cand.residual:
-            # out = clamp(pw2 + in * (s_in / s_next)), rounding half up, one 16-bit multiplier
-            mult, shift = mult_shift(torch.tensor([s_cur / s_next]))
-            nodes.append({"op": "add", "name": f"l{i}_add", "inputs": [out, cur], "mult": int(mult[0]),
-                          "shift": int(shift[0]), "out_bits": nxt_b})
+            # pw2 writes the sum's range at the block's input bits b, so that both inputs of the add share one
+            # packing; out = clamp((pw2 * mult_a + in * mult_b + round) >> shift) at the next consumer's scale
+            s_a = s_next * ((1 << nxt_b) - 1) / ((1 << b) - 1)
+            nodes.append(dict(_conv_node(out, pw2, b, s_pw2, s_a, b), input=f"l{i}_dw"))
+            (ma, mb), sh = joint_mult_shift([s_a / s_next, s_cur / s_next])
+            nodes.append({"op": "add", "name": f"l{i}_add", "inputs": [out, cur], "mult_a": ma, "mult_b": mb,
+                          "shift": sh, "bits": b, "out_bits": nxt_b})
             out = f"l{i}_add"
+        else:
+            nodes.append(dict(_conv_node(out, pw2, b, s_pw2, s_next, nxt_b), input=f"l{i}_dw"))
         cur, s_cur, bits_cur = out, s_next, nxt_b
     s_fc = _act_scale(net.fc, fb)
     # the head's outputs keep their own range (the pool's input); the pool requantizes their mean to the
@@ -167,8 +178,8 @@ def integer_graph(net: SuperNet, genotype) -> dict:
     nodes.append(dict(_conv_node("head", net.head, fb, s_cur, s_head, fb), input=cur))
     hw = net.final_size ** 2
     mult, shift = mult_shift(torch.tensor([s_head / (hw * s_fc)]))
-    nodes.append({"op": "avgpool", "name": "pool", "input": "head", "mult": int(mult[0]), "shift": int(shift[0]),
-                  "out_bits": fb})
+    nodes.append({"op": "avgpool", "name": "pool", "input": "head", "mult_a": int(mult[0]), "shift": int(shift[0]),
+                  "bits": fb, "out_bits": fb})
     nodes.append(dict(_conv_node("fc", net.fc, fb, s_fc, 1.0, 32, logits=True), input="pool"))
     nodes[0]["input"] = "input"
     return {"input_scale": s_img, "input_bits": fb, "nodes": nodes}
@@ -178,8 +189,9 @@ def quantize_input(x: torch.Tensor, graph: dict) -> torch.Tensor:
     return torch.clamp(torch.round(x.double() / graph["input_scale"]), 0, (1 << graph["input_bits"]) - 1).long()
 
 
-def int_forward(graph: dict, q_img: torch.Tensor) -> torch.Tensor:
-    """Exact integer inference: q_img [B, C, H, W] unsigned ints -> int64 logits [B, classes]."""
+def int_forward(graph: dict, q_img: torch.Tensor, keep: bool = False):
+    """Exact integer inference: q_img [B, C, H, W] unsigned ints -> int64 logits [B, classes]; with keep=True
+    also every node's output tensor, by name."""
     t = {"input": q_img.long()}
     for n in graph["nodes"]:
         if n["op"] in ("conv", "fc"):
@@ -193,14 +205,15 @@ def int_forward(graph: dict, q_img: torch.Tensor) -> torch.Tensor:
         elif n["op"] == "add":
             a, b = (t[k] for k in n["inputs"])
             s = n["shift"]
-            y = (a << s) + b * n["mult"]
+            y = a * n["mult_a"] + b * n["mult_b"]
             y = (y + ((1 << s) >> 1)) >> s
             t[n["name"]] = torch.clamp(y, 0, (1 << n["out_bits"]) - 1)
         elif n["op"] == "avgpool":
             s = t[n["input"]].sum(dim=(2, 3), keepdim=True)
-            y = (s * n["mult"] + ((1 << n["shift"]) >> 1)) >> n["shift"]
+            y = (s * n["mult_a"] + ((1 << n["shift"]) >> 1)) >> n["shift"]
             t[n["name"]] = torch.clamp(y, 0, (1 << n["out_bits"]) - 1)
-    return t[graph["nodes"][-1]["name"]].flatten(1)
+    logits = t[graph["nodes"][-1]["name"]].flatten(1)
+    return (logits, t) if keep else logits
 
 
 def int_accuracy(graph: dict, split, batch: int = 512) -> float:
@@ -213,7 +226,8 @@ def int_accuracy(graph: dict, split, batch: int = 512) -> float:
 
 def graph_for_json(graph: dict) -> list[dict]:
     """The graph without its tensors (those go to the weights file)."""
-    keep = ("op", "name", "input", "inputs", "stride", "padding", "groups", "bits", "out_bits", "mult", "shift")
+    keep = ("op", "name", "input", "inputs", "stride", "padding", "groups", "bits", "out_bits", "mult_a", "mult_b",
+            "shift")
     out = []
     for n in graph["nodes"]:
         d = {k: n[k] for k in keep if k in n and not torch.is_tensor(n[k])}

@@ -24,7 +24,8 @@ from .supernet import SuperNet
 
 def slots_of(net: SuperNet) -> list[tuple[str, int]]:
     bits = sorted(set(net.bits) | {net.preset.fixed_bits})
-    return [("channel", b) for b in bits] + [("depthwise", b) for b in sorted(net.bits)]
+    return ([("channel", b) for b in bits] + [("depthwise", b) for b in sorted(net.bits)]
+            + [("vector", b) for b in bits])
 
 
 def _chunk_for_slot(acc: Accelerator, kind: str, bits: int, out_bits: int) -> Chunk:
@@ -39,10 +40,31 @@ def _chunk_for_slot(acc: Accelerator, kind: str, bits: int, out_bits: int) -> Ch
                                max_kernel=max(c.max_kernel, 7), max_stride=max(c.max_stride, 2))
 
 
+def _vector_cycles(layers: list[Layer], acc: Accelerator) -> np.ndarray:
+    """Adds and pools, on a vector chunk sized for them (vector chunks are not searched)."""
+    from hw_model.cycles import layer_cycles
+    from hw_model.mapping import check_fits, default_mapping
+
+    from .space import vector_chunks
+    chunks = {c.bits: c for c in vector_chunks(layers, acc.memory)}
+    out = []
+    for L in layers:
+        c = chunks[L.bits]
+        out.append(layer_cycles(check_fits(L, c, acc.memory, default_mapping(L, c, acc.memory))))
+    return np.array(out, dtype=np.int64)
+
+
 def _cycles(layers: list[Layer], acc: Accelerator) -> np.ndarray:
     """Cycles of each layer on its (possibly substituted) chunk, one vectorized call."""
     if not layers:
         return np.zeros(0, dtype=np.int64)
+    vec = np.array([L.vector for L in layers])
+    if vec.any():
+        out = np.zeros(len(layers), dtype=np.int64)
+        out[vec] = _vector_cycles([L for L in layers if L.vector], acc)
+        if (~vec).any():
+            out[~vec] = _cycles([L for L in layers if not L.vector], acc)
+        return out
     cols = {k: [] for k in ("N", "M", "H", "W", "K", "S", "P", "bits", "out_bits", "groups", "dw", "tm", "tn",
                             "trb_cap", "tcb_cap", "tmb_cap", "tnb_cap")}
     for L in layers:
@@ -74,7 +96,7 @@ def cost_table(net: SuperNet, acc: Accelerator) -> tuple[torch.Tensor, torch.Ten
         table[li, o, j, k] += c
     from .supernet import network_layers
     fixed = np.zeros(K)
-    fixed_layers = [l for l in network_layers(net, [(0, 0)] * L) if l.name in ("stem", "head", "fc")]
+    fixed_layers = [l for l in network_layers(net, [(0, 0)] * L) if l.name in ("stem", "head", "pool", "fc")]
     for l, c in zip(fixed_layers, _cycles(fixed_layers, acc)):
         fixed[slots.index(slot_key(l))] += c
     return torch.tensor(table, dtype=torch.float32), torch.tensor(fixed, dtype=torch.float32)

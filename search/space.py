@@ -72,6 +72,7 @@ class Space:
     memory: MemoryInterface = field(default_factory=MemoryInterface)
     options: dict = field(default_factory=lambda: dict(DEFAULT_OPTIONS))
     groups: tuple = DEFAULT_GROUPS
+    fixed_chunks: tuple[Chunk, ...] = ()     # chunks every design carries as they are (the vector units)
 
     def __post_init__(self):
         for f in FACTORS:
@@ -113,7 +114,8 @@ class Space:
                              max_stride=s.max_stride, dataflow=s.dataflow,
                              **{f: int(v) for f, v in zip(FACTORS, vals[c])})
                        for c, s in enumerate(self.slots))
-        return Accelerator(name=name, chunks=chunks, memory=self.memory, clock_mhz=clock_mhz)
+        return Accelerator(name=name, chunks=chunks + tuple(self.fixed_chunks), memory=self.memory,
+                           clock_mhz=clock_mhz)
 
     def index_of(self, acc: Accelerator) -> np.ndarray:
         """The design index nearest to an accelerator whose chunks match the slots (for warm starts)."""
@@ -130,17 +132,43 @@ class Space:
 
 def slot_key(layer: Layer) -> tuple[str, int]:
     """The method's layer-to-chunk rule (without its feature-map split): one chunk per dataflow and bit-width."""
-    return ("depthwise" if layer.depthwise else "channel", layer.bits)
+    return (layer.dataflow, layer.bits)
+
+
+VECTOR_TCB = 16     # pixels per step of a vector chunk (at least the pools' maps)
+
+
+def vector_chunks(layers: list[Layer], memory: MemoryInterface) -> tuple[Chunk, ...]:
+    """The vector chunks a workload needs, one per input bit-width of its adds and pools. They are not searched:
+    one channel per cycle whatever their size, so they are sized to hold their layers (channels, pool maps)."""
+    out = []
+    for b in sorted({L.bits for L in layers if L.vector}):
+        mine = [L for L in layers if L.vector and L.bits == b]
+        v = memory.bus_bits // b
+        cap = -(-max(L.in_channels for L in mine) // v) * v
+        tcb = max([VECTOR_TCB] + [L.in_size[0] * L.in_size[1] for L in mine if L.op == "avgpool"])
+        out.append(Chunk(name=f"v{b}", bits=b, dataflow="vector", tm=1, tn=1, trb=1, tcb=tcb, tmb=cap, tnb=cap,
+                         max_kernel=1, max_stride=1, out_bits=tuple(sorted({L.out_bits for L in mine}))))
+    return tuple(out)
 
 
 class Workload:
-    """Layers and the slot (chunk) each runs on: one per (dataflow, bit-width) in use, as the method's template."""
+    """Layers and the slot (chunk) each runs on: one per (dataflow, bit-width) in use, as the method's template.
+    Adds and pools run on vector chunks that every design carries (search.space.vector_chunks): their cycles,
+    energy and resources are constants of the workload, part of every design's score."""
 
     def __init__(self, layers: list[Layer], memory: MemoryInterface | None = None):
         if not layers:
             raise ConfigError("workload", [], "at least one layer")
-        self.layers = list(layers)
         self.memory = memory or MemoryInterface()
+        self.all_layers = list(layers)
+        self.vector_layers = [L for L in layers if L.vector]
+        self.fixed_chunks = vector_chunks(self.vector_layers, self.memory)
+        self._fixed_costs()
+        layers = [L for L in layers if not L.vector]
+        if not layers:
+            raise ConfigError("workload", [L.name for L in self.all_layers], "at least one convolution")
+        self.layers = list(layers)
         keys = sorted({slot_key(L) for L in layers})
         members = {k: [L for L in layers if slot_key(L) == k] for k in keys}
         self.slots = tuple(ChunkSlot(name=f"{'d' if kind == 'depthwise' else 'c'}{b}", bits=b, dataflow=kind,
@@ -156,8 +184,25 @@ class Workload:
                     groups=[L.groups for L in layers], dw=[int(L.depthwise) for L in layers])
         self.arrays = {k: np.array(v, dtype=np.int64) for k, v in cols.items()}
 
+    def _fixed_costs(self) -> None:
+        from hw_model.cost import chunk_resources, energy_pj
+        from hw_model.cycles import layer_cycles
+        from hw_model.mapping import check_fits, default_mapping
+        acc_chunks = {c.bits: c for c in self.fixed_chunks}
+        cyc = {c.name: 0 for c in self.fixed_chunks}
+        self.fixed_energy = 0.0
+        for L in self.vector_layers:
+            c = acc_chunks[L.bits]
+            g = check_fits(L, c, self.memory, default_mapping(L, c, self.memory))
+            cyc[c.name] += layer_cycles(g)
+            self.fixed_energy += float(energy_pj(g.fields)["total"])
+        self.fixed_cycles = max(cyc.values(), default=0)
+        res = [chunk_resources(c, self.memory) for c in self.fixed_chunks]
+        self.fixed_dsp = sum(r["dsp"] for r in res)
+        self.fixed_bram = sum(r["bram18"] for r in res)
+
     def space(self, options: dict | None = None) -> Space:
-        return Space(self.slots, self.memory, dict(options or DEFAULT_OPTIONS))
+        return Space(self.slots, self.memory, dict(options or DEFAULT_OPTIONS), fixed_chunks=self.fixed_chunks)
 
 
 @dataclass
@@ -188,14 +233,14 @@ def score(idx: np.ndarray, space: Space, work: Workload, budget: Budget, metric:
                  tcb_cap=lay["tcb"], tmb_cap=lay["tmb"], tnb_cap=lay["tnb"], max_kernel=mk, max_stride=ms,
                  bus=space.memory.bus_bits, lat=space.memory.read_latency)
     chunk_cycles = r["cycles"] @ work.onehot                   # [B, C]
-    cycles = chunk_cycles.max(axis=1)
-    energy = r["energy_pj"].sum(axis=1) if "energy_pj" in r else np.zeros(len(idx))
+    cycles = np.maximum(chunk_cycles.max(axis=1), work.fixed_cycles)
+    energy = (r["energy_pj"].sum(axis=1) if "energy_pj" in r else np.zeros(len(idx))) + work.fixed_energy
     bits = np.array([s.bits for s in space.slots])
     res = resources_fields(bits=bits, tm=per["tm"], tn=per["tn"], trb=per["trb"], tcb=per["tcb"], tmb=per["tmb"],
                            tnb=per["tnb"], max_kernel=np.array([s.max_kernel for s in space.slots]),
                            max_stride=np.array([s.max_stride for s in space.slots]), bus=space.memory.bus_bits,
                            dw=np.array([int(s.depthwise) for s in space.slots]))
-    dsp, bram = res["dsp"].sum(axis=1), res["bram18"].sum(axis=1)
+    dsp, bram = res["dsp"].sum(axis=1) + work.fixed_dsp, res["bram18"].sum(axis=1) + work.fixed_bram
     # a chunk must also hold one beat of each output width it writes (Accelerator's own validation)
     bus = space.memory.bus_bits
     v_out_max = np.array([bus // min(s.out_bits) for s in space.slots])

@@ -192,19 +192,25 @@ class Candidate(nn.Module):
         return y + x if self.residual else y
 
     def hw_layers(self, name: str, size: int, bits: int, out_bits: int) -> list[Layer]:
-        """The convolutions the hardware runs for this candidate at this position."""
+        """The layers the hardware runs for this candidate at this position, named as search.export's integer
+        graph names them. A residual block's pw2 writes at the block's input bits (so that both inputs of the
+        add share one packing) and the add writes at out_bits."""
         if self.op == "skip":
             if not len(self.convs):
                 return []
             return [Layer(name=f"{name}_proj", in_channels=self.c_in, out_channels=self.c_out, in_size=(size, size),
                           kernel=1, stride=self.stride, bits=bits, out_bits=out_bits)]
         out = (size - 1) // self.stride + 1
-        return [Layer(name=f"{name}_pw1", in_channels=self.c_in, out_channels=self.mid, in_size=(size, size),
-                      kernel=1, groups=self.g, bits=bits, out_bits=bits),
-                Layer(name=f"{name}_dw", in_channels=self.mid, out_channels=self.mid, groups=self.mid,
-                      in_size=(size, size), kernel=self.k, stride=self.stride, padding=self.k // 2, bits=bits),
-                Layer(name=f"{name}_pw2", in_channels=self.mid, out_channels=self.c_out, in_size=(out, out),
-                      kernel=1, groups=self.g, bits=bits, out_bits=out_bits)]
+        layers = [Layer(name=f"{name}_pw1", in_channels=self.c_in, out_channels=self.mid, in_size=(size, size),
+                        kernel=1, groups=self.g, bits=bits, out_bits=bits),
+                  Layer(name=f"{name}_dw", in_channels=self.mid, out_channels=self.mid, groups=self.mid,
+                        in_size=(size, size), kernel=self.k, stride=self.stride, padding=self.k // 2, bits=bits),
+                  Layer(name=f"{name}_pw2", in_channels=self.mid, out_channels=self.c_out, in_size=(out, out),
+                        kernel=1, groups=self.g, bits=bits, out_bits=bits if self.residual else out_bits)]
+        if self.residual:
+            layers.append(Layer(name=f"{name}_add", op="add", in_channels=self.c_out, out_channels=self.c_out,
+                                in_size=(out, out), bits=bits, out_bits=out_bits))
+        return layers
 
 
 @dataclass
@@ -340,22 +346,35 @@ def rescale_active_logits(param: torch.Tensor, old: torch.Tensor, active: list) 
         param[idx] -= delta
 
 
+def consumer_bits(net: SuperNet, genotype) -> list[int]:
+    """in_bits[i]: the bit-width at which block i's input is stored, that of its first consumer (identity
+    skips pass their input on; after the last block, the head at the fixed bit-width)."""
+    fb = net.preset.fixed_bits
+    out = [fb] * (len(genotype) + 1)
+    for i in range(len(genotype) - 1, -1, -1):
+        o, j = genotype[i]
+        out[i] = net.bits[j] if len(net.blocks[i][o].convs) else out[i + 1]
+    return out
+
+
 def network_layers(net: SuperNet, genotype) -> list[Layer]:
-    """The hardware layers of a derived network (stem, blocks, head, classifier)."""
-    p, bits = net.preset, net.bits
+    """The hardware layers of a derived network, in execution order and named as search.export's integer graph
+    names its nodes: stem, each block's layers, head, pool, fc (int32 logits)."""
+    p = net.preset
     fb = p.fixed_bits
-    layer_bits = [bits[j] for _, j in genotype]
-    first = layer_bits[0] if layer_bits else fb
+    in_bits = consumer_bits(net, genotype)
     size0 = p.image_size
     out = [Layer(name="stem", in_channels=p.in_channels, out_channels=p.stem_channels, in_size=(size0, size0),
-                 kernel=3, stride=p.stem_stride, padding=1, bits=fb, out_bits=first)]
+                 kernel=3, stride=p.stem_stride, padding=1, bits=fb, out_bits=in_bits[0])]
     for li, (o, j) in enumerate(genotype):
-        nxt = layer_bits[li + 1] if li + 1 < len(layer_bits) else fb
         sl = net.layers[li]
-        out += net.blocks[li][o].hw_layers(f"l{li}_{net.ops[o]}", sl.in_size, layer_bits[li], nxt)
+        out += net.blocks[li][o].hw_layers(f"l{li}", sl.in_size, net.bits[j], in_bits[li + 1])
     c_last = p.stages[-1][0]
-    out.append(Layer(name="head", in_channels=c_last, out_channels=p.head_channels,
-                     in_size=(net.final_size, net.final_size), kernel=1, bits=fb, out_bits=fb))
-    out.append(Layer(name="fc", in_channels=p.head_channels, out_channels=p.num_classes, in_size=(1, 1), kernel=1,
+    fs = net.final_size
+    out.append(Layer(name="head", in_channels=c_last, out_channels=p.head_channels, in_size=(fs, fs), kernel=1,
                      bits=fb, out_bits=fb))
+    out.append(Layer(name="pool", op="avgpool", in_channels=p.head_channels, out_channels=p.head_channels,
+                     in_size=(fs, fs), bits=fb, out_bits=fb))
+    out.append(Layer(name="fc", in_channels=p.head_channels, out_channels=p.num_classes, in_size=(1, 1), kernel=1,
+                     bits=fb, out_bits=32))
     return out
