@@ -30,3 +30,7 @@ END_OVERHEAD = 3
 VEC_DRAIN = 5
 # After the last step: one cycle for the done pulse.
 VEC_END_OVERHEAD = 1
+
+# The accelerator top (rtl_gen.top): a start with a chunk select latches the cfg word into that chunk's
+# register and starts the chunk one cycle later.
+TOP_DISPATCH = 1

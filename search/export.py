@@ -246,3 +246,28 @@ def graph_tensors(graph: dict) -> dict:
             if k in n and torch.is_tensor(n[k]):
                 out[f"{n['name']}.{k}"] = n[k].to(torch.int32 if k != "weight" else torch.int8)
     return out
+
+
+def load_integer_graph(network: dict, weights_path) -> dict:
+    """The integer graph of a search result: best.json's network.integer_graph with the tensors of its weights
+    file (read with torch.load(weights_only=True): data, never code). The inverse of graph_for_json and
+    graph_tensors."""
+    from hw_model.errors import ConfigError
+    try:
+        tensors = torch.load(weights_path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ConfigError("weights_file", str(weights_path), "the weights file the search wrote beside best.json") \
+            from None
+    if not isinstance(tensors, dict) or tensors.get("format") != "trips-int-v1":
+        raise ConfigError("weights_file", str(weights_path), "a trips-int-v1 weights file")
+    nodes = []
+    for n in network.get("integer_graph") or []:
+        node = dict(n)
+        for k in ("weight", "bias", "mult", "shift"):
+            key = f"{n['name']}.{k}"
+            if key in tensors:
+                node[k] = tensors[key].long()
+        nodes.append(node)
+    if not nodes:
+        raise ConfigError("network.integer_graph", "missing", "the integer graph a search writes")
+    return {"input_scale": float(network["input_scale"]), "input_bits": int(network["input_bits"]), "nodes": nodes}

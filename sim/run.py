@@ -33,35 +33,40 @@ def _mem_depth(words: int) -> int:
 
 def build(acc: Accelerator, chunk: Chunk, simulator: str, depth: int, root: Path = Path("sim_build")) -> Path:
     """Build the harness for one chunk once; reuse it while the Verilog and parameters are unchanged."""
-    ensure_tool_path()
     module = chunk_module_name(acc.name, chunk)
-    text = chunk_verilog(chunk, acc.memory, module)
     params = {"BUS": acc.memory.bus_bits, "ADDR": acc.memory.addr_bits, "DEPTH": depth,
               "LATENCY": acc.memory.read_latency, "CFG_BITS": CFG_BITS}
-    hdl = "".join((HDL / f).read_text() for f in ("harness.v", "mem_model.v"))
-    key = hashlib.sha256((text + hdl + json.dumps(params, sort_keys=True) + simulator).encode()).hexdigest()[:16]
+    return build_design(module, chunk_verilog(chunk, acc.memory, module), "harness", ("harness.v", "mem_model.v"),
+                        params, {"CHUNK": module}, simulator, root)
+
+
+def build_design(module: str, text: str, toplevel: str, hdl_files: tuple[str, ...], params: dict, defines: dict,
+                 simulator: str, root: Path = Path("sim_build")) -> Path:
+    """Build generated Verilog `text` (module `module`) with the hand-written harness files once, cached by a
+    hash of everything that goes in; parallel test workers build it once (a file lock)."""
+    ensure_tool_path()
+    hdl = "".join((HDL / f).read_text() for f in hdl_files)
+    key = hashlib.sha256((text + hdl + json.dumps(params, sort_keys=True) + json.dumps(defines, sort_keys=True)
+                          + simulator).encode()).hexdigest()[:16]
     bdir = (root / simulator / f"{module}_{key}").resolve()
     stamp = bdir / "built.stamp"
     if stamp.exists():
         return bdir
     bdir.mkdir(parents=True, exist_ok=True)
-    with open(bdir.parent / f"{bdir.name}.lock", "w") as lock:  # parallel test workers build once
+    with open(bdir.parent / f"{bdir.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not stamp.exists():
-            _build(simulator, bdir, module, text, params)
+            from cocotb_tools.runner import get_runner
+
+            (bdir / f"{module}.v").write_text(text)
+            build_args = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-O2"] if simulator == "verilator" \
+                else []
+            get_runner(simulator).build(
+                sources=[HDL / f for f in hdl_files] + [bdir / f"{module}.v"], hdl_toplevel=toplevel,
+                parameters=params, defines=defines, build_args=build_args, build_dir=bdir,
+                timescale=("1ns", "1ps"), log_file=bdir / "build.log")
             stamp.write_text(key)
     return bdir
-
-
-def _build(simulator, bdir, module, text, params):
-    from cocotb_tools.runner import get_runner
-
-    (bdir / f"{module}.v").write_text(text)
-    build_args = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-O2"] if simulator == "verilator" else []
-    runner = get_runner(simulator)
-    runner.build(sources=[HDL / "harness.v", HDL / "mem_model.v", bdir / f"{module}.v"], hdl_toplevel="harness",
-                 parameters=params, defines={"CHUNK": module}, build_args=build_args, build_dir=bdir,
-                 timescale=("1ns", "1ps"), log_file=bdir / "build.log")
 
 
 @dataclass

@@ -1,0 +1,54 @@
+"""AcceleratorTop: every chunk of an accelerator, each with its own memory port and its own cfg register.
+
+A layer is dispatched with `start` high for one cycle, `sel` naming the chunk (its index in the config) and
+`cfg` its packed registers (hw_model.regs): the top latches cfg into that chunk's register and starts the
+chunk the next cycle (hw_model.timing.TOP_DISPATCH). Chunks run independently, so frames can be pipelined
+across them (each chunk works on a different frame); `busy` and `done` are per chunk. Memory ports are
+flattened: chunk i's read address is mem_rd_addr[i*ADDR +: ADDR], and so on.
+"""
+from __future__ import annotations
+
+from amaranth import Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from hw_model.config import Accelerator
+from hw_model.regs import CFG_BITS
+
+from .chunk import ConvChunk
+from .vector import VectorChunk
+
+
+class AcceleratorTop(wiring.Component):
+    def __init__(self, acc: Accelerator):
+        self.acc = acc
+        n, mem = len(acc.chunks), acc.memory
+        self.sel_bits = max(1, (n - 1).bit_length())
+        super().__init__({
+            "start": In(1), "sel": In(self.sel_bits), "cfg": In(CFG_BITS),
+            "busy": Out(n), "done": Out(n),
+            "mem_rd_en": Out(n), "mem_rd_addr": Out(n * mem.addr_bits), "mem_rd_data": In(n * mem.bus_bits),
+            "mem_wr_en": Out(n), "mem_wr_addr": Out(n * mem.addr_bits), "mem_wr_data": Out(n * mem.bus_bits),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        A, B = self.acc.memory.addr_bits, self.acc.memory.bus_bits
+        for i, ch in enumerate(self.acc.chunks):
+            unit = VectorChunk(ch, self.acc.memory) if ch.vector else ConvChunk(ch, self.acc.memory)
+            m.submodules[ch.name] = unit
+            cfg = Signal(CFG_BITS, name=f"{ch.name}_cfg")
+            go = Signal(name=f"{ch.name}_go")
+            hit = self.start & (self.sel == i)
+            with m.If(hit):
+                m.d.sync += cfg.eq(self.cfg)
+            m.d.sync += go.eq(hit)
+            m.d.comb += [
+                unit.start.eq(go), unit.cfg.eq(cfg),
+                self.busy[i].eq(unit.busy | go), self.done[i].eq(unit.done),
+                self.mem_rd_en[i].eq(unit.mem_rd_en), self.mem_rd_addr[i * A:(i + 1) * A].eq(unit.mem_rd_addr),
+                unit.mem_rd_data.eq(self.mem_rd_data[i * B:(i + 1) * B]),
+                self.mem_wr_en[i].eq(unit.mem_wr_en), self.mem_wr_addr[i * A:(i + 1) * A].eq(unit.mem_wr_addr),
+                self.mem_wr_data[i * B:(i + 1) * B].eq(unit.mem_wr_data),
+            ]
+        return m

@@ -1,0 +1,54 @@
+// Multi-port memory model for the accelerator top: NPORTS copies of the chunk memory port (see mem_model.v)
+// on one array of words. Port i's signals are slices i of the flattened buses. Each port reads with the fixed
+// LATENCY and writes at once; writes in the same cycle land in port order. Test access as in mem_model.v.
+`default_nettype none
+module mem_model_mp #(
+    parameter integer NPORTS = 2,
+    parameter integer BUS = 64,
+    parameter integer ADDR = 24,
+    parameter integer DEPTH = 65536,
+    parameter integer LATENCY = 4
+) (
+    input  wire                   clk,
+    input  wire                   load,
+    input  wire                   dump,
+    input  wire [ADDR-1:0]        dump_lo,
+    input  wire [ADDR-1:0]        dump_hi,
+    input  wire [NPORTS-1:0]      rd_en,
+    input  wire [NPORTS*ADDR-1:0] rd_addr,
+    output wire [NPORTS*BUS-1:0]  rd_data,
+    input  wire [NPORTS-1:0]      wr_en,
+    input  wire [NPORTS*ADDR-1:0] wr_addr,
+    input  wire [NPORTS*BUS-1:0]  wr_data,
+    output reg                    oob
+);
+    localparam integer AW = $clog2(DEPTH);
+    reg [BUS-1:0] words [0:DEPTH-1];
+    reg [BUS-1:0] pipe [0:NPORTS*LATENCY-1];
+    initial oob = 1'b0;
+    integer p, i;
+    reg [ADDR-1:0] ra, wa;
+
+    always @(posedge clk) begin
+        for (p = 0; p < NPORTS; p = p + 1) begin
+            ra = rd_addr[p*ADDR +: ADDR];
+            wa = wr_addr[p*ADDR +: ADDR];
+            pipe[p*LATENCY] <= rd_en[p] ? words[ra[AW-1:0]] : {BUS{1'b0}};
+            for (i = 1; i < LATENCY; i = i + 1) pipe[p*LATENCY + i] <= pipe[p*LATENCY + i - 1];
+            if (wr_en[p]) words[wa[AW-1:0]] <= wr_data[p*BUS +: BUS];
+            if ((rd_en[p] && (ra >> AW) != 0) || (wr_en[p] && (wa >> AW) != 0)) oob <= 1'b1;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (load) $readmemh("trips_mem_load.hex", words);
+        if (dump) $writememh("trips_mem_dump.hex", words, dump_lo, dump_hi);
+    end
+
+    genvar g;
+    generate
+        for (g = 0; g < NPORTS; g = g + 1) begin : g_out
+            assign rd_data[g*BUS +: BUS] = pipe[g*LATENCY + LATENCY - 1];
+        end
+    endgenerate
+endmodule
