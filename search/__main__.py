@@ -137,8 +137,8 @@ def search_and_export(cfg: SearchConfig, make_plots: bool = True) -> dict:
                     "input_scale": graph["input_scale"], "input_bits": graph["input_bits"]},
         "mapping": {L.name: acc.chunk_for(L).name for L in layers},
         "predicted": {**pred, "clock_mhz": cfg.clock_mhz, "lut_estimate": accelerator_resources(acc)["total"]["lut"],
-                      "note": "frames pipelined over chunks: FPS = clock / cycles of the slowest chunk; residual "
-                              "adds and pooling are not yet in the cycle model"},
+                      "note": "frames pipelined over chunks: FPS = clock / cycles per frame of the slowest chunk "
+                              "(every layer's exact cycles plus its dispatch on the top)"},
         "accuracy": {"integer_test": acc_int, "search_last_epoch": r["history"][-1]["accuracy"] if r["history"] else None},
         "weights_file": weights_name,
         "budget": {"dsp": cfg.budget_dsp, "bram18": cfg.budget_bram18, "clock_mhz": cfg.clock_mhz},

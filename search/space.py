@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hw_model import timing
 from hw_model.batch import evaluate
 from hw_model.config import Accelerator, Chunk, ConfigError, Layer, MemoryInterface
 from hw_model.cost import resources_fields
@@ -194,7 +195,7 @@ class Workload:
         for L in self.vector_layers:
             c = acc_chunks[L.bits]
             g = check_fits(L, c, self.memory, default_mapping(L, c, self.memory))
-            cyc[c.name] += layer_cycles(g)
+            cyc[c.name] += layer_cycles(g) + timing.TOP_DISPATCH
             self.fixed_energy += float(energy_pj(g.fields)["total"])
         self.fixed_cycles = max(cyc.values(), default=0)
         res = [chunk_resources(c, self.memory) for c in self.fixed_chunks]
@@ -232,7 +233,8 @@ def score(idx: np.ndarray, space: Space, work: Workload, budget: Budget, metric:
     r = evaluate(with_energy=metric != "latency", **work.arrays, tm=lay["tm"], tn=lay["tn"], trb_cap=lay["trb"],
                  tcb_cap=lay["tcb"], tmb_cap=lay["tmb"], tnb_cap=lay["tnb"], max_kernel=mk, max_stride=ms,
                  bus=space.memory.bus_bits, lat=space.memory.read_latency)
-    chunk_cycles = r["cycles"] @ work.onehot                   # [B, C]
+    # each layer is dispatched on the accelerator top (hw_model.timing.TOP_DISPATCH) as the simulation runs it
+    chunk_cycles = (r["cycles"] + timing.TOP_DISPATCH) @ work.onehot     # [B, C]
     cycles = np.maximum(chunk_cycles.max(axis=1), work.fixed_cycles)
     energy = (r["energy_pj"].sum(axis=1) if "energy_pj" in r else np.zeros(len(idx))) + work.fixed_energy
     bits = np.array([s.bits for s in space.slots])

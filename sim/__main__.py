@@ -1,8 +1,12 @@
-"""`python -m sim [--config FILE] [--layers FILE] [--simulator verilator|icarus] [--seed N]`
+"""`python -m sim [--config FILE] [--layers FILE | --network reference] [--images N] [--simulator verilator|icarus]`
 
-Runs each layer on the generated RTL of the chunk that serves it, with seeded random inputs, weights and
-requantization parameters; checks values bit for bit against the integer reference and cycles against the
-cycle model; writes out/sim/report.json and prints it as a table. Exit 1 on any mismatch.
+With a search result (a config that carries its network, such as out/best.json): runs the whole network on
+the accelerator top's RTL for N test images, layer by layer on the chunks the mapping names, with the
+exported integer weights; checks every layer's output and the logits bit for bit against the PyTorch integer
+model, every layer's cycles against the cycle model, and reports predicted against simulated FPS.
+Otherwise: runs each layer of a layer list on its chunk's RTL with seeded random data and checks the same.
+`--network reference` runs the built-in reference network (every layer type, random weights) on any config.
+Writes out/sim/report.json and prints it as a table. Exit 1 on any mismatch.
 """
 from __future__ import annotations
 
@@ -43,13 +47,26 @@ def main(argv=None) -> int:
     ap.add_argument("--simulator", default="verilator", choices=SIMULATORS)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="out/sim/report.json")
+    ap.add_argument("--network", choices=("searched", "reference"), default=None,
+                    help="whole-network simulation: the config's searched network (default when it has one) or "
+                         "the built-in reference network")
+    ap.add_argument("--images", type=int, default=8, help="test images for a whole-network simulation")
     args = ap.parse_args(argv)
     cfg_path = args.config or default_config_path()
     acc = Accelerator.load(cfg_path)
+    raw = load_data(cfg_path)
+    has_net = isinstance(raw, dict) and isinstance(raw.get("network"), dict) and "integer_graph" in raw["network"]
+    if args.images < 1:
+        raise ConfigError("--images", args.images, "a positive integer")
+    if args.network == "reference" or (args.network is None and has_net and not args.layers):
+        if not available(args.simulator):
+            raise ConfigError("--simulator", args.simulator, "a simulator installed here")
+        return whole_network(acc, raw if args.network != "reference" else None, Path(cfg_path), args)
+    if args.network == "searched":
+        raise ConfigError("--config", str(cfg_path), "a search result with a network (out/best.json)")
     if args.layers:
         layers = load_layers(args.layers)
     else:   # a search result carries its network: simulate its layers; otherwise the default layer list
-        raw = load_data(cfg_path)
         net_layers = raw.get("network", {}).get("layers") if isinstance(raw, dict) else None
         layers = ([Layer.from_dict(d, where=f"network.layers[{i}]") for i, d in enumerate(net_layers)]
                   if net_layers else load_layers(DEFAULT_LAYERS))
@@ -74,6 +91,55 @@ def main(argv=None) -> int:
     ok = report["all_cycle_exact"] and report["all_bit_exact"] and report["all_beats_exact"]
     print(f"\n{len(rows)} layers on {args.simulator}: "
           f"{'all cycle-exact and bit-exact' if ok else 'MISMATCH'}; report: {args.out}")
+    return 0 if ok else 1
+
+
+def format_network_table(rep: dict) -> str:
+    head = (f"{'layer':<14} {'op':<8} {'chunk':<6} {'model_cycles':>12} {'rtl_cycles':>12} {'cycles':>7} "
+            f"{'bit_exact':>9} {'mac_util':>8}")
+    lines = [head, "-" * len(head)]
+    for r in rep["layers"]:
+        same = "equal" if r["model_cycles"] == r["rtl_cycles"] else "DIFFER"
+        lines.append(f"{r['name']:<14} {r['op']:<8} {r['chunk']:<6} {r['model_cycles']:>12} {str(r['rtl_cycles']):>12} "
+                     f"{same:>7} {str(r['bit_exact']):>9} {r['mac_utilization']:>8.3f}")
+    return "\n".join(lines)
+
+
+def whole_network(acc, raw, cfg_path: Path, args) -> int:
+    """The whole network on the accelerator top: a search result's, or the reference network."""
+    import torch
+
+    from .network import run_network
+    from .refnet import reference_images, reference_network
+
+    if raw is None:
+        layers, graph = reference_network(seed=args.seed)
+        images = reference_images(args.images, seed=args.seed)
+        labels, source = None, "reference network, random images"
+    else:
+        from search.data import load as load_dataset
+        from search.export import load_integer_graph, quantize_input
+        net = raw["network"]
+        layers = [Layer.from_dict(d, where=f"network.layers[{i}]") for i, d in enumerate(net["layers"])]
+        graph = load_integer_graph(net, cfg_path.parent / raw.get("weights_file", "weights.pt"))
+        data = load_dataset(net.get("data", "digits"), net.get("data_dir"), image_size=layers[0].in_size[0])
+        n = min(args.images, len(data.test.y))
+        images = quantize_input(data.test.x[:n], graph).numpy()
+        labels, source = data.test.y[:n].numpy(), f"searched network, {n} {net.get('data', 'digits')} test images"
+    rep = run_network(acc, layers, graph, images, args.simulator)
+    rep.update(config=acc.name, simulator=args.simulator, source=source, energy_source=ENERGY_SOURCE)
+    if labels is not None:
+        from search.export import int_forward
+        logits = int_forward(graph, torch.from_numpy(np.asarray(images, dtype=np.int64)))
+        rep["accuracy_on_images"] = float((logits.argmax(1).numpy() == labels).mean())
+    atomic_write_json(Path(args.out), rep)
+    print(format_network_table(rep))
+    ok = rep["logits_bit_exact"] and rep["all_bit_exact"] and rep["all_cycle_exact"] and rep["all_beats_exact"]
+    print(f"\n{len(rep['layers'])} layers x {rep['images']} images on {args.simulator} ({source}): "
+          f"{'logits bit-exact, every layer bit-exact and cycle-exact' if ok else 'MISMATCH'}; predicted "
+          f"{rep['predicted_fps']:.0f} FPS, simulated {rep['simulated_fps']:.0f} FPS (frames pipelined, slowest "
+          f"chunk {rep['slowest_chunk']}); {rep['simulated_cycles_per_second']:.0f} simulated cycles/s; "
+          f"report: {args.out}")
     return 0 if ok else 1
 
 

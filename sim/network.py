@@ -27,7 +27,7 @@ from hw_model.mapping import LayerGeometry, check_fits, default_mapping, geometr
 from hw_model.regs import CFG_BITS, Addresses, pack_cfg, program
 from rtl_gen.emit import top_module_name, top_verilog
 
-from .run import _ensure_root_on_path, _mem_depth, build_design
+from .run import _ensure_root_on_path, _mem_depth, build_design, generated
 from .tools import ensure_tool_path
 
 
@@ -122,7 +122,8 @@ def build_top(acc: Accelerator, simulator: str, depth: int, root: Path = Path("s
     params = {"NCHUNK": len(acc.chunks), "SEL_BITS": sel_bits, "BUS": acc.memory.bus_bits,
               "ADDR": acc.memory.addr_bits, "DEPTH": depth, "LATENCY": acc.memory.read_latency,
               "CFG_BITS": CFG_BITS}
-    return build_design(module, top_verilog(acc), "harness_top", ("harness_top.v", "mem_model_mp.v"), params,
+    text = generated({"top": acc.to_dict(), "module": module}, lambda: top_verilog(acc), root)
+    return build_design(module, text, "harness_top", ("harness_top.v", "mem_model_mp.v"), params,
                         {"TOP": module}, simulator, root)
 
 
@@ -132,8 +133,9 @@ def step_model_cycles(s: Step) -> int:
 
 
 def run_network(acc: Accelerator, layers: list[Layer], graph: dict, images: np.ndarray, simulator: str = "verilator",
-                build_root: Path = Path("sim_build")) -> dict:
-    """images: [N, C, H, W] unsigned integers at the graph's input bits. Returns the report (see sim/__main__)."""
+                build_root: Path = Path("sim_build"), golden: dict | None = None) -> dict:
+    """images: [N, C, H, W] unsigned integers at the graph's input bits. Returns the report (see sim/__main__).
+    The golden outputs come from int_forward on `golden` (default: the graph the hardware runs)."""
     import torch
     from cocotb_tools.runner import get_runner
 
@@ -144,7 +146,7 @@ def run_network(acc: Accelerator, layers: list[Layer], graph: dict, images: np.n
     plan = plan_network(acc, layers, graph)
     bus = acc.memory.bus_bits
     bdir = build_top(acc, simulator, plan.depth, build_root)
-    _, ref = int_forward(graph, torch.from_numpy(np.asarray(images, dtype=np.int64)), keep=True)
+    _, ref = int_forward(golden or graph, torch.from_numpy(np.asarray(images, dtype=np.int64)), keep=True)
     first = layers[0]
     with tempfile.TemporaryDirectory(prefix="trips_net_") as tmp:
         tmp = Path(tmp)

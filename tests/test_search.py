@@ -162,6 +162,14 @@ def test_search_resumes_after_kill_9_with_the_same_result(tmp_path):
     assert r.returncode == 0, r.stderr
     w = torch.load(tmp_path / "a" / "weights.pt", weights_only=True)
     assert w["format"] == "trips-int-v1" and any(k.endswith(".weight") for k in w)
+    # and the searched network runs whole on its accelerator's RTL: logits bit-exact, every layer cycle-exact
+    rep_path = tmp_path / "report.json"
+    r = subprocess.run([sys.executable, "-m", "sim", "--config", str(tmp_path / "a" / "best.json"), "--images", "2",
+                        "--out", str(rep_path)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    rep = json.loads(rep_path.read_text())
+    assert rep["logits_bit_exact"] and rep["all_cycle_exact"] and rep["all_bit_exact"]
+    assert {"op", "chunk"} <= set(rep["layers"][0]) and {l["op"] for l in rep["layers"]} >= {"conv", "avgpool", "fc"}
 
 
 def test_mixquant_matches_plain_autograd_of_the_mixture():
@@ -195,3 +203,37 @@ def test_data_parallel_search_on_two_gloo_processes(tmp_path):
     assert best["accuracy"]["integer_test"] > 0.1
     log = (tmp_path / "ddp" / "search_log.jsonl").read_text().splitlines()
     assert len(log) == 3                              # one writer: rank 0
+
+
+def test_hardware_layers_are_the_integer_graph_nodes():
+    """network_layers (what the search costs and the hardware runs) and integer_graph (what the weights file
+    holds) name the same nodes in the same order, with the same shapes and bit-widths, for a genotype with
+    residual, grouped-and-shuffled, strided and skip blocks."""
+    from hw_model.config import Accelerator
+    from search.export import fold_network, integer_graph
+    from search.supernet import network_layers
+    from search.space import Workload
+
+    torch.manual_seed(0)
+    net = SuperNet(PRESETS["default"])
+    ops = list(net.ops)
+    genotype = [(ops.index(o), j % len(net.bits)) for j, o in
+                enumerate(["k3_e3", "k3_e1_g2", "skip", "k5_e6", "skip"][:len(net.layers)])]
+    layers = network_layers(net, genotype)
+    net.eval()
+    fold_network(net, genotype)
+    graph = integer_graph(net, genotype)
+    assert [L.name for L in layers] == [n["name"] for n in graph["nodes"]]
+    for L, n in zip(layers, graph["nodes"]):
+        assert L.out_bits == n["out_bits"], L.name
+        if "weight" in n:
+            assert n["weight"].shape[0] == L.out_channels and n["weight"].shape[-1] == L.kernel, L.name
+            assert L.bits == n["bits"], L.name
+        else:
+            assert L.op == n["op"] and L.bits == n["bits"], L.name
+    assert {L.op for L in layers} == {"conv", "add", "avgpool"} and layers[-1].out_bits == 32
+    # and every design the accelerator search proposes carries the vector chunks these layers need
+    work = Workload(layers)
+    acc = work.space().to_accelerator(np.zeros(work.space().shape, dtype=np.int64))
+    assert all(acc.chunk_for(L) for L in layers)
+    assert isinstance(acc, Accelerator)

@@ -44,16 +44,16 @@ module harness_top #(
         .wr_en(wr_en), .wr_addr(wr_addr), .wr_data(wr_data), .oob(mem_oob)
     );
 
-    integer k;
-    reg [31:0] nr, nw;
-    always @(*) begin
-        nr = 32'd0;
-        nw = 32'd0;
-        for (k = 0; k < NCHUNK; k = k + 1) begin
-            nr = nr + {31'd0, rd_en[k]};
-            nw = nw + {31'd0, wr_en[k]};
+    // beats on all ports this cycle (continuous assignments: evaluated at time 0 by every simulator)
+    function automatic [31:0] popcount(input [NCHUNK-1:0] v);
+        integer k;
+        begin
+            popcount = 32'd0;
+            for (k = 0; k < NCHUNK; k = k + 1) popcount = popcount + {31'd0, v[k]};
         end
-    end
+    endfunction
+    wire [31:0] nr = popcount(rd_en);
+    wire [31:0] nw = popcount(wr_en);
 
     always @(posedge clk) begin
         if (rst || start) begin

@@ -27,16 +27,31 @@ module mem_model_mp #(
     reg [BUS-1:0] pipe [0:NPORTS*LATENCY-1];
     initial oob = 1'b0;
     integer p, i;
-    reg [ADDR-1:0] ra, wa;
+    // per port: the word index and whether the address lies outside the modelled words
+    wire [AW-1:0]     ra [0:NPORTS-1];
+    wire [AW-1:0]     wa [0:NPORTS-1];
+    wire [NPORTS-1:0] ra_high, wa_high;
+    genvar q;
+    generate
+        for (q = 0; q < NPORTS; q = q + 1) begin : g_addr
+            assign ra[q] = rd_addr[q*ADDR +: AW];
+            assign wa[q] = wr_addr[q*ADDR +: AW];
+            if (AW < ADDR) begin : g_high
+                assign ra_high[q] = |rd_addr[q*ADDR + AW +: ADDR - AW];
+                assign wa_high[q] = |wr_addr[q*ADDR + AW +: ADDR - AW];
+            end else begin : g_full
+                assign ra_high[q] = 1'b0;
+                assign wa_high[q] = 1'b0;
+            end
+        end
+    endgenerate
 
     always @(posedge clk) begin
         for (p = 0; p < NPORTS; p = p + 1) begin
-            ra = rd_addr[p*ADDR +: ADDR];
-            wa = wr_addr[p*ADDR +: ADDR];
-            pipe[p*LATENCY] <= rd_en[p] ? words[ra[AW-1:0]] : {BUS{1'b0}};
+            pipe[p*LATENCY] <= rd_en[p] ? words[ra[p]] : {BUS{1'b0}};
             for (i = 1; i < LATENCY; i = i + 1) pipe[p*LATENCY + i] <= pipe[p*LATENCY + i - 1];
-            if (wr_en[p]) words[wa[AW-1:0]] <= wr_data[p*BUS +: BUS];
-            if ((rd_en[p] && (ra >> AW) != 0) || (wr_en[p] && (wa >> AW) != 0)) oob <= 1'b1;
+            if (wr_en[p]) words[wa[p]] <= wr_data[p*BUS +: BUS];
+            if ((rd_en[p] && ra_high[p]) || (wr_en[p] && wa_high[p])) oob <= 1'b1;
         end
     end
 
