@@ -64,7 +64,8 @@ def test_rtl_writes_verilog_and_manifest(tmp_path):
     assert r.returncode == 0, r.stderr
     out = tmp_path / "out/rtl/default"
     manifest = json.loads((out / "manifest.json").read_text())
-    assert [m["chunk"] for m in manifest["modules"]] == ["c4", "c6", "c8", "d4", "d6", "d8"]
+    assert [m["chunk"] for m in manifest["modules"]] == ["c4", "c6", "c8", "d4", "d6", "d8", "v4", "v6", "v8"]
+    assert (out / manifest["top"]["file"]).exists() and manifest["top"]["sel"]["v8"] == 8
     for m in manifest["modules"]:
         text = (out / m["file"]).read_text()
         assert f"module {m['module']}(" in text
