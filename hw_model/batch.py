@@ -21,13 +21,14 @@ def evaluate(*, with_energy: bool = False, **a) -> dict:
     a = {k: np.asarray(v, dtype=np.int64) for k, v in a.items()}
     Ho, Wo = out_size(a["H"], a["K"], a["S"], a["P"]), out_size(a["W"], a["K"], a["S"], a["P"])
     dw = a.get("dw", np.int64(0))
+    px = a.get("px", np.int64(0))
     groups = a.get("groups", np.int64(1))
     tn = np.where(dw, 1, a["tn"])
     tiles = default_tiles(N=a["N"], M=a["M"], Ho=Ho, Wo=Wo, bits=a["bits"], out_bits=a["out_bits"], bus=a["bus"],
                           trb_cap=a["trb_cap"], tcb_cap=a["tcb_cap"], tmb_cap=a["tmb_cap"], tnb_cap=a["tnb_cap"],
                           dw=dw)
     f = geometry_fields(N=a["N"], M=a["M"], H=a["H"], W=a["W"], K=a["K"], S=a["S"], P=a["P"], bits=a["bits"],
-                        out_bits=a["out_bits"], tm=a["tm"], tn=tn, bus=a["bus"], lat=a["lat"], dw=dw, **tiles)
+                        out_bits=a["out_bits"], tm=a["tm"], tn=tn, bus=a["bus"], lat=a["lat"], dw=dw, px=px, **tiles)
     cycles = cycles_from_fields(f)
     macs = Ho * Wo * a["M"] * (a["N"] // groups) * a["K"] * a["K"]
     fits = ((a["K"] <= a["max_kernel"]) & (a["S"] <= a["max_stride"]) & (a["tnb_cap"] >= f["v_in"])
@@ -50,5 +51,5 @@ def arrays_from(layers, chunk, mem) -> dict:
     out = {k: np.array(v) for k, v in cols.items()}
     out.update(tm=chunk.tm, tn=chunk.tn, trb_cap=chunk.trb, tcb_cap=chunk.tcb, tmb_cap=chunk.tmb,
                tnb_cap=chunk.tnb, max_kernel=chunk.max_kernel, max_stride=chunk.max_stride, bus=mem.bus_bits,
-               lat=mem.read_latency)
+               lat=mem.read_latency, px=int(chunk.pixel))
     return out

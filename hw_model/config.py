@@ -19,8 +19,10 @@ LOGIT_BITS = 32
 SUPPORTED_BUS_BITS = (64, 128, 256, 512)
 # channel:   tm x tn array, output channels x input channels, adder trees (standard and grouped convolutions)
 # depthwise: tm lanes, each channel its own input (depthwise convolutions), as the method's Tn = 1 chunks
+# pixel:     tm x tn array, output channels x output columns, one input channel per cycle (standard and
+#            grouped convolutions; suits layers with few input channels, such as a stem)
 # vector:    one channel per cycle through two 16-bit multipliers: residual adds and global average pooling
-DATAFLOWS = ("channel", "depthwise", "vector")
+DATAFLOWS = ("channel", "depthwise", "pixel", "vector")
 # add:     out = clamp((a * mult_a + b * mult_b + round) >> shift, 0, 2^out_bits - 1), a and b at `bits`
 # avgpool: out = clamp((sum over the map of x * mult_a + round) >> shift, ...), output map 1 x 1
 OPS = ("conv", "add", "avgpool")
@@ -249,7 +251,7 @@ class Chunk:
         ob = self.out_bits
         if isinstance(ob, int):
             ob = (ob,)
-        allowed = SUPPORTED_BITS + ((LOGIT_BITS,) if self.dataflow == "channel" else ())
+        allowed = SUPPORTED_BITS + ((LOGIT_BITS,) if self.kind == "channel" else ())
         if not isinstance(ob, (list, tuple)) or not ob or any(b not in allowed for b in ob):
             raise ConfigError(f"{w}.out_bits", self.out_bits, f"a non-empty list drawn from {list(allowed)}")
         object.__setattr__(self, "out_bits", tuple(sorted(set(int(b) for b in ob))))
@@ -278,6 +280,24 @@ class Chunk:
     @property
     def vector(self) -> bool:
         return self.dataflow == "vector"
+
+    @property
+    def pixel(self) -> bool:
+        return self.dataflow == "pixel"
+
+    @property
+    def kind(self) -> str:
+        """The layers it runs: channel and pixel chunks both run standard and grouped convolutions."""
+        return "channel" if self.dataflow == "pixel" else self.dataflow
+
+    def buffers(self, bus_bits: int) -> dict:
+        """Buffer depths per bank (input words, weight beats, accumulator words, records), any dataflow."""
+        if self.pixel:
+            from .derive import pixel_buffers
+            return {k: int(v) for k, v in pixel_buffers(
+                tm=self.tm, tn=self.tn, trb=self.trb, tcb=self.tcb, tmb=self.tmb, tnb=self.tnb,
+                max_kernel=self.max_kernel, max_stride=self.max_stride, v_in=bus_bits // self.bits).items()}
+        return dict(in_depth=self.in_depth, w_depth=self.w_depth, acc_depth=self.acc_depth, p_depth=self.p_depth)
 
     def vec_depth(self, bus_bits: int) -> int:
         """Vector chunk: pixel-buffer beats per source and bank (tcb pixels of up to tmb channels)."""
@@ -375,7 +395,7 @@ class Accelerator:
         bit-width that can write its out_bits. Grouped (not depthwise) convolutions run on channel chunks."""
         kind = layer.dataflow
         for c in self.chunks:
-            if c.dataflow == kind and c.bits == layer.bits and layer.out_bits in c.out_bits:
+            if c.kind == kind and c.bits == layer.bits and layer.out_bits in c.out_bits:
                 return c
         have = ", ".join(f"{c.name}: {c.dataflow} bits {c.bits} -> out_bits {list(c.out_bits)}"
                          for c in self.chunks)

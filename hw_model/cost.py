@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .config import BIAS_BITS, MULT_BITS, SHIFT_BITS, Chunk, MemoryInterface
-from .derive import cdiv, in_range_total
+from .derive import cdiv, in_range_total, pixel_buffers
 
 E_MUL8_PJ = 0.2
 E_ADD8_PJ = 0.03
@@ -51,13 +51,15 @@ def buffer_bits(f: dict) -> dict:
     """Bits read from and written to the on-chip buffers for one layer."""
     steps = f["n_m"] * f["n_r"] * f["n_c"] * f["n_n"]
     tiles = f["n_m"] * f["n_r"] * f["n_c"]
-    iters = f["mg"] * f["trb"] * f["tcb"] * f["ng"] * f["K"] * f["K"]
+    iters = f["mg"] * f["trb"] * f["cgs"] * f["ng"] * f["K"] * f["K"]
     pixels = f["mg"] * f["trb"] * f["tcb"]
     rec = BIAS_BITS + MULT_BITS + SHIFT_BITS
     writer_slots = f["trb"] * f["tcb"] * f["kb_out"] * f["sub_w"]
+    # values read from the input buffer per iteration: the lanes, or a whole beat per column lane (pixel)
+    per_iter = np.where(f.get("px", 0), f["tn"] * f["v_in"], f["lanes_in"])
     return dict(
         input=steps * (f["rows_in"] * f["cols_in"] * f["kb_in"] * f["v_in"] * f["bits"]
-                       + iters * f["lanes_in"] * f["bits"]),
+                       + iters * per_iter * f["bits"]),
         weight=steps * (f["w_tile_beats"] + iters * f["w_group_beats"]) * f["bus"],
         acc=steps * pixels * f["tm"] * 32 * 2 + tiles * writer_slots * f["tm"] * 32,
         params=tiles * (f["p_tile_beats"] * f["bus"] + writer_slots * f["tm"] * rec),
@@ -78,7 +80,7 @@ def energy_pj(f: dict) -> dict:
         return _vector_energy(f)
     steps = f["n_m"] * f["n_r"] * f["n_c"] * f["n_n"]
     lanes = f["macs_per_cycle"]
-    iters = f["mg"] * f["trb"] * f["tcb"] * f["ng"] * f["K"] * f["K"]
+    iters = f["mg"] * f["trb"] * f["cgs"] * f["ng"] * f["K"] * f["K"]
     q = f["bits"]
     e_mac = E_MUL8_PJ * (q / 8) ** 2 + E_ADD8_PJ * (2 * q) / 8   # multiply + one adder-tree add
     mac = steps * iters * lanes * e_mac + steps * f["mg"] * f["trb"] * f["tcb"] * f["tm"] * E_ADD32_PJ
@@ -103,12 +105,12 @@ def bram18(depth, width):
     return np.where(depth * width <= LUTRAM_MAX_BITS, 0, best)
 
 
-def resources_fields(*, bits, tm, tn, trb, tcb, tmb, tnb, max_kernel, max_stride, bus, dw=0):
+def resources_fields(*, bits, tm, tn, trb, tcb, tmb, tnb, max_kernel, max_stride, bus, dw=0, px=0):
     """FPGA resources of one chunk from its parameters (ints or broadcastable arrays)."""
     v_in = bus // bits
     lanes_in = np.where(dw, tm, tn)
     mults = np.where(dw, tm, tm * tn)
-    b_w = cdiv(mults, v_in)
+    b_w = cdiv(np.where(dw | px, tm, tm * tn), v_in)
     rec = BIAS_BITS + MULT_BITS + SHIFT_BITS
     in_depth = cdiv(tnb, lanes_in) * ((trb - 1) * max_stride + max_kernel) * ((tcb - 1) * max_stride + max_kernel)
     w_depth = cdiv(tmb, tm) * np.where(dw, 1, cdiv(tnb, tn)) * max_kernel * max_kernel
@@ -116,10 +118,19 @@ def resources_fields(*, bits, tm, tn, trb, tcb, tmb, tnb, max_kernel, max_stride
     p_depth = cdiv(tmb, tm)
     brams = (lanes_in * bram18(2 * in_depth, bits) + b_w * bram18(2 * w_depth, bus) + tm * bram18(2 * acc_depth, 32)
              + tm * bram18(p_depth, rec))
+    # pixel chunk: column banks of whole beats, tm x tn accumulator lanes
+    pb = pixel_buffers(tm=tm, tn=tn, trb=trb, tcb=tcb, tmb=tmb, tnb=tnb, max_kernel=max_kernel,
+                       max_stride=max_stride, v_in=v_in)
+    brams_px = (pb["banks"] * bram18(2 * pb["in_depth"], bus) + b_w * bram18(2 * pb["w_depth"], bus)
+                + tm * tn * bram18(2 * pb["acc_depth"], 32) + tm * bram18(p_depth, rec))
+    brams = np.where(px, brams_px, brams)
     # one DSP per q x q multiplier of the array; the requantizer's 33 x 16 multiply takes two (25 x 18 DSPs)
     dsp = mults + 2 * tm
-    tree_bits = np.where(dw, 0, tm * (tn - 1) * (2 * bits + 1 + np.ceil(np.log2(np.maximum(tn, 2))).astype(np.int64)))
-    lut = tree_bits + tm * 32 * 2 + tm * (50 + 64) + 2500
+    tree_bits = np.where(dw | px, 0,
+                         tm * (tn - 1) * (2 * bits + 1 + np.ceil(np.log2(np.maximum(tn, 2))).astype(np.int64)))
+    # pixel chunk: a bank-to-lane crossbar of q-bit values and tm x tn reduction registers instead of trees
+    xbar = np.where(px, tn * pb["banks"] * bits + tm * tn * 32, 0)
+    lut = tree_bits + xbar + tm * 32 * 2 + tm * (50 + 64) + 2500
     return dict(dsp=dsp, bram18=brams, lut=lut)
 
 
@@ -136,7 +147,7 @@ def chunk_resources(chunk: Chunk, mem: MemoryInterface) -> dict:
         return vector_resources(chunk, mem)
     r = resources_fields(bits=chunk.bits, tm=chunk.tm, tn=chunk.tn, trb=chunk.trb, tcb=chunk.tcb, tmb=chunk.tmb,
                          tnb=chunk.tnb, max_kernel=chunk.max_kernel, max_stride=chunk.max_stride, bus=mem.bus_bits,
-                         dw=int(chunk.depthwise))
+                         dw=int(chunk.depthwise), px=int(chunk.pixel))
     return {k: int(v) for k, v in r.items()}
 
 

@@ -3,7 +3,8 @@
 Every step of a layer has the same shape, so a layer's cycles are a closed form of a few integers
 (see docs/architecture.md, "Cycle model"):
 
-    C = mg*trb*tcb*ng*K^2 + COMPUTE_DRAIN                         compute busy cycles per step
+    C = mg*trb*cgs*ng*K^2 + COMPUTE_DRAIN                         compute busy cycles per step
+                                                                  (cgs = tcb, or ceil(tcb/tn) on a pixel chunk)
     R = rows_in*cols_in*kb_in*sub_in + w_tile_beats + LAT + 1     read stream: next step's inputs, weights
     P = p_tile_beats + LAT + 1                                    requantization records of a finished tile
     W = trb*tcb*kb_out*sub_w + WRITE_DRAIN                        requantize and write a finished tile
@@ -24,7 +25,7 @@ from .mapping import LayerGeometry
 def cycles_from_fields(f: dict) -> np.ndarray:
     """f: hw_model.derive.geometry_fields (ints or broadcastable arrays). Returns total cycles."""
     K2 = f["K"] * f["K"]
-    C = f["mg"] * f["trb"] * f["tcb"] * f["ng"] * K2 + timing.COMPUTE_DRAIN
+    C = f["mg"] * f["trb"] * f["cgs"] * f["ng"] * K2 + timing.COMPUTE_DRAIN
     R = f["rows_in"] * f["cols_in"] * f["kb_in"] * f["sub_in"] + f["w_tile_beats"] + f["lat"] \
         + timing.READ_DRAIN_EXTRA
     P = f["p_tile_beats"] + f["lat"] + timing.READ_DRAIN_EXTRA

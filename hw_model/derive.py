@@ -34,25 +34,52 @@ def default_tiles(*, N, M, Ho, Wo, bits, out_bits, bus, trb_cap, tcb_cap, tmb_ca
     return dict(trb=balanced(Ho, trb_cap), tcb=balanced(Wo, tcb_cap), kb_in=kb_in, kb_out=kb_out)
 
 
-def geometry_fields(*, N, M, H, W, K, S, P, bits, out_bits, tm, tn, bus, lat, trb, tcb, kb_in, kb_out, dw=0):
+def next_pow2(x):
+    x = np.asarray(x, dtype=np.int64)
+    return np.where(x <= 1, 1, np.left_shift(1, np.ceil(np.log2(np.maximum(x, 1))).astype(np.int64)))
+
+
+def pixel_buffers(*, tm, tn, trb, tcb, tmb, tnb, max_kernel, max_stride, v_in):
+    """Buffer geometry of a pixel chunk (tm output channels x tn output columns per cycle). Its input buffer
+    holds whole beats in `banks` = next_pow2(tn * max_stride) column banks (column c in bank c mod banks), so
+    the tn columns (c0 + p) * S + kw of one cycle always fall in distinct banks; word of (beat jb, row, column)
+    = (jb * rows_in_max + row) * colsb + column // banks."""
+    banks = next_pow2(tn * max_stride)
+    kb_max = np.maximum(1, tnb // v_in)
+    cgs_max = cdiv(tcb, tn)
+    span = (cgs_max * tn - 1) * max_stride + max_kernel          # columns the tn lanes may address
+    colsb = cdiv(span, banks)
+    rows_max = (trb - 1) * max_stride + max_kernel
+    mg_max = cdiv(tmb, tm)
+    return dict(banks=banks, kb_max=kb_max, colsb=colsb, rows_max=rows_max, cgs_max=cgs_max,
+                in_depth=kb_max * rows_max * colsb, w_depth=mg_max * kb_max * v_in * max_kernel * max_kernel,
+                acc_depth=mg_max * trb * cgs_max, p_depth=mg_max)
+
+
+def geometry_fields(*, N, M, H, W, K, S, P, bits, out_bits, tm, tn, bus, lat, trb, tcb, kb_in, kb_out, dw=0, px=0):
     """Every derived integer of a layer on a chunk with a mapping (scalars or broadcastable arrays).
-    dw = 1 for a depthwise chunk: tm lanes, lane a reads channel a of its own group; no input-channel loop."""
+    dw = 1 for a depthwise chunk: tm lanes, lane a reads channel a of its own group; no input-channel loop.
+    px = 1 for a pixel chunk: tm output channels x tn output columns, one input channel per cycle (ng = tnb
+    channel steps, ng = min(tnb, N); cgs = ceil(tcb / tn) column groups), whole beats into column banks
+    (sub_in = 1)."""
     Ho, Wo = out_size(H, K, S, P), out_size(W, K, S, P)
     v_in, v_out = bus // bits, bus // out_bits
     in_nb, out_nb = cdiv(N, v_in), cdiv(M, v_out)
     tnb, tmb = kb_in * v_in, kb_out * v_out
-    lanes_in = np.where(dw, tm, tn)
+    lanes_in = np.where(dw, tm, np.where(px, v_in, tn))
     mg = cdiv(tmb, tm)
-    ng = np.where(dw, 1, cdiv(tnb, tn))
+    # pixel: one input channel per cycle, over the tile's channels (those of the layer when it has fewer)
+    ng = np.where(dw, 1, np.where(px, np.minimum(tnb, N), cdiv(tnb, tn)))
     rows_in, cols_in = (trb - 1) * S + K, (tcb - 1) * S + K
-    w_group_beats = cdiv(np.where(dw, tm, tm * tn), v_in)
+    w_group_beats = cdiv(np.where(dw | px, tm, tm * tn), v_in)
     p_group_beats = cdiv(tm, bus // PARAM_RECORD_BITS)
     return dict(
-        N=N, M=M, H=H, W=W, K=K, S=S, P=P, bits=bits, out_bits=out_bits, tm=tm, tn=tn, bus=bus, lat=lat, dw=dw,
+        N=N, M=M, H=H, W=W, K=K, S=S, P=P, bits=bits, out_bits=out_bits, tm=tm, tn=tn, bus=bus, lat=lat, dw=dw, px=px,
+        cgs=np.where(px, cdiv(tcb, tn), tcb),
         trb=trb, tcb=tcb, kb_in=kb_in, kb_out=kb_out, Ho=Ho, Wo=Wo, v_in=v_in, v_out=v_out,
         in_nb=in_nb, out_nb=out_nb, tnb=tnb, tmb=tmb, ng=ng, mg=mg, lanes_in=lanes_in,
         # valid lanes of the last input group: of the tn lanes (channel), of the tm lanes (depthwise)
-        ng_last=np.where(dw, tmb - (mg - 1) * tm, tnb - (ng - 1) * tn),
+        ng_last=np.where(dw, tmb - (mg - 1) * tm, np.where(px, tn, tnb - (ng - 1) * tn)),
         macs_per_cycle=np.where(dw, tm, tm * tn),
         rows_in=rows_in, cols_in=cols_in, n_m=cdiv(out_nb, kb_out), n_n=np.where(dw, 1, cdiv(in_nb, kb_in)),
         n_r=cdiv(Ho, trb), n_c=cdiv(Wo, tcb), sub_in=cdiv(v_in, lanes_in), sub_w=cdiv(v_out, tm),

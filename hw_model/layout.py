@@ -63,6 +63,8 @@ def pack_weights(wt: np.ndarray, g: LayerGeometry) -> np.ndarray:
     dense ones). Depthwise chunk: block i_m after block, order (mg, kh, kw), lane a's weight at slot a."""
     if g.chunk.depthwise:
         return _pack_depthwise_weights(wt, g)
+    if g.chunk.pixel:
+        return _pack_pixel_weights(wt, g)
     if g.layer.groups > 1:
         wt = dense_weights(wt, g.layer.groups)
     M, N, K = g.layer.out_channels, g.layer.in_channels, g.layer.kernel
@@ -94,6 +96,25 @@ def _pack_depthwise_weights(wt: np.ndarray, g: LayerGeometry) -> np.ndarray:
     ok = (a < tm) & (ml < g.tmb) & (m < M)
     vals = np.where(ok[..., None, None], wt[np.where(ok, m, 0), 0], 0)   # [n_m, mg, F, K, K]
     vals = np.moveaxis(vals, 2, -1)                                     # [n_m, mg, K, K, F]
+    vals = vals.reshape(vals.shape[:-1] + (g.w_group_beats, v))
+    return pack_beats(vals, g.layer.bits).reshape(-1)
+
+
+def _pack_pixel_weights(wt: np.ndarray, g: LayerGeometry) -> np.ndarray:
+    """Pixel chunk: block (i_m, i_n) after block, each in the compute order (mg, n, kh, kw); a group is the tm
+    output channels' weights for one input channel and tap, lane a at slot a."""
+    if g.layer.groups > 1:
+        wt = dense_weights(wt, g.layer.groups)
+    M, N, tm, v = g.layer.out_channels, g.layer.in_channels, g.chunk.tm, g.v_in
+    a = np.arange(g.w_group_beats * v)
+    im, in_, mgi, ni = np.meshgrid(np.arange(g.n_m), np.arange(g.n_n), np.arange(g.mg), np.arange(g.ng),
+                                   indexing="ij")
+    ml = mgi[..., None] * tm + a                  # [n_m, n_n, mg, ng, F]
+    m = im[..., None] * g.tmb + ml
+    n = (in_ * g.tnb + ni)[..., None]
+    ok = (a < tm) & (ml < g.tmb) & (m < M) & (n < N)
+    vals = np.where(ok[..., None, None], wt[np.where(ok, m, 0), np.where(ok, n, 0)], 0)   # [.., F, K, K]
+    vals = np.moveaxis(vals, 4, -1)                                                       # [.., K, K, F]
     vals = vals.reshape(vals.shape[:-1] + (g.w_group_beats, v))
     return pack_beats(vals, g.layer.bits).reshape(-1)
 

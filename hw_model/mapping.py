@@ -40,7 +40,7 @@ class LayerGeometry:
             N=layer.in_channels, M=layer.out_channels, H=layer.in_size[0], W=layer.in_size[1], K=layer.kernel,
             S=layer.stride, P=layer.padding, bits=layer.bits, out_bits=layer.out_bits, tm=chunk.tm, tn=chunk.tn,
             bus=mem.bus_bits, lat=mem.read_latency, trb=mapping.trb, tcb=mapping.tcb, kb_in=mapping.kb_in,
-            kb_out=mapping.kb_out, dw=int(chunk.depthwise)).items()}
+            kb_out=mapping.kb_out, dw=int(chunk.depthwise), px=int(chunk.pixel)).items()}
 
     def __getattr__(self, name):
         try:
@@ -75,11 +75,27 @@ def check_fits(layer: Layer, chunk: Chunk, mem: MemoryInterface, mapping: Mappin
         raise ConfigError(f"{w}.groups", layer.groups, f"a layer of chunk {chunk.name!r}'s dataflow ({chunk.dataflow})")
     if chunk.depthwise and mapping.kb_in != mapping.kb_out:
         raise ConfigError(f"{w}.mapping.kb_in", mapping.kb_in, f"kb_out = {mapping.kb_out} on a depthwise chunk")
+    if chunk.pixel:
+        return _check_pixel(layer, chunk, mem, mapping, g, w)
     checks = (
         ("trb", mapping.trb, g.mg * mapping.trb * mapping.tcb, chunk.acc_depth, "accumulator words mg*trb*tcb"),
         ("kb_in", mapping.kb_in, g.ng * g.rows_in * g.cols_in, chunk.in_depth, "input words ng*rows_in*cols_in"),
         ("kb_out", mapping.kb_out, g.mg * g.ng * layer.kernel ** 2, chunk.w_depth, "weight groups mg*ng*K*K"),
         ("kb_out", mapping.kb_out, g.mg, chunk.p_depth, "parameter groups mg"),
+    )
+    for name, v, need, have, what in checks:
+        if need > have:
+            raise ConfigError(f"{w}.mapping.{name}", v, f"tiles whose {what} = {need} fit the chunk's {have}")
+    return g
+
+
+def _check_pixel(layer, chunk, mem, mapping, g, w) -> LayerGeometry:
+    b = chunk.buffers(mem.bus_bits)
+    checks = (
+        ("trb", mapping.trb, mapping.trb, chunk.trb, "output rows trb"),
+        ("tcb", mapping.tcb, mapping.tcb, chunk.tcb, "output columns tcb"),
+        ("kb_in", mapping.kb_in, mapping.kb_in, b["kb_max"], "input beats kb_in"),
+        ("kb_out", mapping.kb_out, g.mg, b["p_depth"], "output-channel groups mg"),
     )
     for name, v, need, have, what in checks:
         if need > have:
@@ -110,6 +126,7 @@ def default_mapping(layer: Layer, chunk: Chunk, mem: MemoryInterface) -> Mapping
     t = default_tiles(N=layer.in_channels, M=layer.out_channels, Ho=ho, Wo=wo, bits=layer.bits,
                       out_bits=layer.out_bits, bus=mem.bus_bits, trb_cap=chunk.trb, tcb_cap=chunk.tcb,
                       tmb_cap=chunk.tmb, tnb_cap=chunk.tnb, dw=int(chunk.depthwise))
+    # (a pixel chunk takes the channel chunk's tiles: kb_in <= tnb // V_in, its input buffer's beats)
     return Mapping(**{k: int(v) for k, v in t.items()})
 
 

@@ -46,7 +46,8 @@ REGISTERS: tuple[Field, ...] = (
     Field("in_row_beats", 32, "beats per input row: W * in_nb"),
     Field("out_row_beats", 32, "beats per output row: out_w * out_nb"),
     Field("in_plane", 32, "input-buffer words per channel group: rows_in * cols_in"),
-    Field("acc_plane", 32, "accumulator words per channel group: trb * tcb"),
+    Field("acc_plane", 32, "accumulator words per channel group: trb * cgs"),
+    Field("cgs", 16, "compute column steps per tile row: tcb, or ceil(tcb / tn) on a pixel chunk"),
     Field("act_base", 32, "beat address of the input activations"),
     Field("w_base", 32, "beat address of the weights"),
     Field("p_base", 32, "beat address of the requantization records"),
@@ -94,7 +95,7 @@ def program(g: LayerGeometry, addr: Addresses, vparams: tuple[int, int, int] | N
         mg=g.mg, n_m=g.n_m, n_r=g.n_r, n_c=g.n_c, n_n=g.n_n, ob_sel=g.chunk.out_bits.index(L.out_bits),
         w_tile_beats=g.w_tile_beats, p_tile_beats=g.p_tile_beats,
         in_row_beats=L.in_size[1] * g.in_nb, out_row_beats=wo * g.out_nb,
-        in_plane=g.rows_in * g.cols_in, acc_plane=m.trb * m.tcb,
+        in_plane=g.rows_in * g.cols_in, acc_plane=m.trb * g.cgs, cgs=g.cgs,
         act_base=addr.act_base, w_base=addr.w_base, p_base=addr.p_base, out_base=addr.out_base,
         vop=0, channels=0, pixels=0, n_steps=0, mult_a=0, mult_b=0, vshift=0,
     )

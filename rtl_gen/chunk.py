@@ -51,19 +51,29 @@ class ConvChunk(wiring.Component):
         cfg = self._cfg()
         TM, TN, Q, BUS, LAT = ch.tm, ch.tn, ch.bits, mi.bus_bits, mi.read_latency
         DW = ch.depthwise            # depthwise: lane a multiplies channel a by its own weight, no adder tree
-        LANES = ch.lanes_in          # input-buffer lanes: tn, or tm when depthwise
+        PX = ch.pixel                # pixel: lane (a, p) multiplies output channel a's weight by column p's input
         V_IN = BUS // Q
-        SUB_IN = ceil_div(V_IN, LANES)
-        B_W = ceil_div(TM if DW else TM * TN, V_IN)
         R_P = mi.records_per_beat
         P_GB = ceil_div(TM, R_P)
-        D_IN, D_W, D_ACC, D_P = ch.in_depth, ch.w_depth, ch.acc_depth, ch.p_depth
+        if PX:
+            pb = ch.buffers(BUS)
+            NBK, COLSB, ROWS_MAX = pb["banks"], pb["colsb"], pb["rows_max"]
+            LOG_NBK = NBK.bit_length() - 1
+            LANES, SUB_IN, TP = NBK, 1, TN   # input memories: column banks of whole beats
+            B_W = ceil_div(TM, V_IN)
+            D_IN, D_W, D_ACC, D_P = pb["in_depth"], pb["w_depth"], pb["acc_depth"], pb["p_depth"]
+        else:
+            LANES = ch.lanes_in          # input-buffer lanes: tn, or tm when depthwise
+            SUB_IN, TP = ceil_div(V_IN, LANES), 1
+            B_W = ceil_div(TM if DW else TM * TN, V_IN)
+            D_IN, D_W, D_ACC, D_P = ch.in_depth, ch.w_depth, ch.acc_depth, ch.p_depth
+        OL = TM * TP                 # accumulator lanes: one per output channel (and column, pixel)
         OUTS = ch.out_bits  # supported output bit-widths, selected at run time by cfg.ob_sel
 
         # ------------------------------------------------------------ buffers
-        in_mem = [Memory(shape=unsigned(Q), depth=2 * D_IN, init=[]) for _ in range(LANES)]
+        in_mem = [Memory(shape=unsigned(BUS if PX else Q), depth=2 * D_IN, init=[]) for _ in range(LANES)]
         w_mem = [Memory(shape=unsigned(BUS), depth=2 * D_W, init=[]) for _ in range(B_W)]
-        acc_mem = [Memory(shape=signed(32), depth=2 * D_ACC, init=[]) for _ in range(TM)]
+        acc_mem = [Memory(shape=signed(32), depth=2 * D_ACC, init=[]) for _ in range(OL)]
         p_mem = [Memory(shape=unsigned(BIAS_BITS + MULT_BITS + SHIFT_BITS), depth=D_P, init=[]) for _ in range(TM)]
         for i, mm in enumerate(in_mem):
             m.submodules[f"in_buf{i}"] = mm
@@ -166,9 +176,21 @@ class ConvChunk(wiring.Component):
         e_kw = i_kw == K - 1
         e_kh = i_kh == K - 1
         e_ng = i_ng == cfg["ng"] - 1
-        e_c = i_c == cfg["tcb"] - 1
+        e_c = i_c == cfg["cgs"] - 1
         e_r = i_r == cfg["trb"] - 1
         e_mg = i_mg == cfg["mg"] - 1
+        # pixel: the input channel of the current step, as (beat, slot) of the tile's input beats
+        c_jb, c_slot = Signal(CNT), Signal(range(V_IN))
+        if PX:
+            with m.If(c_go):
+                m.d.sync += [c_jb.eq(0), c_slot.eq(0)]
+            with m.If(c_run & e_kw & e_kh):
+                with m.If(e_ng):
+                    m.d.sync += [c_jb.eq(0), c_slot.eq(0)]
+                with m.Elif(c_slot == V_IN - 1):
+                    m.d.sync += [c_jb.eq(c_jb + 1), c_slot.eq(0)]
+                with m.Else():
+                    m.d.sync += c_slot.eq(c_slot + 1)
         red_first = (i_ng == 0) & (i_kh == 0) & (i_kw == 0)
         red_last = e_ng & e_kh & e_kw
         with m.If(c_run):
@@ -197,10 +219,23 @@ class ConvChunk(wiring.Component):
             in_addr.eq(Mux(c_bank, D_IN, 0) + (i_mg if DW else i_ng) * cfg["in_plane"]
                        + (i_r * S + i_kh) * cfg["cols_in"] + i_c * S + i_kw),
             w_addr.eq(Mux(c_bank, D_W, 0) + ((i_mg * cfg["ng"] + i_ng) * K + i_kh) * K + i_kw),
-            acc_addr.eq(Mux(c_abank, D_ACC, 0) + i_mg * cfg["acc_plane"] + i_r * cfg["tcb"] + i_c),
+            acc_addr.eq(Mux(c_abank, D_ACC, 0) + i_mg * cfg["acc_plane"] + i_r * cfg["cgs"] + i_c),
         ]
-        for p in in_rd:
-            m.d.comb += p.addr.eq(in_addr)
+        bank_of = []
+        if PX:
+            # lane p reads column (cg*TP + p)*S + kw of row r*S + kh: bank = column mod NBK, distinct per lane
+            row = i_r * S + i_kh
+            plane = Mux(c_bank, D_IN, 0) + (c_jb * ROWS_MAX + row) * COLSB
+            for p in range(TP):
+                col = Signal(ADDR, name=f"col{p}")
+                m.d.comb += col.eq(i_c * (TP * S) + p * S + i_kw)
+                bank_of.append(col[:LOG_NBK] if LOG_NBK else Const(0, 1))
+                for b in range(NBK):
+                    with m.If(col[:LOG_NBK] == b if LOG_NBK else Const(1, 1)):
+                        m.d.comb += in_rd[b].addr.eq(plane + (col >> LOG_NBK))
+        else:
+            for p in in_rd:
+                m.d.comb += p.addr.eq(in_addr)
         for p in w_rd:
             m.d.comb += p.addr.eq(w_addr)
 
@@ -218,41 +253,55 @@ class ConvChunk(wiring.Component):
                                                           Signal(name="lastgrp"))
         m.d.comb += [t_valid.eq(c_run), t_first.eq(red_first), t_last.eq(red_last), t_accaddr.eq(acc_addr),
                      t_lastgrp.eq(e_mg if DW else e_ng)]
-        s1 = stage([t_valid, t_first, t_last, t_accaddr, t_lastgrp], "s1")
+        s1 = stage([t_valid, t_first, t_last, t_accaddr, t_lastgrp, c_slot] + bank_of, "s1")
         # stage 1: operands out of the buffers; multiply
         x = []
-        for t in range(LANES):
-            xv = Signal(unsigned(Q), name=f"x{t}")
-            m.d.comb += xv.eq(Mux(s1[4] & (t >= cfg["ng_last"]), 0, in_rd[t].data))
-            x.append(xv)
+        if PX:
+            # each bank's value of the step's channel, then bank -> column lane
+            per_bank = Array([in_rd[b].data.word_select(s1[5], Q) for b in range(NBK)])
+            for p in range(TP):
+                xv = Signal(unsigned(Q), name=f"x{p}")
+                m.d.comb += xv.eq(per_bank[s1[6 + p]])
+                x.append(xv)
+        else:
+            for t in range(LANES):
+                xv = Signal(unsigned(Q), name=f"x{t}")
+                m.d.comb += xv.eq(Mux(s1[4] & (t >= cfg["ng_last"]), 0, in_rd[t].data))
+                x.append(xv)
         wcat = Cat(*[p.data for p in w_rd])
-        # products: a tm x tn block (lane pair (a, t) at weight slot a*tn + t), or tm lanes (slot a)
-        pairs = [(a, a, a) for a in range(TM)] if DW else [(a, t, a * TN + t) for a in range(TM) for t in range(TN)]
-        prod = [[] for _ in range(TM)]
-        for a, t, f in pairs:
+        # products (output lane, input lane, weight slot): a tm x tn block (lane pair (a, t) at slot a*tn + t)
+        # summed over t; tm lanes (slot a); or tm x tn lanes (a, p) each its own output (pixel, slot a)
+        if PX:
+            pairs = [(a * TP + p, p, a) for a in range(TM) for p in range(TP)]
+        elif DW:
+            pairs = [(a, a, a) for a in range(TM)]
+        else:
+            pairs = [(a, t, a * TN + t) for a in range(TM) for t in range(TN)]
+        prod = [[] for _ in range(OL)]
+        for o, t, f in pairs:
             bit = (f // V_IN) * BUS + (f % V_IN) * Q
-            p_ = Signal(signed(2 * Q + 1), name=f"prod{a}_{t}")
+            p_ = Signal(signed(2 * Q + 1), name=f"prod{o}_{t}")
             m.d.sync += p_.eq(wcat[bit:bit + Q].as_signed() * x[t])
-            prod[a].append(p_)
+            prod[o].append(p_)
         s2 = stage(s1[:4], "s2")
         # stage 2: adder trees
-        tree = [Signal(signed(32), name=f"tree{a}") for a in range(TM)]
-        for a in range(TM):
+        tree = [Signal(signed(32), name=f"tree{a}") for a in range(OL)]
+        for a in range(OL):
             terms = list(prod[a])
             while len(terms) > 1:
                 terms = [terms[i] + terms[i + 1] if i + 1 < len(terms) else terms[i] for i in range(0, len(terms), 2)]
             m.d.sync += tree[a].eq(terms[0])
         s3 = stage(s2, "s3")
         # stage 3: reduction over (ng, kh, kw); read the accumulator on the last term
-        red = [Signal(signed(32), name=f"red{a}") for a in range(TM)]
+        red = [Signal(signed(32), name=f"red{a}") for a in range(OL)]
         with m.If(s3[0]):
-            for a in range(TM):
+            for a in range(OL):
                 m.d.sync += red[a].eq(Mux(s3[1], tree[a], red[a] + tree[a]))
         for p in acc_rd_c:
             m.d.comb += p.addr.eq(s3[3])
         s4 = stage(s3, "s4")
         # stage 4: accumulator write
-        for a in range(TM):
+        for a in range(OL):
             m.d.comb += [acc_wr[a].addr.eq(s4[3]), acc_wr[a].en.eq(s4[0] & s4[2]),
                          acc_wr[a].data.eq(red[a] + Mux(c_first_n, 0, acc_rd_c[a].data))]
 
@@ -286,8 +335,8 @@ class ConvChunk(wiring.Component):
         with m.If(k_ != 0):
             m.d.sync += hold.eq(data_now)
         # scatter into the buffers
-        # inputs: ta = pixel word base (with bank), tb = rot, tc_ = group base
-        for t in range(LANES):
+        # inputs: ta = pixel word base (with bank), tb = rot, tc_ = group base; pixel: ta = word, tb = bank
+        for t in range(LANES if not PX else 0):
             d = Mux(t >= tb, t - tb, t - tb + LANES)  # position of lane t within this sub-beat
             v = sub_ * LANES + d
             grp = tc_ + sub_ + (t < tb)
@@ -296,6 +345,8 @@ class ConvChunk(wiring.Component):
                 in_wr[t].addr.eq(ta + grp * cfg["in_plane"]),
                 in_wr[t].data.eq(data_now.word_select(v[:max(1, (SUB_IN * LANES - 1).bit_length())], Q)),
             ]
+        for b in range(LANES if PX else 0):
+            m.d.comb += [in_wr[b].en.eq((k_ == 2) & (tb == b)), in_wr[b].addr.eq(ta), in_wr[b].data.eq(data_now)]
         # weights: tb = bank index, ta = word (with bank)
         for b in range(B_W):
             m.d.comb += [w_wr[b].en.eq((k_ == 3) & (tb == b)), w_wr[b].addr.eq(ta), w_wr[b].data.eq(data_now)]
@@ -318,6 +369,7 @@ class ConvChunk(wiring.Component):
         lp_i, lp_g, lp_b = Signal(ADDR), Signal(CNT), Signal(CNT)
         # writer counters
         o_r, o_c, o_kb, o_s = Signal(CNT), Signal(CNT), Signal(CNT), Signal(8)
+        o_cg, o_cp = Signal(CNT), Signal(range(TP + 1))     # pixel: o_c = o_cg * TP + o_cp
         o_rot, o_gb = Signal(CNT), Signal(CNT)
 
         vo_mod = Signal(CNT)
@@ -364,9 +416,10 @@ class ConvChunk(wiring.Component):
                      o_addr.eq(cfg["out_base"] + o_ho * cfg["out_row_beats"] + o_wo * cfg["out_nb"] + o_jb)]
         for a in range(TM):
             grp = o_gb + o_s + (a < o_rot)
-            m.d.comb += [acc_rd_w[a].addr.eq(Mux(g_wbank, D_ACC, 0) + grp * cfg["acc_plane"]
-                                             + o_r * cfg["tcb"] + o_c),
-                         p_rd[a].addr.eq(grp)]
+            for p in range(TP):
+                m.d.comb += acc_rd_w[a * TP + p].addr.eq(Mux(g_wbank, D_ACC, 0) + grp * cfg["acc_plane"]
+                                                         + o_r * cfg["cgs"] + (o_cg if PX else o_c))
+            m.d.comb += p_rd[a].addr.eq(grp)
 
         def start_input_stream(bank):
             m.d.sync += [l_row.eq(0), l_col.eq(0), l_k.eq(0), l_s.eq(0), l_rot.eq(0), l_gb.eq(0),
@@ -408,15 +461,18 @@ class ConvChunk(wiring.Component):
             with m.State("P_DRAIN"):
                 m.d.sync += ph_drain.eq(ph_drain - 1)
                 with m.If(ph_drain == 1):
-                    m.d.sync += [o_r.eq(0), o_c.eq(0), o_kb.eq(0), o_s.eq(0), o_rot.eq(0), o_gb.eq(0)]
+                    m.d.sync += [o_r.eq(0), o_c.eq(0), o_kb.eq(0), o_s.eq(0), o_rot.eq(0), o_gb.eq(0), o_cg.eq(0),
+                                 o_cp.eq(0)]
                     m.next = "W"
             with m.State("W"):  # requantize and write the pending tile
                 m.d.comb += o_run.eq(1)
 
                 def after_pixel():
-                    m.d.sync += o_c.eq(o_c + 1)
+                    m.d.sync += [o_c.eq(o_c + 1), o_cp.eq(o_cp + 1)]
+                    with m.If(o_cp == TP - 1):
+                        m.d.sync += [o_cp.eq(0), o_cg.eq(o_cg + 1)]
                     with m.If(o_c == cfg["tcb"] - 1):
-                        m.d.sync += [o_c.eq(0), o_r.eq(o_r + 1)]
+                        m.d.sync += [o_c.eq(0), o_r.eq(o_r + 1), o_cg.eq(0), o_cp.eq(0)]
                         with m.If(o_r == cfg["trb"] - 1):
                             m.d.sync += ph_drain.eq(timing.WRITE_DRAIN)
                             m.next = "W_DRAIN"
@@ -432,9 +488,14 @@ class ConvChunk(wiring.Component):
                         m.next = "IDLE"
             with m.State("I"):  # the next step's input tile
                 m.d.comb += [rq_en.eq((l_s == 0) & l_inr), rq_addr.eq(l_addr),
-                             TAG_KIND.eq(2), TAG_INR.eq(l_inr), TAG_SUB.eq(l_s),
-                             TAG_A.eq(Mux(g_lb, D_IN, 0) + l_row * cfg["cols_in"] + l_col),
-                             TAG_B.eq(l_rot), TAG_C.eq(l_gb)]
+                             TAG_KIND.eq(2), TAG_INR.eq(l_inr), TAG_SUB.eq(l_s)]
+                if PX:  # whole beats into column banks
+                    m.d.comb += [TAG_A.eq(Mux(g_lb, D_IN, 0) + (l_k * ROWS_MAX + l_row) * COLSB
+                                          + (l_col >> LOG_NBK)),
+                                 TAG_B.eq(l_col[:LOG_NBK] if LOG_NBK else 0)]
+                else:
+                    m.d.comb += [TAG_A.eq(Mux(g_lb, D_IN, 0) + l_row * cfg["cols_in"] + l_col),
+                                 TAG_B.eq(l_rot), TAG_C.eq(l_gb)]
 
                 def after_pixel():
                     m.d.sync += l_col.eq(l_col + 1)
@@ -461,15 +522,18 @@ class ConvChunk(wiring.Component):
         m.d.comb += g_busy.eq(~mem_fsm.ongoing("IDLE"))
 
         # writer pipeline (stages 1..3 after the counters)
-        o_tags = [o_run, o_s == sub_w - 1, o_s, o_rot, o_inr, o_addr]
+        o_tags = [o_run, o_s == sub_w - 1, o_s, o_rot, o_inr, o_addr, o_cp]
         w1 = stage(o_tags, "w1")
+        # each output channel's accumulator: its lane, or (pixel) the lane of the pixel's column
+        acc_val = [Array([acc_rd_w[a * TP + p].data for p in range(TP)])[w1[6]] if PX else acc_rd_w[a].data
+                   for a in range(TM)]
         yv = [Signal(signed(BIAS_BITS + 1 + MULT_BITS + 1), name=f"y{a}") for a in range(TM)]
         sh1 = [Signal(SHIFT_BITS, name=f"sh1_{a}") for a in range(TM)]
         for a in range(TM):
             rec = p_rd[a].data
             bias = rec[0:BIAS_BITS].as_signed()
             mult = rec[BIAS_BITS:BIAS_BITS + MULT_BITS]
-            m.d.sync += [yv[a].eq((acc_rd_w[a].data + bias) * Mux(raw, 1, mult)),
+            m.d.sync += [yv[a].eq((acc_val[a] + bias) * Mux(raw, 1, mult)),
                          sh1[a].eq(Mux(raw, 0, rec[BIAS_BITS + MULT_BITS:]))]
         w2 = stage(w1, "w2")
         q = [Signal(QW, name=f"q{a}") for a in range(TM)]
@@ -478,7 +542,7 @@ class ConvChunk(wiring.Component):
             m.d.comb += rnd.eq((yv[a] + ((Const(1, 64) << sh1[a]) >> 1)) >> sh1[a])
             m.d.sync += q[a].eq(Mux(raw, rnd[:QW], Mux(rnd < 0, 0, Mux(rnd > omax, omax, rnd))))
         w3 = stage(w2, "w3")
-        run3, last3, s3_, rot3, inr3, addr3 = w3
+        run3, last3, s3_, rot3, inr3, addr3 = w3[:6]
         rot_q = []
         qa = Array(q)
         for u in range(TM):

@@ -3,7 +3,8 @@
 Every case must be bit-exact against the numpy integer reference and take exactly the cycles hw_model
 predicts. The cases cover bits 4/6/8, strides 1/2, padding 0/1/2, kernels 1/3/5, channel counts and map
 sizes that do not divide the tiles, and chunks with sub-beat scatter/gather (values per beat > tn or > tm),
-odd array shapes, another bus width and another read latency.
+odd array shapes, another bus width and another read latency. Every dataflow: channel, pixel and
+depthwise convolutions (standard, grouped, logits), and the vector chunk's residual adds and average pools.
 """
 import numpy as np
 import pytest
@@ -21,14 +22,18 @@ CONFIGS = {
         Chunk(name="a8", bits=8, tm=5, tn=3, trb=5, tcb=3, tmb=16, tnb=16, max_kernel=5, out_bits=(4, 8)),
         Chunk(name="e6", bits=6, dataflow="depthwise", tm=4, tn=1, trb=4, tcb=3, tmb=20, tnb=20, max_kernel=5,
               out_bits=(6,)),
-        Chunk(name="u6", bits=6, dataflow="vector", tm=1, tn=1, trb=1, tcb=5, tmb=40, tnb=40, out_bits=(4, 6, 8)))),
+        Chunk(name="u6", bits=6, dataflow="vector", tm=1, tn=1, trb=1, tcb=5, tmb=40, tnb=40, out_bits=(4, 6, 8)),
+        Chunk(name="p5", bits=5, dataflow="pixel", tm=3, tn=5, trb=3, tcb=7, tmb=24, tnb=24, max_kernel=5,
+              out_bits=(5, 8)))),
     "wide": lambda: Accelerator(name="wide", memory=MemoryInterface(bus_bits=128, read_latency=1), chunks=(
         Chunk(name="w8", bits=8, tm=16, tn=8, trb=4, tcb=4, tmb=32, tnb=32, max_kernel=5, out_bits=(4, 8, 32)),
         Chunk(name="y8", bits=8, dataflow="vector", tm=1, tn=1, trb=1, tcb=64, tmb=40, tnb=40, out_bits=(8,)),
+        Chunk(name="q4", bits=4, dataflow="pixel", tm=8, tn=4, trb=4, tcb=6, tmb=64, tnb=64, max_kernel=5,
+              out_bits=(4, 32)),
         Chunk(name="x8", bits=8, dataflow="depthwise", tm=8, tn=1, trb=4, tcb=4, tmb=32, tnb=32, max_kernel=5,
               out_bits=(8,)))),
 }
-N_CASES = {"default": 27, "odd": 18, "wide": 9}   # 54 layer x configuration cases per simulator
+N_CASES = {"default": 27, "odd": 21, "wide": 12}   # 60 layer x configuration cases per simulator
 
 
 def cases_for(acc: Accelerator, n: int, seed: int):
@@ -94,6 +99,9 @@ def test_regression_cases_cover_the_space():
     assert sum(l.depthwise for l in layers) >= 6 and sum(l.groups == 2 for l in layers) >= 4
     assert sum(l.op == "add" for l in layers) >= 3 and sum(l.op == "avgpool" for l in layers) >= 3
     assert sum(l.out_bits == 32 for l in layers) >= 2                         # classifier logits
+    pixel = [c for name in CONFIGS for c in cases_for(CONFIGS[name](), N_CASES[name], seed=1234)
+             if c.geom.chunk.pixel]
+    assert len(pixel) >= 5 and {c.layer.kernel for c in pixel} >= {1, 3, 5} and {c.layer.stride for c in pixel} == {1, 2}
     acc = CONFIGS["default"]()
     from hw_model.mapping import geometry
     geoms = [geometry(acc, c.layer) for c in cases_for(acc, N_CASES["default"], 1234) if not c.layer.vector]
