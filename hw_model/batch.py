@@ -32,7 +32,7 @@ def evaluate(*, with_energy: bool = False, **a) -> dict:
     cycles = cycles_from_fields(f)
     macs = Ho * Wo * a["M"] * (a["N"] // groups) * a["K"] * a["K"]
     fits = ((a["K"] <= a["max_kernel"]) & (a["S"] <= a["max_stride"]) & (a["tnb_cap"] >= f["v_in"])
-            & (a["tmb_cap"] >= f["v_out"]) & (a["tm"] <= a["tmb_cap"]) & (tn <= a["tnb_cap"]))
+            & (a["tmb_cap"] >= f["v_out"]) & (a["tm"] <= a["tmb_cap"]) & ((tn <= a["tnb_cap"]) | (px != 0)))
     fits = fits & np.where(dw, a["bits"] == a["out_bits"], True)
     out = dict(cycles=cycles, macs=macs, utilization=macs / (cycles * f["macs_per_cycle"]), fits=fits, fields=f)
     if with_energy:

@@ -269,7 +269,7 @@ class Chunk:
                 raise ConfigError(f"{w}.tnb", self.tnb, f"tmb = {self.tmb} for a depthwise chunk")
         if self.tm > self.tmb:
             raise ConfigError(f"{w}.tm", self.tm, f"at most its buffer tile tmb = {self.tmb}")
-        if self.tn > self.tnb:
+        if self.tn > self.tnb and not self.pixel:     # (a pixel chunk's tn counts output columns)
             raise ConfigError(f"{w}.tn", self.tn, f"at most its buffer tile tnb = {self.tnb}")
 
     # Buffer geometry. Each buffer is double-banked except the parameter buffer; depths are per bank.

@@ -143,12 +143,42 @@ class DifferentiableSearch:
         ranks = j.argsort(axis=0).argsort(axis=0).astype(float)
         return (ranks - ranks.mean(axis=0)) / max(len(j) - 1, 1)
 
-    def run(self, work: Workload, n_evals: int) -> SearchResult:
+    def run(self, work: Workload, n_evals: int, polish: float = 0.2) -> SearchResult:
+        """Sample and learn for (1 - polish) of the evaluations, then spend the rest polishing the best design
+        found: sweeps that try every single-decision change of it at once (one vectorized evaluation) and
+        take the best improving one."""
         best, t0 = _Best(), time.perf_counter()
-        while best.n + self.batch <= n_evals:
+        learn = n_evals - int(polish * n_evals)
+        while best.n + self.batch <= learn:
             self.step(work, best)
+        self._polish(work, best, n_evals)
         return SearchResult(best.idx, best.metric, best.n, time.perf_counter() - t0, best.curve,
                             {"logits": self.logits.copy()})
+
+
+def _neighbours(space: Space, idx: np.ndarray) -> np.ndarray:
+    """Every design that differs from idx [C, G] in one decision: [N, C, G]."""
+    out = []
+    for c in range(idx.shape[0]):
+        for g in range(idx.shape[1]):
+            for o in range(int(space.n_opts[g])):
+                if o != idx[c, g]:
+                    d = idx.copy()
+                    d[c, g] = o
+                    out.append(d)
+    return np.array(out, dtype=np.int64).reshape((-1,) + idx.shape)
+
+
+def _polish_best(self, work: Workload, best: _Best, n_evals: int) -> None:
+    while best.idx is not None and best.n < n_evals:
+        cand = _neighbours(self.space, best.idx)[:n_evals - best.n]
+        before = best.metric
+        best.update(cand, score(cand, self.space, work, self.budget, self.metric))
+        if best.metric >= before:
+            break
+
+
+DifferentiableSearch._polish = _polish_best
 
 
 def differentiable_search(space: Space, work: Workload, budget: Budget, n_evals: int, metric: str = "latency",
@@ -219,12 +249,13 @@ def decomposed_optimum(space: Space, work: Workload, budget: Budget) -> SearchRe
 
 def _chunk_res(space: Space, c: int, grid: np.ndarray):
     from hw_model.cost import resources_fields
-    from .space import FACTORS
+    from .space import DF_PIXEL, FACTORS
     slot = space.slots[c]
     full = np.zeros((len(grid),) + space.shape, dtype=np.int64)
     full[:, c] = grid
     vals = space.values(full)[:, c]
     r = resources_fields(bits=slot.bits, max_kernel=slot.max_kernel, max_stride=slot.max_stride,
                          bus=space.memory.bus_bits, dw=int(slot.depthwise),
-                         **{f: vals[:, i] for i, f in enumerate(FACTORS)})
+                         px=vals[:, FACTORS.index("df")] == DF_PIXEL,
+                         **{f: vals[:, i] for i, f in enumerate(FACTORS) if f != "df"})
     return r["dsp"], r["bram18"]

@@ -56,6 +56,7 @@ class SearchConfig:
     bus_bits: int = MemoryInterface.bus_bits
     read_latency: int = MemoryInterface.read_latency
     research_every: int = 20           # architecture steps between accelerator re-searches
+    pixel: bool = True                 # chunks of standard convolutions may take the pixel dataflow
     accel_evals: int = 2000
     final_accel_evals: int = 20000
     finetune_epochs: int = 12
@@ -163,7 +164,7 @@ class AcceleratorState:
     def research(self, layers, evals: int, seed: int, exact: bool = False) -> Accelerator:
         cfg = self.cfg
         work = Workload(layers, cfg.memory)
-        space = work.space()
+        space = work.space(pixel=cfg.pixel)
         if self.engine is None or self.slots != space.slots:
             prev = self.engine
             self.engine = DifferentiableSearch(space, cfg.budget, cfg.metric, seed=seed)
@@ -204,7 +205,7 @@ class AcceleratorState:
 def predict(layers, acc: Accelerator, cfg: SearchConfig) -> dict:
     """Exact per-frame numbers of a derived network on an accelerator."""
     work = Workload(layers, acc.memory)
-    space = work.space()
+    space = work.space(pixel=True)      # represents any accelerator's chunks
     idx = space.index_of(acc)
     s = score(idx[None], space, work, cfg.budget, "edp")
     cycles = int(s.cycles[0])

@@ -29,7 +29,7 @@ def slots_of(net: SuperNet) -> list[tuple[str, int]]:
 
 
 def _chunk_for_slot(acc: Accelerator, kind: str, bits: int, out_bits: int) -> Chunk:
-    same = [c for c in acc.chunks if c.dataflow == kind]
+    same = [c for c in acc.chunks if c.kind == kind]
     if not same:
         base = Chunk(name="virtual", bits=bits, dataflow=kind, tm=16 if kind == "depthwise" else 8,
                      tn=1 if kind == "depthwise" else 8, tmb=32, tnb=32, max_kernel=7, out_bits=(out_bits,))
@@ -66,13 +66,13 @@ def _cycles(layers: list[Layer], acc: Accelerator) -> np.ndarray:
             out[~vec] = _cycles([L for L in layers if not L.vector], acc)
         return out
     cols = {k: [] for k in ("N", "M", "H", "W", "K", "S", "P", "bits", "out_bits", "groups", "dw", "tm", "tn",
-                            "trb_cap", "tcb_cap", "tmb_cap", "tnb_cap")}
+                            "trb_cap", "tcb_cap", "tmb_cap", "tnb_cap", "px")}
     for L in layers:
         kind, b = slot_key(L)
         c = _chunk_for_slot(acc, kind, b, L.out_bits)
         for k, v in zip(cols, (L.in_channels, L.out_channels, L.in_size[0], L.in_size[1], L.kernel, L.stride,
                                L.padding, L.bits, L.out_bits, L.groups, int(L.depthwise), c.tm, c.tn, c.trb,
-                               c.tcb, c.tmb, c.tnb)):
+                               c.tcb, c.tmb, c.tnb, int(c.pixel))):
             cols[k].append(v)
     a = {k: np.array(v) for k, v in cols.items()}
     r = evaluate(max_kernel=99, max_stride=99, bus=acc.memory.bus_bits, lat=acc.memory.read_latency, **a)

@@ -16,7 +16,10 @@ from hw_model.batch import evaluate
 from hw_model.config import Accelerator, Chunk, ConfigError, Layer, MemoryInterface
 from hw_model.cost import resources_fields
 
-FACTORS = ("tm", "tn", "trb", "tcb", "tmb", "tnb")   # a chunk's searchable parameters
+# a chunk's searchable parameters; df is the dataflow of a chunk that runs standard convolutions: 1 channel
+# (tm output x tn input channels), 2 pixel (tm output channels x tn output columns)
+FACTORS = ("tm", "tn", "trb", "tcb", "tmb", "tnb", "df")
+DF_CHANNEL, DF_PIXEL = 1, 2
 DEFAULT_OPTIONS = {
     "tm": (2, 4, 8, 16, 32),
     "tn": (2, 4, 8, 16, 32),
@@ -24,11 +27,12 @@ DEFAULT_OPTIONS = {
     "tcb": (2, 4, 8, 16),
     "tmb": (16, 32, 64, 128),
     "tnb": (16, 32, 64, 128),
+    "df": (DF_CHANNEL,),            # Workload.space(pixel=True) adds DF_PIXEL
 }
 # Parameters decided together: the MAC array's shape is one decision (its aspect ratio trades against its
 # size under a DSP budget, which independent choices of tm and tn cannot cross in one move), and so is the
 # output tile's shape.
-DEFAULT_GROUPS = (("tm", "tn"), ("trb", "tcb"), ("tmb",), ("tnb",))
+DEFAULT_GROUPS = (("tm", "tn"), ("trb", "tcb"), ("tmb",), ("tnb",), ("df",))
 METRICS = ("latency", "energy", "edp")
 
 
@@ -76,6 +80,7 @@ class Space:
     fixed_chunks: tuple[Chunk, ...] = ()     # chunks every design carries as they are (the vector units)
 
     def __post_init__(self):
+        self.options = {"df": (DF_CHANNEL,), **self.options}
         for f in FACTORS:
             opts = self.options.get(f)
             if not opts or any(not isinstance(o, int) or o < 1 for o in opts):
@@ -107,13 +112,17 @@ class Space:
         dw = np.array([sl.depthwise for sl in self.slots])
         v[..., FACTORS.index("tn")] = np.where(dw, 1, v[..., FACTORS.index("tn")])
         v[..., FACTORS.index("tnb")] = np.where(dw, v[..., FACTORS.index("tmb")], v[..., FACTORS.index("tnb")])
+        v[..., FACTORS.index("df")] = np.where(dw, DF_CHANNEL, v[..., FACTORS.index("df")])
         return v
 
     def to_accelerator(self, idx: np.ndarray, name: str = "searched", clock_mhz: float = 200.0) -> Accelerator:
         vals = self.values(np.asarray(idx))
+        def dataflow(slot, df):
+            return "pixel" if slot.dataflow == "channel" and df == DF_PIXEL else slot.dataflow
+
         chunks = tuple(Chunk(name=s.name, bits=s.bits, out_bits=s.out_bits, max_kernel=s.max_kernel,
-                             max_stride=s.max_stride, dataflow=s.dataflow,
-                             **{f: int(v) for f, v in zip(FACTORS, vals[c])})
+                             max_stride=s.max_stride, dataflow=dataflow(s, vals[c][FACTORS.index("df")]),
+                             **{f: int(v) for f, v in zip(FACTORS, vals[c]) if f != "df"})
                        for c, s in enumerate(self.slots))
         return Accelerator(name=name, chunks=chunks + tuple(self.fixed_chunks), memory=self.memory,
                            clock_mhz=clock_mhz)
@@ -123,7 +132,8 @@ class Space:
         idx = np.zeros(self.shape, dtype=np.int64)
         for c, s in enumerate(self.slots):
             ch = acc.chunk(s.name)
-            want = np.array([getattr(ch, f) for f in FACTORS], dtype=float)
+            want = np.array([getattr(ch, f) if f != "df" else (DF_PIXEL if ch.pixel else DF_CHANNEL)
+                             for f in FACTORS], dtype=float)
             for gi in range(len(self.groups)):
                 t = self.table[gi, :self.n_opts[gi]].astype(float)
                 d = np.where(t < 0, 0.0, np.abs(np.log2(np.maximum(t, 1)) - np.log2(want))).sum(axis=1)
@@ -202,8 +212,12 @@ class Workload:
         self.fixed_dsp = sum(r["dsp"] for r in res)
         self.fixed_bram = sum(r["bram18"] for r in res)
 
-    def space(self, options: dict | None = None) -> Space:
-        return Space(self.slots, self.memory, dict(options or DEFAULT_OPTIONS), fixed_chunks=self.fixed_chunks)
+    def space(self, options: dict | None = None, pixel: bool = False) -> Space:
+        """The design space; pixel=True lets every chunk of standard convolutions choose the pixel dataflow."""
+        opts = dict(options or DEFAULT_OPTIONS)
+        if pixel:
+            opts["df"] = (DF_CHANNEL, DF_PIXEL)
+        return Space(self.slots, self.memory, opts, fixed_chunks=self.fixed_chunks)
 
 
 @dataclass
@@ -230,7 +244,8 @@ def score(idx: np.ndarray, space: Space, work: Workload, budget: Budget, metric:
     lay = {f: per[f][:, work.slot_of] for f in FACTORS}         # [B, L]
     mk = np.array([s.max_kernel for s in space.slots])[work.slot_of]
     ms = np.array([s.max_stride for s in space.slots])[work.slot_of]
-    r = evaluate(with_energy=metric != "latency", **work.arrays, tm=lay["tm"], tn=lay["tn"], trb_cap=lay["trb"],
+    r = evaluate(with_energy=metric != "latency", **work.arrays, px=lay["df"] == DF_PIXEL, tm=lay["tm"], tn=lay["tn"],
+                 trb_cap=lay["trb"],
                  tcb_cap=lay["tcb"], tmb_cap=lay["tmb"], tnb_cap=lay["tnb"], max_kernel=mk, max_stride=ms,
                  bus=space.memory.bus_bits, lat=space.memory.read_latency)
     # each layer is dispatched on the accelerator top (hw_model.timing.TOP_DISPATCH) as the simulation runs it
@@ -241,7 +256,7 @@ def score(idx: np.ndarray, space: Space, work: Workload, budget: Budget, metric:
     res = resources_fields(bits=bits, tm=per["tm"], tn=per["tn"], trb=per["trb"], tcb=per["tcb"], tmb=per["tmb"],
                            tnb=per["tnb"], max_kernel=np.array([s.max_kernel for s in space.slots]),
                            max_stride=np.array([s.max_stride for s in space.slots]), bus=space.memory.bus_bits,
-                           dw=np.array([int(s.depthwise) for s in space.slots]))
+                           dw=np.array([int(s.depthwise) for s in space.slots]), px=per["df"] == DF_PIXEL)
     dsp, bram = res["dsp"].sum(axis=1) + work.fixed_dsp, res["bram18"].sum(axis=1) + work.fixed_bram
     # a chunk must also hold one beat of each output width it writes (Accelerator's own validation)
     bus = space.memory.bus_bits

@@ -78,11 +78,40 @@ def test_the_engine_learns_its_distribution_concentrates():
     from search.accel_search import DifferentiableSearch, _Best
     work = Workload(vgg_cifar())
     eng = DifferentiableSearch(work.space(), Budget(), seed=3)
-    p0 = eng.probs().max(axis=-1).mean()
+    real = work.space().n_opts > 1                    # groups with a decision to make
+    p0 = eng.probs().max(axis=-1)[:, real].mean()
     best = _Best()
     for _ in range(100):
         eng.step(work, best)
-    assert eng.probs().max(axis=-1).mean() > p0 + 0.3
+    assert eng.probs().max(axis=-1)[:, real].mean() > p0 + 0.3
+
+
+def test_pixel_dataflow_is_in_the_space_and_scores_exactly():
+    """With pixel=True every channel slot may take the pixel dataflow; the design's scores are the scalar
+    model's of the accelerator it builds, and the exact optimum uses pixel where it pays (a 3-channel stem)."""
+    from hw_model.config import Layer
+    layers = [Layer(name="stem", in_channels=3, out_channels=64, in_size=(64, 64), kernel=3, padding=1, bits=4),
+              Layer(name="c1", in_channels=16, out_channels=16, in_size=(8, 8), kernel=3, padding=1, bits=8)]
+    work = Workload(layers)
+    space = work.space(pixel=True)
+    idx = np.random.default_rng(1).integers(0, space.n_opts, size=(64,) + space.shape)
+    s = score(idx, space, work, Budget())
+    pix = np.array([space.to_accelerator(i).chunk("c4").pixel if v else False for i, v in zip(idx, s.valid)])
+    chosen = list(np.flatnonzero(s.valid & pix)[:4]) + list(np.flatnonzero(s.valid & ~pix)[:4])
+    assert len(chosen) == 8
+    for b in chosen:
+        acc = space.to_accelerator(idx[b])
+        cyc = {}
+        for L in layers:
+            g = geometry(acc, L)
+            cyc[g.chunk.name] = cyc.get(g.chunk.name, 0) + layer_cycles(g) + TOP_DISPATCH
+        assert s.cycles[b] == max(cyc.values())
+        assert s.dsp[b] == accelerator_resources(acc)["total"]["dsp"]
+        assert s.bram18[b] == accelerator_resources(acc)["total"]["bram18"]
+        assert (space.index_of(acc) == idx[b]).all()
+    opt = decomposed_optimum(space, work, Budget())
+    assert space.to_accelerator(opt.idx).chunk("c4").pixel
+    assert opt.metric < decomposed_optimum(work.space(), work, Budget()).metric
 
 
 def test_depthwise_layers_get_depthwise_slots_and_exact_scores():
