@@ -45,6 +45,7 @@ bench: .venv/.stamp
 	$(PY) -m bench.model_speed
 	$(PY) -m bench.sim_speed
 	$(PY) -m bench.accel_search
+	$(PY) -m bench.utilization
 
 lint: .venv/.stamp
 	$(PY) -m sim.lint

@@ -38,6 +38,7 @@ def main() -> dict:
         assert all(r["bit_exact"] and r["rtl_cycles"] == r["model_cycles"] for r in rows)
         res["simulators"][sim] = {"cycles": cycles, "seconds": dt, "cycles_per_s": cycles / dt,
                                   "run_seconds": core, "run_cycles_per_s": cycles / core}
+    res["whole_network"] = _whole_network(acc)
     s = res["simulators"]
     if "verilator" in s and "icarus" in s:
         res["verilator_over_icarus"] = s["verilator"]["run_cycles_per_s"] / s["icarus"]["run_cycles_per_s"]
@@ -49,7 +50,32 @@ def main() -> dict:
               f"while running ({v['run_seconds']:.2f} s)")
     if "verilator_over_icarus" in res:
         print(f"verilator / icarus while running: {res['verilator_over_icarus']:.1f}x")
+    for name, v in res["whole_network"].items():
+        print(f"whole network ({v['layers']} layers x {v['images']} images) on {name}: {v['cycles']:,} cycles, "
+              f"{v['run_cycles_per_s']:,.0f} cycles/s while running, {v['seconds']:.1f} s end to end, "
+              f"logits bit-exact {v['logits_bit_exact']}")
     return res
+
+
+def _whole_network(acc, images: int = 8) -> dict:
+    """The reference network (every layer type) on the accelerator top, images one after another; the build
+    is done first and not timed."""
+    from sim.network import run_network
+    from sim.refnet import reference_images, reference_network
+    layers, graph = reference_network()
+    out = {}
+    for sim in ("verilator", "icarus"):
+        if not available(sim):
+            continue
+        run_network(acc, layers, graph, reference_images(1), sim)   # build (untimed)
+        t = time.perf_counter()
+        rep = run_network(acc, layers, graph, reference_images(images), sim)
+        dt = time.perf_counter() - t
+        cycles = rep["frame_cycles_sequential"]["rtl"] * images
+        out[sim] = {"layers": len(layers), "images": images, "cycles": cycles, "seconds": dt,
+                    "cycles_per_s": cycles / dt, "run_cycles_per_s": rep["simulated_cycles_per_second"],
+                    "logits_bit_exact": rep["logits_bit_exact"]}
+    return out
 
 
 if __name__ == "__main__":

@@ -27,6 +27,16 @@ async def _pulse(dut, sig):
     await RisingEdge(dut.clk)
 
 
+async def start_clock_and_reset(dut, inputs) -> None:
+    """A 100 MHz clock, the given inputs low, three cycles of reset."""
+    Clock(dut.clk, 10, unit="ns").start()
+    for sig in inputs:
+        sig.value = 0
+    dut.rst.value = 1
+    await ClockCycles(dut.clk, 3)
+    dut.rst.value = 0
+
+
 def _parse_dump(text: str) -> list:
     words = []
     for line in text.split("\n"):
@@ -41,14 +51,7 @@ def _parse_dump(text: str) -> list:
 async def run_job(dut):
     with open(os.environ["TRIPS_JOB"]) as f:
         job = json.load(f)
-    Clock(dut.clk, 10, unit="ns").start()
-    dut.start.value = 0
-    dut.cfg.value = 0
-    dut.load.value = 0
-    dut.dump.value = 0
-    dut.rst.value = 1
-    await ClockCycles(dut.clk, 3)
-    dut.rst.value = 0
+    await start_clock_and_reset(dut, (dut.start, dut.cfg, dut.load, dut.dump))
     results = []
     for layer in job["layers"]:
         with open(LOAD_FILE, "w") as f:

@@ -11,22 +11,16 @@ import os
 import time
 
 import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge
+from cocotb.triggers import RisingEdge
 
-from .tb_chunk import DUMP_FILE, LOAD_FILE, _parse_dump, _pulse
+from .tb_chunk import DUMP_FILE, LOAD_FILE, _parse_dump, _pulse, start_clock_and_reset
 
 
 @cocotb.test()
 async def run_network(dut):
     with open(os.environ["TRIPS_JOB"]) as f:
         job = json.load(f)
-    Clock(dut.clk, 10, unit="ns").start()
-    for sig in (dut.start, dut.sel, dut.cfg, dut.load, dut.dump):
-        sig.value = 0
-    dut.rst.value = 1
-    await ClockCycles(dut.clk, 3)
-    dut.rst.value = 0
+    await start_clock_and_reset(dut, (dut.start, dut.sel, dut.cfg, dut.load, dut.dump))
     images = []
     for img_file in job["images"]:
         with open(LOAD_FILE, "w") as f:

@@ -86,6 +86,15 @@ def test_the_engine_learns_its_distribution_concentrates():
     assert eng.probs().max(axis=-1)[:, real].mean() > p0 + 0.3
 
 
+def _slowest_chunk_cycles(acc, layers) -> int:
+    """The scalar model: each layer's cycles plus its dispatch, summed per chunk; the busiest chunk."""
+    cyc = {}
+    for L in layers:
+        g = geometry(acc, L)
+        cyc[g.chunk.name] = cyc.get(g.chunk.name, 0) + layer_cycles(g) + TOP_DISPATCH
+    return max(cyc.values())
+
+
 def test_pixel_dataflow_is_in_the_space_and_scores_exactly():
     """With pixel=True every channel slot may take the pixel dataflow; the design's scores are the scalar
     model's of the accelerator it builds, and the exact optimum uses pixel where it pays (a 3-channel stem)."""
@@ -101,11 +110,7 @@ def test_pixel_dataflow_is_in_the_space_and_scores_exactly():
     assert len(chosen) == 8
     for b in chosen:
         acc = space.to_accelerator(idx[b])
-        cyc = {}
-        for L in layers:
-            g = geometry(acc, L)
-            cyc[g.chunk.name] = cyc.get(g.chunk.name, 0) + layer_cycles(g) + TOP_DISPATCH
-        assert s.cycles[b] == max(cyc.values())
+        assert s.cycles[b] == _slowest_chunk_cycles(acc, layers)
         assert s.dsp[b] == accelerator_resources(acc)["total"]["dsp"]
         assert s.bram18[b] == accelerator_resources(acc)["total"]["bram18"]
         assert (space.index_of(acc) == idx[b]).all()
@@ -125,11 +130,6 @@ def test_depthwise_layers_get_depthwise_slots_and_exact_scores():
     idx = np.random.default_rng(1).integers(0, space.n_opts, size=(4,) + space.shape)
     s = score(idx, space, work, Budget())
     for b in range(4):
-        acc = space.to_accelerator(idx[b])
-        cyc = {}
-        for L in layers:
-            g = geometry(acc, L)
-            cyc[g.chunk.name] = cyc.get(g.chunk.name, 0) + layer_cycles(g) + TOP_DISPATCH
-        assert s.cycles[b] == max(cyc.values())
+        assert s.cycles[b] == _slowest_chunk_cycles(space.to_accelerator(idx[b]), layers)
     opt = decomposed_optimum(space, work, Budget())
     assert opt.idx is not None and space.to_accelerator(opt.idx).chunk("d6").tn == 1

@@ -38,7 +38,7 @@ module harness_top #(
         .mem_wr_en(wr_en), .mem_wr_addr(wr_addr), .mem_wr_data(wr_data)
     );
 
-    mem_model_mp #(.NPORTS(NCHUNK), .BUS(BUS), .ADDR(ADDR), .DEPTH(DEPTH), .LATENCY(LATENCY)) u_mem (
+    mem_model #(.NPORTS(NCHUNK), .BUS(BUS), .ADDR(ADDR), .DEPTH(DEPTH), .LATENCY(LATENCY)) u_mem (
         .clk(clk), .load(load), .dump(dump), .dump_lo(dump_lo), .dump_hi(dump_hi),
         .rd_en(rd_en), .rd_addr(rd_addr), .rd_data(rd_data),
         .wr_en(wr_en), .wr_addr(wr_addr), .wr_data(wr_data), .oob(mem_oob)
