@@ -26,6 +26,9 @@ DATAFLOWS = ("channel", "depthwise", "pixel", "vector")
 # add:     out = clamp((a * mult_a + b * mult_b + round) >> shift, 0, 2^out_bits - 1), a and b at `bits`
 # avgpool: out = clamp((sum over the map of x * mult_a + round) >> shift, ...), output map 1 x 1
 OPS = ("conv", "add", "avgpool")
+# The method's chunk split by feature-map size: a chunk serves layers whose output map has at least
+# `large_map` rows (large), fewer (small), or any.
+MAP_CLASSES = ("any", "large", "small")
 VECTOR_OPS = ("add", "avgpool")
 MAX_CHANNELS = 4096
 MAX_MAP = 1024
@@ -231,6 +234,7 @@ class Chunk:
     max_kernel: int = 3
     max_stride: int = 2
     out_bits: tuple[int, ...] = (4, 6, 8)
+    maps: str = "any"
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -240,6 +244,8 @@ class Chunk:
             raise ConfigError(f"{w}.bits", self.bits, f"one of {list(SUPPORTED_BITS)}")
         if self.dataflow not in DATAFLOWS:
             raise ConfigError(f"{w}.dataflow", self.dataflow, f"one of {list(DATAFLOWS)}")
+        if self.maps not in MAP_CLASSES:
+            raise ConfigError(f"{w}.maps", self.maps, f"one of {list(MAP_CLASSES)}")
         _check_int(w, "tm", self.tm, 1, 64)
         _check_int(w, "tn", self.tn, 1, 64)
         _check_int(w, "trb", self.trb, 1, 256)
@@ -357,6 +363,7 @@ class Accelerator:
     chunks: tuple[Chunk, ...]
     memory: MemoryInterface = field(default_factory=MemoryInterface)
     clock_mhz: float = 200.0
+    large_map: int = 16         # output rows from which a layer's map is large (the method: 16 on CIFAR)
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.replace("-", "_").isidentifier():
@@ -366,6 +373,7 @@ class Accelerator:
             raise ConfigError("clock_mhz", self.clock_mhz, "a number in [1, 2000]")
         if not self.chunks:
             raise ConfigError("chunks", [], "at least one chunk")
+        _check_int("config", "large_map", self.large_map, 1, MAX_MAP)
         names = [c.name for c in self.chunks]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
@@ -393,14 +401,18 @@ class Accelerator:
     def chunk_for(self, layer: Layer) -> Chunk:
         """The layer-to-chunk rule: the first chunk of the layer's kind (channel, depthwise or vector) and
         bit-width that can write its out_bits. Grouped (not depthwise) convolutions run on channel chunks."""
-        kind = layer.dataflow
+        kind, size = layer.dataflow, self.map_class(layer)
         for c in self.chunks:
-            if c.kind == kind and c.bits == layer.bits and layer.out_bits in c.out_bits:
+            if c.kind == kind and c.bits == layer.bits and layer.out_bits in c.out_bits and c.maps in ("any", size):
                 return c
-        have = ", ".join(f"{c.name}: {c.dataflow} bits {c.bits} -> out_bits {list(c.out_bits)}"
+        have = ", ".join(f"{c.name}: {c.dataflow} bits {c.bits} -> out_bits {list(c.out_bits)}, {c.maps} maps"
                          for c in self.chunks)
-        raise ConfigError(f"layer[{layer.name!r}].bits", (kind, layer.bits, layer.out_bits),
-                          f"a (dataflow, bits, out_bits) served by a chunk ({have})")
+        raise ConfigError(f"layer[{layer.name!r}].bits", (kind, layer.bits, layer.out_bits, size),
+                          f"a (dataflow, bits, out_bits, map size) served by a chunk ({have})")
+
+    def map_class(self, layer: Layer) -> str:
+        """'large' when the layer's output map has at least large_map rows, else 'small'."""
+        return "large" if layer.out_size[0] >= self.large_map else "small"
 
     @classmethod
     def from_dict(cls, d) -> "Accelerator":
@@ -420,7 +432,8 @@ class Accelerator:
         return _from_dict(cls, d, "config")
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "clock_mhz": self.clock_mhz, "memory": dataclasses.asdict(self.memory),
+        return {"name": self.name, "clock_mhz": self.clock_mhz, "large_map": self.large_map,
+                "memory": dataclasses.asdict(self.memory),
                 "chunks": [c.to_dict() for c in self.chunks]}
 
     @classmethod

@@ -46,6 +46,8 @@ def parse(argv) -> SearchConfig:
     ap.add_argument("--device", default=d.device)
     ap.add_argument("--channel-only", action="store_true",
                     help="keep every chunk of standard convolutions on the channel dataflow (no pixel chunks)")
+    ap.add_argument("--large-map", type=int, default=d.large_map,
+                    help="split chunks by output-map size, large from this many rows (0: no split)")
     a = ap.parse_args(argv)
     try:
         bits = tuple(int(b) for b in a.bits.split(",") if b.strip())
@@ -54,7 +56,8 @@ def parse(argv) -> SearchConfig:
     return SearchConfig(preset=a.preset, data=a.data, data_dir=a.data_dir, epochs=a.epochs, warmup=a.warmup,
                         batch=a.batch, bits=bits, metric=a.metric, target=a.target, budget_dsp=a.dsp,
                         budget_bram18=a.bram18, clock_mhz=a.clock_mhz, finetune_epochs=a.finetune_epochs,
-                        seed=a.seed, out=a.out, device=a.device, pixel=not a.channel_only)
+                        seed=a.seed, out=a.out, device=a.device, pixel=not a.channel_only,
+                        large_map=a.large_map or None)
 
 
 def plots(history, net, out: Path) -> list[str]:

@@ -57,6 +57,8 @@ class SearchConfig:
     read_latency: int = MemoryInterface.read_latency
     research_every: int = 20           # architecture steps between accelerator re-searches
     pixel: bool = True                 # chunks of standard convolutions may take the pixel dataflow
+    large_map: int | None = 16         # split chunks by output-map size (rows >= 16: large), as the method;
+                                       # None: one chunk per dataflow and bit-width
     accel_evals: int = 2000
     final_accel_evals: int = 20000
     finetune_epochs: int = 12
@@ -80,6 +82,8 @@ class SearchConfig:
             raise ConfigError("BITS", self.bits, "a non-empty list drawn from 4..8")
         if self.target is not None and self.target <= 0:
             raise ConfigError("TARGET", self.target, "a positive number")
+        if self.large_map is not None and not (isinstance(self.large_map, int) and 1 <= self.large_map <= 1024):
+            raise ConfigError("--large-map", self.large_map, "an integer in [1, 1024], or 0 for no split")
         if self.fixed_ops is not None:
             from .supernet import OPS
             self.fixed_ops = tuple(self.fixed_ops)
@@ -163,7 +167,7 @@ class AcceleratorState:
 
     def research(self, layers, evals: int, seed: int, exact: bool = False) -> Accelerator:
         cfg = self.cfg
-        work = Workload(layers, cfg.memory)
+        work = Workload(layers, cfg.memory, large_map=cfg.large_map)
         space = work.space(pixel=cfg.pixel)
         if self.engine is None or self.slots != space.slots:
             prev = self.engine
@@ -204,7 +208,8 @@ class AcceleratorState:
 
 def predict(layers, acc: Accelerator, cfg: SearchConfig) -> dict:
     """Exact per-frame numbers of a derived network on an accelerator."""
-    work = Workload(layers, acc.memory)
+    from .hwcost import _large_map
+    work = Workload(layers, acc.memory, large_map=_large_map(acc))
     space = work.space(pixel=True)      # represents any accelerator's chunks
     idx = space.index_of(acc)
     s = score(idx[None], space, work, cfg.budget, "edp")

@@ -22,14 +22,22 @@ from .space import slot_key
 from .supernet import SuperNet
 
 
-def slots_of(net: SuperNet) -> list[tuple[str, int]]:
+def slots_of(net: SuperNet, split: bool = False) -> list[tuple[str, int, str]]:
     bits = sorted(set(net.bits) | {net.preset.fixed_bits})
-    return ([("channel", b) for b in bits] + [("depthwise", b) for b in sorted(net.bits)]
-            + [("vector", b) for b in bits])
+    sizes = ("large", "small") if split else ("any",)
+    return ([("channel", b, m) for b in bits for m in sizes] + [("depthwise", b, m) for b in sorted(net.bits)
+                                                              for m in sizes]
+            + [("vector", b, "any") for b in bits])
 
 
-def _chunk_for_slot(acc: Accelerator, kind: str, bits: int, out_bits: int) -> Chunk:
-    same = [c for c in acc.chunks if c.kind == kind]
+def _large_map(acc: Accelerator) -> int | None:
+    """The accelerator's feature-map split, if its chunks are split by map size."""
+    return acc.large_map if any(c.maps != "any" for c in acc.chunks) else None
+
+
+def _chunk_for_slot(acc: Accelerator, kind: str, bits: int, out_bits: int, maps: str = "any") -> Chunk:
+    same = [c for c in acc.chunks if c.kind == kind and c.maps in ("any", maps)] \
+        or [c for c in acc.chunks if c.kind == kind]
     if not same:
         base = Chunk(name="virtual", bits=bits, dataflow=kind, tm=16 if kind == "depthwise" else 8,
                      tn=1 if kind == "depthwise" else 8, tmb=32, tnb=32, max_kernel=7, out_bits=(out_bits,))
@@ -68,8 +76,8 @@ def _cycles(layers: list[Layer], acc: Accelerator) -> np.ndarray:
     cols = {k: [] for k in ("N", "M", "H", "W", "K", "S", "P", "bits", "out_bits", "groups", "dw", "tm", "tn",
                             "trb_cap", "tcb_cap", "tmb_cap", "tnb_cap", "px")}
     for L in layers:
-        kind, b = slot_key(L)
-        c = _chunk_for_slot(acc, kind, b, L.out_bits)
+        kind, b, maps = slot_key(L, _large_map(acc))
+        c = _chunk_for_slot(acc, kind, b, L.out_bits, maps)
         for k, v in zip(cols, (L.in_channels, L.out_channels, L.in_size[0], L.in_size[1], L.kernel, L.stride,
                                L.padding, L.bits, L.out_bits, L.groups, int(L.depthwise), c.tm, c.tn, c.trb,
                                c.tcb, c.tmb, c.tnb, int(c.pixel))):
@@ -81,14 +89,15 @@ def _cycles(layers: list[Layer], acc: Accelerator) -> np.ndarray:
 
 def cost_table(net: SuperNet, acc: Accelerator) -> tuple[torch.Tensor, torch.Tensor]:
     """(T [L, O, J, K] cycles of each candidate per slot, fixed [K] cycles of stem, head and classifier)."""
-    slots = slots_of(net)
+    lm = _large_map(acc)
+    slots = slots_of(net, lm is not None)
     L, O, J, K = len(net.layers), len(net.ops), len(net.bits), len(slots)
     entries, layers = [], []
     for li, sl in enumerate(net.layers):
         for o in range(O):
             for j, b in enumerate(net.bits):
                 for hl in net.blocks[li][o].hw_layers(f"l{li}", sl.in_size, b, b):
-                    entries.append((li, o, j, slots.index(slot_key(hl))))
+                    entries.append((li, o, j, slots.index(slot_key(hl, lm))))
                     layers.append(hl)
     cyc = _cycles(layers, acc)
     table = np.zeros((L, O, J, K))
@@ -98,7 +107,7 @@ def cost_table(net: SuperNet, acc: Accelerator) -> tuple[torch.Tensor, torch.Ten
     fixed = np.zeros(K)
     fixed_layers = [l for l in network_layers(net, [(0, 0)] * L) if l.name in ("stem", "head", "pool", "fc")]
     for l, c in zip(fixed_layers, _cycles(fixed_layers, acc)):
-        fixed[slots.index(slot_key(l))] += c
+        fixed[slots.index(slot_key(l, lm))] += c
     return torch.tensor(table, dtype=torch.float32), torch.tensor(fixed, dtype=torch.float32)
 
 

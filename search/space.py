@@ -61,6 +61,7 @@ class ChunkSlot:
     max_kernel: int
     max_stride: int
     dataflow: str = "channel"
+    maps: str = "any"           # the feature-map sizes it serves (the method's large/small split)
 
     @property
     def depthwise(self) -> bool:
@@ -78,6 +79,7 @@ class Space:
     options: dict = field(default_factory=lambda: dict(DEFAULT_OPTIONS))
     groups: tuple = DEFAULT_GROUPS
     fixed_chunks: tuple[Chunk, ...] = ()     # chunks every design carries as they are (the vector units)
+    large_map: int = 16                       # output rows from which a map is large (slots split by size)
 
     def __post_init__(self):
         self.options = {"df": (DF_CHANNEL,), **self.options}
@@ -122,10 +124,10 @@ class Space:
 
         chunks = tuple(Chunk(name=s.name, bits=s.bits, out_bits=s.out_bits, max_kernel=s.max_kernel,
                              max_stride=s.max_stride, dataflow=dataflow(s, vals[c][FACTORS.index("df")]),
-                             **{f: int(v) for f, v in zip(FACTORS, vals[c]) if f != "df"})
+                             maps=s.maps, **{f: int(v) for f, v in zip(FACTORS, vals[c]) if f != "df"})
                        for c, s in enumerate(self.slots))
         return Accelerator(name=name, chunks=chunks + tuple(self.fixed_chunks), memory=self.memory,
-                           clock_mhz=clock_mhz)
+                           clock_mhz=clock_mhz, large_map=self.large_map)
 
     def index_of(self, acc: Accelerator) -> np.ndarray:
         """The design index nearest to an accelerator whose chunks match the slots (for warm starts)."""
@@ -141,9 +143,17 @@ class Space:
         return idx
 
 
-def slot_key(layer: Layer) -> tuple[str, int]:
-    """The method's layer-to-chunk rule (without its feature-map split): one chunk per dataflow and bit-width."""
-    return (layer.dataflow, layer.bits)
+def slot_key(layer: Layer, large_map: int | None = None) -> tuple[str, int, str]:
+    """The method's layer-to-chunk rule: one chunk per dataflow and bit-width, and with large_map set, per
+    feature-map size (output rows >= large_map: large, else small); vector ops are not split."""
+    if large_map is None or layer.vector:
+        return (layer.dataflow, layer.bits, "any")
+    return (layer.dataflow, layer.bits, "large" if layer.out_size[0] >= large_map else "small")
+
+
+def slot_name(key: tuple[str, int, str]) -> str:
+    kind, bits, maps = key
+    return f"{kind[0] if kind != 'channel' else 'c'}{bits}" + {"any": "", "large": "L", "small": "S"}[maps]
 
 
 VECTOR_TCB = 16     # pixels per step of a vector chunk (at least the pools' maps)
@@ -164,11 +174,12 @@ def vector_chunks(layers: list[Layer], memory: MemoryInterface) -> tuple[Chunk, 
 
 
 class Workload:
-    """Layers and the slot (chunk) each runs on: one per (dataflow, bit-width) in use, as the method's template.
-    Adds and pools run on vector chunks that every design carries (search.space.vector_chunks): their cycles,
-    energy and resources are constants of the workload, part of every design's score."""
+    """Layers and the slot (chunk) each runs on: one per (dataflow, bit-width) in use, and with large_map set
+    one per feature-map size too (large: output rows >= large_map), as the method's template. Adds and pools
+    run on vector chunks that every design carries (search.space.vector_chunks): their cycles, energy and
+    resources are constants of the workload, part of every design's score."""
 
-    def __init__(self, layers: list[Layer], memory: MemoryInterface | None = None):
+    def __init__(self, layers: list[Layer], memory: MemoryInterface | None = None, large_map: int | None = None):
         if not layers:
             raise ConfigError("workload", [], "at least one layer")
         self.memory = memory or MemoryInterface()
@@ -180,13 +191,14 @@ class Workload:
         if not layers:
             raise ConfigError("workload", [L.name for L in self.all_layers], "at least one convolution")
         self.layers = list(layers)
-        keys = sorted({slot_key(L) for L in layers})
-        members = {k: [L for L in layers if slot_key(L) == k] for k in keys}
-        self.slots = tuple(ChunkSlot(name=f"{'d' if kind == 'depthwise' else 'c'}{b}", bits=b, dataflow=kind,
-                                     out_bits=tuple(sorted({L.out_bits for L in members[(kind, b)]})),
-                                     max_kernel=max(L.kernel for L in members[(kind, b)]),
-                                     max_stride=max(L.stride for L in members[(kind, b)])) for kind, b in keys)
-        self.slot_of = np.array([keys.index(slot_key(L)) for L in layers])
+        self.large_map = large_map
+        keys = sorted({slot_key(L, large_map) for L in layers})
+        members = {k: [L for L in layers if slot_key(L, large_map) == k] for k in keys}
+        self.slots = tuple(ChunkSlot(name=slot_name(k), bits=k[1], dataflow=k[0], maps=k[2],
+                                     out_bits=tuple(sorted({L.out_bits for L in members[k]})),
+                                     max_kernel=max(L.kernel for L in members[k]),
+                                     max_stride=max(L.stride for L in members[k])) for k in keys)
+        self.slot_of = np.array([keys.index(slot_key(L, large_map)) for L in layers])
         self.onehot = np.eye(len(keys), dtype=np.int64)[self.slot_of]          # [L, C]
         cols = dict(N=[L.in_channels for L in layers], M=[L.out_channels for L in layers],
                     H=[L.in_size[0] for L in layers], W=[L.in_size[1] for L in layers],
@@ -217,7 +229,8 @@ class Workload:
         opts = dict(options or DEFAULT_OPTIONS)
         if pixel:
             opts["df"] = (DF_CHANNEL, DF_PIXEL)
-        return Space(self.slots, self.memory, opts, fixed_chunks=self.fixed_chunks)
+        return Space(self.slots, self.memory, opts, fixed_chunks=self.fixed_chunks,
+                     large_map=self.large_map or Accelerator.large_map)
 
 
 @dataclass

@@ -133,3 +133,18 @@ def test_depthwise_layers_get_depthwise_slots_and_exact_scores():
         assert s.cycles[b] == _slowest_chunk_cycles(space.to_accelerator(idx[b]), layers)
     opt = decomposed_optimum(space, work, Budget())
     assert opt.idx is not None and space.to_accelerator(opt.idx).chunk("d6").tn == 1
+
+
+def test_feature_map_split_gives_large_and_small_chunks_and_exact_scores():
+    """The method's template: one chunk per (bit-width x standard/depthwise x large/small map). Layers route
+    to the chunk of their map size; scores equal the scalar model of the accelerator built."""
+    work = Workload(resnet18_cifar(), large_map=16)
+    assert {(s.name, s.maps) for s in work.slots} >= {("c8L", "large"), ("c6L", "large"), ("c6S", "small")}
+    space = work.space()
+    opt = decomposed_optimum(space, work, Budget())
+    acc = space.to_accelerator(opt.idx)
+    assert acc.large_map == 16
+    for L in work.layers:
+        assert acc.chunk_for(L).maps == ("large" if L.out_size[0] >= 16 else "small")
+    assert opt.metric == _slowest_chunk_cycles(acc, work.layers)
+    assert len(work.slots) > len(Workload(resnet18_cifar()).slots)
