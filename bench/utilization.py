@@ -112,7 +112,7 @@ def _plot(res: dict) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(len(res["workloads"]), 1, figsize=(12, 2.6 * len(res["workloads"])))
-    colors = {"3x3": "C0", "1x1": "C1", "dw": "C2"}
+    colors = {"3x3": "C0", "1x1": "C1", "dw": "C2", "7x7": "C3"}
     for ax, (name, w) in zip(axes, res["workloads"].items()):
         u = [r["utilization"] for r in w["layers"]]
         ax.bar(range(len(u)), u, color=[colors.get(r["kind"], "C3") for r in w["layers"]])
@@ -125,7 +125,8 @@ def _plot(res: dict) -> None:
         ax.set_xticks([])
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colors.values()]
     axes[0].legend(handles + [plt.Line2D([], [], color="k", marker="_", ls="", mew=2)],
-                   ["3x3 (channel)", "1x1 (channel)", "depthwise (16 lanes)", "same layer, pixel dataflow"],
+                   ["3x3 (channel)", "1x1 (channel)", "depthwise (16 lanes)", "7x7 stem (channel)",
+                    "same layer, pixel dataflow"],
                    fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(OUT / "utilization.png", dpi=110)
