@@ -1,7 +1,8 @@
-"""The chunk's run-time registers: one layer's program, as a packed configuration word.
+"""The chunk's run-time registers: one layer's program, as a packed configuration word, and the layer
+descriptor that carries it to the accelerator top.
 
 This list is the single definition of the register map: rtl_gen decodes the `cfg` port with it, sim packs it,
-and (later) the AXI-Lite register map, C header and Python module are generated from it.
+and rtl_gen.regmap generates the Markdown, C header and Python module of it.
 """
 from __future__ import annotations
 
@@ -124,3 +125,17 @@ def pack_cfg(values: dict[str, int]) -> int:
     for name, (off, width) in field_offsets().items():
         word |= (values[name] & ((1 << width) - 1)) << off
     return word
+
+
+# A layer descriptor: the top's chunk select and the cfg word, in 32-bit words (little end first):
+#   word 0: sel (bits 7:0; the chunk's index in the config), words 1..: cfg bits [32*(i-1), 32*i)
+DESC_SEL_BITS = 8
+CFG_WORDS = -(-CFG_BITS // 32)
+DESC_WORDS = 1 + CFG_WORDS
+
+
+def descriptor(sel: int, cfg_word: int) -> list[int]:
+    """One layer's descriptor as 32-bit words."""
+    if not 0 <= sel < (1 << DESC_SEL_BITS):
+        raise ValueError(f"sel {sel} out of range")
+    return [sel] + [(cfg_word >> (32 * i)) & 0xFFFFFFFF for i in range(CFG_WORDS)]

@@ -83,5 +83,11 @@ def emit(acc: Accelerator, out_dir: Path) -> dict:
         "buffers": {ch.name: {"in_depth": ch.in_depth, "w_depth": ch.w_depth, "acc_depth": ch.acc_depth,
                               "p_depth": ch.p_depth} for ch in acc.chunks},
     }
+    from .regmap import c_header, markdown, python_module
+    name = acc.name.replace("-", "_")
+    for fname, text in ((f"{name}_regs.md", markdown(acc)), (f"{name}_regs.h", c_header(acc)),
+                        (f"{name}_regs.py", python_module(acc))):
+        atomic_write_text(out_dir / fname, text)
+    manifest["register_map"] = [f"{name}_regs.md", f"{name}_regs.h", f"{name}_regs.py"]
     atomic_write_json(out_dir / "manifest.json", manifest)
     return manifest
