@@ -30,6 +30,7 @@ def lint(acc: Accelerator | None = None) -> subprocess.CompletedProcess:
     cmd = ["verilator", "--lint-only", "-Wall", "--top-module", "harness", f"-DCHUNK={module}",
            f"-GCFG_BITS={CFG_BITS}", f"-GBUS={acc.memory.bus_bits}", f"-GADDR={acc.memory.addr_bits}",
            f"-GLATENCY={acc.memory.read_latency}", str(vlt), str(HDL / "harness.v"), str(HDL / "mem_model.v"),
+           str(HDL / "run_counters.v"),
            str(gen)]
     return subprocess.run(cmd, capture_output=True, text=True)
 
@@ -49,7 +50,7 @@ def lint_top() -> subprocess.CompletedProcess:
     cmd = ["verilator", "--lint-only", "-Wall", "--top-module", "harness_top", f"-DTOP={module}",
            f"-GNCHUNK={len(acc.chunks)}", f"-GCFG_BITS={CFG_BITS}", f"-GBUS={acc.memory.bus_bits}",
            f"-GADDR={acc.memory.addr_bits}", f"-GLATENCY={acc.memory.read_latency}", str(vlt),
-           str(HDL / "harness_top.v"), str(HDL / "mem_model.v"), str(gen)]
+           str(HDL / "harness_top.v"), str(HDL / "mem_model.v"), str(HDL / "run_counters.v"), str(gen)]
     return subprocess.run(cmd, capture_output=True, text=True)
 
 

@@ -123,7 +123,7 @@ def build_top(acc: Accelerator, simulator: str, depth: int, root: Path = Path("s
               "ADDR": acc.memory.addr_bits, "DEPTH": depth, "LATENCY": acc.memory.read_latency,
               "CFG_BITS": CFG_BITS}
     text = generated({"top": acc.to_dict(), "module": module}, lambda: top_verilog(acc), root)
-    return build_design(module, text, "harness_top", ("harness_top.v", "mem_model.v"), params,
+    return build_design(module, text, "harness_top", ("harness_top.v", "mem_model.v", "run_counters.v"), params,
                         {"TOP": module}, simulator, root)
 
 

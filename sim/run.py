@@ -58,8 +58,8 @@ def build(acc: Accelerator, chunk: Chunk, simulator: str, depth: int, root: Path
               "LATENCY": acc.memory.read_latency, "CFG_BITS": CFG_BITS}
     text = generated({"chunk": chunk.to_dict(), "memory": acc.memory.__dict__, "module": module},
                      lambda: chunk_verilog(chunk, acc.memory, module), root)
-    return build_design(module, text, "harness", ("harness.v", "mem_model.v"), params, {"CHUNK": module},
-                        simulator, root)
+    return build_design(module, text, "harness", ("harness.v", "mem_model.v", "run_counters.v"), params,
+                        {"CHUNK": module}, simulator, root)
 
 
 def build_design(module: str, text: str, toplevel: str, hdl_files: tuple[str, ...], params: dict, defines: dict,

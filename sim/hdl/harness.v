@@ -19,10 +19,10 @@ module harness #(
     input  wire [ADDR-1:0]     dump_hi,
     output wire                busy,
     output wire                done,
-    output reg  [31:0]         cycles,
-    output reg  [31:0]         reads,      // read beats requested since start
-    output reg  [31:0]         writes,     // write beats since start
-    output reg                 finished,
+    output wire [31:0]         cycles,
+    output wire [31:0]         reads,      // read beats requested since start
+    output wire [31:0]         writes,     // write beats since start
+    output wire                finished,
     output wire                mem_oob
 );
     wire            rd_en, wr_en;
@@ -40,17 +40,8 @@ module harness #(
         .wr_en(wr_en), .wr_addr(wr_addr), .wr_data(wr_data), .oob(mem_oob)
     );
 
-    always @(posedge clk) begin
-        if (rst || start) begin
-            cycles <= 32'd0;
-            reads <= 32'd0;
-            writes <= 32'd0;
-            finished <= 1'b0;
-        end else if (!finished) begin
-            cycles <= cycles + 32'd1;
-            reads <= reads + {31'd0, rd_en};
-            writes <= writes + {31'd0, wr_en};
-            if (done) finished <= 1'b1;
-        end
-    end
+    run_counters #(.NPORTS(1)) u_count (
+        .clk(clk), .rst(rst), .start(start), .done(done), .rd_en(rd_en), .wr_en(wr_en),
+        .cycles(cycles), .reads(reads), .writes(writes), .finished(finished)
+    );
 endmodule

@@ -22,10 +22,10 @@ module harness_top #(
     input  wire [ADDR-1:0]     dump_hi,
     output wire [NCHUNK-1:0]   busy,
     output wire [NCHUNK-1:0]   done,
-    output reg  [31:0]         cycles,
-    output reg  [31:0]         reads,
-    output reg  [31:0]         writes,
-    output reg                 finished,
+    output wire [31:0]         cycles,
+    output wire [31:0]         reads,
+    output wire [31:0]         writes,
+    output wire                finished,
     output wire                mem_oob
 );
     wire [NCHUNK-1:0]      rd_en, wr_en;
@@ -44,28 +44,8 @@ module harness_top #(
         .wr_en(wr_en), .wr_addr(wr_addr), .wr_data(wr_data), .oob(mem_oob)
     );
 
-    // beats on all ports this cycle (continuous assignments: evaluated at time 0 by every simulator)
-    function automatic [31:0] popcount(input [NCHUNK-1:0] v);
-        integer k;
-        begin
-            popcount = 32'd0;
-            for (k = 0; k < NCHUNK; k = k + 1) popcount = popcount + {31'd0, v[k]};
-        end
-    endfunction
-    wire [31:0] nr = popcount(rd_en);
-    wire [31:0] nw = popcount(wr_en);
-
-    always @(posedge clk) begin
-        if (rst || start) begin
-            cycles <= 32'd0;
-            reads <= 32'd0;
-            writes <= 32'd0;
-            finished <= 1'b0;
-        end else if (!finished) begin
-            cycles <= cycles + 32'd1;
-            reads <= reads + nr;
-            writes <= writes + nw;
-            if (|done) finished <= 1'b1;
-        end
-    end
+    run_counters #(.NPORTS(NCHUNK)) u_count (
+        .clk(clk), .rst(rst), .start(start), .done(|done), .rd_en(rd_en), .wr_en(wr_en),
+        .cycles(cycles), .reads(reads), .writes(writes), .finished(finished)
+    );
 endmodule
