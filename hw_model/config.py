@@ -150,6 +150,10 @@ class Layer:
         """The kind of chunk that runs this layer."""
         return "vector" if self.vector else "depthwise" if self.depthwise else "channel"
 
+    def map_class(self, large_map: int) -> str:
+        """'large' when the output map has at least large_map rows, else 'small' (the method's chunk split)."""
+        return "large" if self.out_size[0] >= large_map else "small"
+
     @property
     def out_size(self) -> tuple[int, int]:
         if self.op == "avgpool":
@@ -411,8 +415,8 @@ class Accelerator:
                           f"a (dataflow, bits, out_bits, map size) served by a chunk ({have})")
 
     def map_class(self, layer: Layer) -> str:
-        """'large' when the layer's output map has at least large_map rows, else 'small'."""
-        return "large" if layer.out_size[0] >= self.large_map else "small"
+        """The layer's map size class under this accelerator's large_map."""
+        return layer.map_class(self.large_map)
 
     @classmethod
     def from_dict(cls, d) -> "Accelerator":

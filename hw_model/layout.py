@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import PARAM_RECORD_BITS
+from .config import LOGIT_BITS, PARAM_RECORD_BITS
 from .mapping import LayerGeometry, ceil_div
 from .numerics import dense_weights
 from .regs import Addresses
@@ -52,7 +52,7 @@ def unpack_activations(beats, channels: int, size: tuple[int, int], bits: int, b
     h, w = size
     v = bus_bits // bits
     nb = ceil_div(channels, v)
-    vals = unpack_beats(np.asarray(beats, dtype=object).reshape(h, w, nb), v, bits, signed=bits == 32)
+    vals = unpack_beats(np.asarray(beats, dtype=object).reshape(h, w, nb), v, bits, signed=bits == LOGIT_BITS)
     return vals.reshape(h, w, nb * v)[:, :, :channels].transpose(2, 0, 1)
 
 

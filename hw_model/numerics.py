@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .config import LOGIT_BITS
+
 
 def conv2d_int(x: np.ndarray, w: np.ndarray, stride: int, padding: int, groups: int = 1) -> np.ndarray:
     """x: [N, H, W] ints, w: [M, N/groups, K, K] ints -> [M, Ho, Wo] int64 accumulators (correlation)."""
@@ -43,7 +45,7 @@ def dense_weights(w: np.ndarray, groups: int) -> np.ndarray:
 def requantize(acc: np.ndarray, bias: np.ndarray, mult: np.ndarray, shift: np.ndarray, out_bits: int) -> np.ndarray:
     """acc: [M, ...] int64; bias/mult/shift: [M]. Returns unsigned out_bits integers as int64."""
     sh = (slice(None),) + (None,) * (acc.ndim - 1)
-    if out_bits == 32:
+    if out_bits == LOGIT_BITS:
         y = acc + bias.astype(np.int64)[sh]
         return ((y + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
     y = (acc + bias.astype(np.int64)[sh]) * mult.astype(np.int64)[sh]

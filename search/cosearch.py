@@ -57,7 +57,7 @@ class SearchConfig:
     read_latency: int = MemoryInterface.read_latency
     research_every: int = 20           # architecture steps between accelerator re-searches
     pixel: bool = True                 # chunks of standard convolutions may take the pixel dataflow
-    large_map: int | None = 16         # split chunks by output-map size (rows >= 16: large), as the method;
+    large_map: int | None = Accelerator.large_map   # split chunks by output-map size, as the method;
                                        # None: one chunk per dataflow and bit-width
     accel_evals: int = 2000
     final_accel_evals: int = 20000

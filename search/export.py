@@ -18,6 +18,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from hw_model.config import LOGIT_BITS
 from hw_model.numerics import dense_weights
 
 from .quant import int_weight, mult_shift, requantize
@@ -81,7 +82,8 @@ def finetune(net: SuperNet, genotype, data, epochs: int, device, lr: float = 0.0
 
 
 # ------------------------------------------------------------------------------------------ integer graph
-def _shuffle_perm(c: int, groups: int = 2) -> torch.Tensor:
+def shuffle_perm(c: int, groups: int = 2) -> torch.Tensor:
+    """Output channel j of a channel shuffle reads input channel perm[j]."""
     j = torch.arange(c)
     return (j % groups) * (c // groups) + j // groups
 
@@ -106,7 +108,7 @@ def _conv_node(name, q: QConv, bits, s_in, s_out, out_bits, perm=None, logits=Fa
             "groups": groups, "bits": bits, "out_bits": out_bits, "weight": qw.long(), "bias": bias,
             "in_scale": s_in, "weight_scale": s_w}
     if logits:
-        node.update(op="fc", out_bits=32)
+        node.update(op="fc", out_bits=LOGIT_BITS)
     else:
         mult, shift = mult_shift(s_in * s_w / s_out)
         node.update(mult=mult, shift=shift, out_scale=s_out)
@@ -155,7 +157,7 @@ def integer_graph(net: SuperNet, genotype) -> dict:
             continue
         pw1, dw, pw2 = cand.convs
         s_dw, s_pw2 = _act_scale(dw, b), _act_scale(pw2, b)
-        perm = _shuffle_perm(cand.mid) if cand.g > 1 else None
+        perm = shuffle_perm(cand.mid) if cand.g > 1 else None
         nodes.append(dict(_conv_node(f"l{i}_pw1", pw1, b, s_cur, s_dw, b, perm=perm), input=cur))
         nodes.append(dict(_conv_node(f"l{i}_dw", dw, b, s_dw, s_pw2, b), input=f"l{i}_pw1"))
         out = f"l{i}_pw2"
@@ -180,7 +182,7 @@ def integer_graph(net: SuperNet, genotype) -> dict:
     mult, shift = mult_shift(torch.tensor([s_head / (hw * s_fc)]))
     nodes.append({"op": "avgpool", "name": "pool", "input": "head", "mult_a": int(mult[0]), "shift": int(shift[0]),
                   "bits": fb, "out_bits": fb})
-    nodes.append(dict(_conv_node("fc", net.fc, fb, s_fc, 1.0, 32, logits=True), input="pool"))
+    nodes.append(dict(_conv_node("fc", net.fc, fb, s_fc, 1.0, LOGIT_BITS, logits=True), input="pool"))
     nodes[0]["input"] = "input"
     return {"input_scale": s_img, "input_bits": fb, "nodes": nodes}
 

@@ -50,16 +50,8 @@ def _chunk_for_slot(acc: Accelerator, kind: str, bits: int, out_bits: int, maps:
 
 def _vector_cycles(layers: list[Layer], acc: Accelerator) -> np.ndarray:
     """Adds and pools, on a vector chunk sized for them (vector chunks are not searched)."""
-    from hw_model.cycles import layer_cycles
-    from hw_model.mapping import check_fits, default_mapping
-
-    from .space import vector_chunks
-    chunks = {c.bits: c for c in vector_chunks(layers, acc.memory)}
-    out = []
-    for L in layers:
-        c = chunks[L.bits]
-        out.append(layer_cycles(check_fits(L, c, acc.memory, default_mapping(L, c, acc.memory))))
-    return np.array(out, dtype=np.int64)
+    from .space import vector_layer_cycles
+    return np.array([n for _, _, n in vector_layer_cycles(layers, acc.memory)[1]], dtype=np.int64)
 
 
 def _cycles(layers: list[Layer], acc: Accelerator) -> np.ndarray:

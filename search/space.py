@@ -79,7 +79,7 @@ class Space:
     options: dict = field(default_factory=lambda: dict(DEFAULT_OPTIONS))
     groups: tuple = DEFAULT_GROUPS
     fixed_chunks: tuple[Chunk, ...] = ()     # chunks every design carries as they are (the vector units)
-    large_map: int = 16                       # output rows from which a map is large (slots split by size)
+    large_map: int = Accelerator.large_map    # output rows from which a map is large (slots split by size)
 
     def __post_init__(self):
         self.options = {"df": (DF_CHANNEL,), **self.options}
@@ -148,7 +148,7 @@ def slot_key(layer: Layer, large_map: int | None = None) -> tuple[str, int, str]
     feature-map size (output rows >= large_map: large, else small); vector ops are not split."""
     if large_map is None or layer.vector:
         return (layer.dataflow, layer.bits, "any")
-    return (layer.dataflow, layer.bits, "large" if layer.out_size[0] >= large_map else "small")
+    return (layer.dataflow, layer.bits, layer.map_class(large_map))
 
 
 def slot_name(key: tuple[str, int, str]) -> str:
@@ -209,15 +209,10 @@ class Workload:
 
     def _fixed_costs(self) -> None:
         from hw_model.cost import chunk_resources, energy_pj
-        from hw_model.cycles import layer_cycles
-        from hw_model.mapping import check_fits, default_mapping
-        acc_chunks = {c.bits: c for c in self.fixed_chunks}
         cyc = {c.name: 0 for c in self.fixed_chunks}
         self.fixed_energy = 0.0
-        for L in self.vector_layers:
-            c = acc_chunks[L.bits]
-            g = check_fits(L, c, self.memory, default_mapping(L, c, self.memory))
-            cyc[c.name] += layer_cycles(g) + timing.TOP_DISPATCH
+        for c, g, n in vector_layer_cycles(self.vector_layers, self.memory)[1]:
+            cyc[c.name] += n + timing.TOP_DISPATCH
             self.fixed_energy += float(energy_pj(g.fields)["total"])
         self.fixed_cycles = max(cyc.values(), default=0)
         res = [chunk_resources(c, self.memory) for c in self.fixed_chunks]
@@ -231,6 +226,21 @@ class Workload:
             opts["df"] = (DF_CHANNEL, DF_PIXEL)
         return Space(self.slots, self.memory, opts, fixed_chunks=self.fixed_chunks,
                      large_map=self.large_map or Accelerator.large_map)
+
+
+def vector_layer_cycles(layers: list[Layer], memory: MemoryInterface):
+    """The vector chunks of a workload's adds and pools and, per vector layer, (chunk, geometry, cycles)."""
+    from hw_model.cycles import layer_cycles
+    from hw_model.mapping import check_fits, default_mapping
+    chunks = vector_chunks(layers, memory)
+    by_bits = {c.bits: c for c in chunks}
+    out = []
+    for L in layers:
+        if L.vector:
+            c = by_bits[L.bits]
+            g = check_fits(L, c, memory, default_mapping(L, c, memory))
+            out.append((c, g, layer_cycles(g)))
+    return chunks, out
 
 
 @dataclass

@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from hw_model.config import Layer
+from hw_model.config import LOGIT_BITS, Layer
 
 from .quant import act_levels, weight_levels
 
@@ -376,5 +376,5 @@ def network_layers(net: SuperNet, genotype) -> list[Layer]:
     out.append(Layer(name="pool", op="avgpool", in_channels=p.head_channels, out_channels=p.head_channels,
                      in_size=(fs, fs), bits=fb, out_bits=fb))
     out.append(Layer(name="fc", in_channels=p.head_channels, out_channels=p.num_classes, in_size=(1, 1), kernel=1,
-                     bits=fb, out_bits=32))
+                     bits=fb, out_bits=LOGIT_BITS))
     return out

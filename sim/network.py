@@ -23,7 +23,7 @@ from hw_model.cost import energy_pj, traffic
 from hw_model.cycles import layer_cycles, mac_utilization
 from hw_model.errors import ConfigError
 from hw_model.layout import pack_activations, pack_params, pack_weights, unpack_activations
-from hw_model.mapping import LayerGeometry, check_fits, default_mapping, geometry
+from hw_model.mapping import LayerGeometry, check_fits, geometry
 from hw_model.regs import CFG_BITS, Addresses, pack_cfg, program
 from rtl_gen.emit import top_module_name, top_verilog
 
@@ -133,9 +133,10 @@ def step_model_cycles(s: Step) -> int:
 
 
 def run_network(acc: Accelerator, layers: list[Layer], graph: dict, images: np.ndarray, simulator: str = "verilator",
-                build_root: Path = Path("sim_build"), golden: dict | None = None) -> dict:
+                build_root: Path = Path("sim_build"), golden: dict | None = None, labels=None) -> dict:
     """images: [N, C, H, W] unsigned integers at the graph's input bits. Returns the report (see sim/__main__).
-    The golden outputs come from int_forward on `golden` (default: the graph the hardware runs)."""
+    The golden outputs come from int_forward on `golden` (default: the graph the hardware runs); with labels,
+    the report adds the accuracy of the (bit-exact) logits on these images."""
     import torch
     from cocotb_tools.runner import get_runner
 
@@ -146,7 +147,7 @@ def run_network(acc: Accelerator, layers: list[Layer], graph: dict, images: np.n
     plan = plan_network(acc, layers, graph)
     bus = acc.memory.bus_bits
     bdir = build_top(acc, simulator, plan.depth, build_root)
-    _, ref = int_forward(golden or graph, torch.from_numpy(np.asarray(images, dtype=np.int64)), keep=True)
+    logits, ref = int_forward(golden or graph, torch.from_numpy(np.asarray(images, dtype=np.int64)), keep=True)
     first = layers[0]
     with tempfile.TemporaryDirectory(prefix="trips_net_") as tmp:
         tmp = Path(tmp)
@@ -172,7 +173,10 @@ def run_network(acc: Accelerator, layers: list[Layer], graph: dict, images: np.n
             raise RuntimeError(f"whole-network simulation on {simulator} produced no result:\n"
                                + (tmp / "sim.log").read_text()[-3000:])
         result = json.loads(res_path.read_text())
-    return _score(acc, plan, result, ref, len(images))
+    rep = _score(acc, plan, result, ref, len(images))
+    if labels is not None:
+        rep["accuracy_on_images"] = float((logits.argmax(1).numpy() == np.asarray(labels)).mean())
+    return rep
 
 
 def _score(acc: Accelerator, plan: Plan, result: dict, ref: dict, n_images: int) -> dict:
@@ -182,6 +186,10 @@ def _score(acc: Accelerator, plan: Plan, result: dict, ref: dict, n_images: int)
     rtl_cycles = {s.layer.name: set() for s in plan.steps}
     beats_ok = {s.layer.name: True for s in plan.steps}
     seconds = 0.0
+    beats = {}
+    for s in plan.steps:
+        t = traffic(s.geom.fields)
+        beats[s.layer.name] = (int(t["read_in_beats"] + t["read_w_beats"] + t["read_p_beats"]), int(t["write_beats"]))
     for i, img in enumerate(result["images"]):
         seconds += img["run_seconds"]
         dump = img["dump"]
@@ -197,9 +205,7 @@ def _score(acc: Accelerator, plan: Plan, result: dict, ref: dict, n_images: int)
                 want = ref[L.name][i].numpy().reshape(L.out_channels, ho, wo)
                 exact[L.name] &= bool(np.array_equal(got, want))
             rtl_cycles[L.name].add(int(r["cycles"]))
-            t = traffic(s.geom.fields)
-            beats_ok[L.name] &= (r["reads"] == int(t["read_in_beats"] + t["read_w_beats"] + t["read_p_beats"])
-                                 and r["writes"] == int(t["write_beats"]))
+            beats_ok[L.name] &= (r["reads"], r["writes"]) == beats[L.name]
     for s in plan.steps:
         L, g = s.layer, s.geom
         model = step_model_cycles(s)

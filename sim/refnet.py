@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from hw_model.config import Layer
+from hw_model.config import LOGIT_BITS, Layer
 from hw_model.numerics import random_layer_data, random_vector_data
 
 
@@ -19,14 +19,12 @@ def _conv(rng, L: Layer, inp: str, dense_groups: int | None = None) -> dict:
     groups = L.groups
     if dense_groups is not None:           # a shuffle folded into a grouped conv: dense, permuted weights
         from hw_model.numerics import dense_weights
-        wt = dense_weights(wt, L.groups)
-        c = wt.shape[0]
-        j = np.arange(c)
-        wt = wt[(j % 2) * (c // 2) + j // 2]
+        from search.export import shuffle_perm
+        wt = dense_weights(wt, L.groups)[shuffle_perm(wt.shape[0], L.groups).numpy()]
         groups = 1
     node = {"op": "conv", "name": L.name, "input": inp, "stride": L.stride, "padding": L.padding, "groups": groups,
             "bits": L.bits, "out_bits": L.out_bits, "weight": torch.from_numpy(wt), "bias": torch.from_numpy(bias)}
-    if L.out_bits == 32:
+    if L.out_bits == LOGIT_BITS:
         node["op"] = "fc"
     else:
         node.update(mult=torch.from_numpy(mult), shift=torch.from_numpy(shift))
@@ -62,7 +60,8 @@ def reference_network(seed: int = 0, size: int = 8, classes: int = 10) -> tuple[
         Layer(name="l1_pw2", in_channels=24, out_channels=12, in_size=(s2, s2), kernel=1, bits=4, out_bits=8),
         Layer(name="head", in_channels=12, out_channels=32, in_size=(s2, s2), kernel=1, bits=8, out_bits=8),
         Layer(name="pool", op="avgpool", in_channels=32, out_channels=32, in_size=(s2, s2), bits=8, out_bits=8),
-        Layer(name="fc", in_channels=32, out_channels=classes, in_size=(1, 1), kernel=1, bits=8, out_bits=32),
+        Layer(name="fc", in_channels=32, out_channels=classes, in_size=(1, 1), kernel=1, bits=8,
+              out_bits=LOGIT_BITS),
     ]
     nodes = [_conv(rng, L[0], "input"), _conv(rng, L[1], "stem", dense_groups=2), _conv(rng, L[2], "l0_pw1"),
              _conv(rng, L[3], "l0_dw"), _vector(rng, L[4], ["l0_pw2", "stem"]), _conv(rng, L[5], "l0_add"),
