@@ -6,6 +6,10 @@ requantization parameters, torch.load(weights_only=True)), search_log.jsonl, and
 """
 from __future__ import annotations
 
+if __name__ == "__main__":     # before torch is imported: keep freed memory in the process (search/tuning.py)
+    from search.tuning import reexec_with_malloc_tuning
+    reexec_with_malloc_tuning("search")
+
 import argparse
 import sys
 import time

@@ -100,7 +100,9 @@ def cost_table(net: SuperNet, acc: Accelerator) -> tuple[torch.Tensor, torch.Ten
     fixed_layers = [l for l in network_layers(net, [(0, 0)] * L) if l.name in ("stem", "head", "pool", "fc")]
     for l, c in zip(fixed_layers, _cycles(fixed_layers, acc)):
         fixed[slots.index(slot_key(l, lm))] += c
-    return torch.tensor(table, dtype=torch.float32), torch.tensor(fixed, dtype=torch.float32)
+    dev = net.alpha.device
+    return (torch.tensor(table, dtype=torch.float32, device=dev), torch.tensor(fixed, dtype=torch.float32,
+                                                                                device=dev))
 
 
 def expected_slot_cycles(net: SuperNet, table: torch.Tensor, fixed: torch.Tensor) -> torch.Tensor:

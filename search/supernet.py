@@ -57,46 +57,149 @@ PRESETS = {
 }
 
 
+def _channels_last(t: torch.Tensor) -> bool:
+    return t.dim() == 4 and not t.is_contiguous() and t.is_contiguous(memory_format=torch.channels_last)
+
+
+def dense(t: torch.Tensor, like: torch.Tensor | None = None) -> torch.Tensor:
+    """t in one dense memory order: that of `like` when given, else its own (channels-last or contiguous)."""
+    cl = _channels_last(like if like is not None else t)
+    if cl:
+        return t if _channels_last(t) or t.is_contiguous(memory_format=torch.channels_last) else \
+            t.contiguous(memory_format=torch.channels_last)
+    return t.contiguous()
+
+
+def flat(t: torch.Tensor) -> torch.Tensor:
+    """A 1-D view of a dense t in memory order (no copy for channels-last tensors, whose reshape(-1) copies)."""
+    if _channels_last(t):
+        return t.permute(0, 2, 3, 1).reshape(-1)
+    return t.reshape(-1)
+
+
+# Elementwise passes over activations are bound by memory bandwidth: MixQuant works through its input in
+# slices of this many elements (1 MiB of float32), so that the J quantized copies of a slice stay in cache and
+# the input is read once and the output written once (3x faster than whole-tensor passes on the paper preset).
+# (On a GPU one pass over the whole tensor is the fast way.)
+SLICE = 1 << 18
+
+
+def _slice(x: torch.Tensor) -> int:
+    return SLICE if x.device.type == "cpu" else max(1, x.numel())
+
+
+def _quantized(xs, tmp, s, lo, hi, clamp):
+    t = torch.div(xs, s, out=tmp).round_()
+    return t.clamp_(lo, hi) if clamp else t
+
+
+def mix_quantized(x, w, s, lo, hi, clamp) -> torch.Tensor:
+    """sum_j w_j * s_j * clamp(round(x / s_j), lo_j, hi_j), slice by slice (the output has x's memory format)."""
+    out = torch.empty_like(x)
+    xf, of = flat(x), flat(out)
+    js = [j for j in range(len(w)) if w[j] != 0]
+    if not js:
+        return out.zero_()
+    step = _slice(x)
+    tmp = torch.empty(min(step, xf.numel()), dtype=x.dtype, device=x.device)
+    for a in range(0, xf.numel(), step):
+        xs, os_ = xf[a:a + step], of[a:a + step]
+        t = tmp[:xs.numel()]
+        for n, j in enumerate(js):
+            q = _quantized(xs, os_ if n == 0 else t, s[j], lo[j], hi[j], clamp[j])
+            if n == 0:
+                q.mul_(w[j] * s[j])
+            else:
+                os_.add_(q, alpha=w[j] * s[j])
+    return out
+
+
+def dot_quantized(g, x, s, lo, hi, clamp) -> float:
+    """<g, clamp(round(x / s), lo, hi)>, slice by slice (x dense)."""
+    gf, xf = flat(dense(g, x)), flat(x)
+    step = _slice(x)
+    tmp = torch.empty(min(step, xf.numel()), dtype=x.dtype, device=x.device)
+    total = 0.0
+    for a in range(0, xf.numel(), step):
+        xs = xf[a:a + step]
+        total += float(torch.dot(gf[a:a + step], _quantized(xs, tmp[:xs.numel()], s, lo, hi, clamp)))
+    return total
+
+
+def ste_gradient(g, x, free, masked) -> torch.Tensor:
+    """g * (free + sum over (w, lo, hi) in masked of w * [lo <= x < hi]), slice by slice (x dense)."""
+    g = dense(g, x)
+    gx = torch.empty_like(x)
+    gf, xf, of = flat(g), flat(x), flat(gx)
+    step = _slice(x)
+    tmp = torch.empty(min(step, xf.numel()), dtype=x.dtype, device=x.device)
+    for a in range(0, xf.numel(), step):
+        gs, xs, os_ = gf[a:a + step], xf[a:a + step], of[a:a + step]
+        t = tmp[:xs.numel()]
+        torch.mul(gs, free, out=os_)
+        for w, lo, hi in masked:
+            torch.mul(gs, w, out=t)
+            t.masked_fill_((xs < lo) | (xs >= hi), 0.0)
+            os_.add_(t)
+    return gx
+
+
 class MixQuant(torch.autograd.Function):
     """sum_j w_j * clamp(round(x / s_j), lo_j, hi_j) * s_j with straight-through rounding.
-    Saves x and the weights only; the J quantized copies are recomputed in backward."""
+
+    The J quantized copies are never stored. Where no element of x reaches a clamp (x / s_j within
+    [lo_j - 0.5, hi_j + 0.5) for every j: the usual case, as scales follow the running maximum), the gradient
+    to x is g * sum_j w_j, and x is saved only when the mixing weights need a gradient (architecture steps);
+    that gradient recomputes the copies, except for a one-hot mixture's chosen copy, which is the output.
+    `x_range` = (min, max) of x when the caller knows them."""
 
     @staticmethod
-    def forward(ctx, x, weights, scales, lo, hi):
-        out = torch.zeros_like(x)
-        tmp = torch.empty_like(x)
-        w = weights.tolist()
-        s = scales.tolist()
-        for j in range(len(lo)):
-            if w[j] == 0:      # no value to add; backward recomputes what the gradient needs
-                continue
-            torch.div(x, s[j], out=tmp)
-            tmp.round_().clamp_(lo[j], hi[j])
-            out.add_(tmp, alpha=w[j] * s[j])
-        ctx.save_for_backward(x, weights, scales)
-        ctx.lo, ctx.hi = lo, hi
+    def forward(ctx, x, weights, scales, lo, hi, x_range=None):
+        w, s = weights.tolist(), scales.tolist()
+        x_min, x_max = (float(v) for v in torch.aminmax(flat(x))) if x_range is None else x_range
+        clamp = [x_max / s[j] >= hi[j] + 0.5 or x_min / s[j] < lo[j] - 0.5 for j in range(len(lo))]
+        x = dense(x)
+        out = mix_quantized(x, w, s, lo, hi, clamp)
+        ctx.clamp, ctx.lo, ctx.hi = clamp, lo, hi
+        need_w = ctx.needs_input_grad[1]
+        ctx.one_hot = need_w and sum(v != 0 for v in w) == 1
+        ctx.save_for_backward(x if any(clamp) or need_w else None, weights, scales,
+                              out if ctx.one_hot else None)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        x, weights, scales = ctx.saved_tensors
-        gx = torch.zeros_like(x) if ctx.needs_input_grad[0] else None
-        gw = torch.zeros_like(weights) if ctx.needs_input_grad[1] else None
+        x, weights, scales, out = ctx.saved_tensors
         w, s = weights.tolist(), scales.tolist()
-        x_min = float(x.min())
-        g_flat = g.reshape(-1)
-        r = torch.empty_like(x)
-        for j in range(len(ctx.lo)):
-            torch.div(x, s[j], out=r)
-            r.round_()
-            if gx is not None and w[j] != 0:   # straight through where the rounded value is not clamped
-                keep = r <= ctx.hi[j]
-                if x_min / s[j] < ctx.lo[j] + 0.5:
-                    keep &= r >= ctx.lo[j]
-                gx.addcmul_(g, keep, value=w[j])
-            if gw is not None:
-                gw[j] = torch.dot(g_flat, r.clamp_(ctx.lo[j], ctx.hi[j]).reshape(-1)) * s[j]
-        return gx, gw, None, None, None
+        gx = gw = None
+        if ctx.needs_input_grad[0]:
+            # straight through where the rounded value is not clamped (weights that sum to 1 pass g as it is)
+            free = sum(w[j] for j in range(len(w)) if not ctx.clamp[j])
+            masked = [j for j in range(len(w)) if ctx.clamp[j] and w[j] != 0]
+            if not masked:
+                gx = g if abs(free - 1.0) < 1e-6 else g * free
+            else:
+                gx = ste_gradient(g, x, free, [(w[j], (ctx.lo[j] - 0.5) * s[j], (ctx.hi[j] + 0.5) * s[j])
+                                               for j in masked])
+        if ctx.needs_input_grad[1]:
+            gw = torch.zeros_like(weights)
+            for j in range(len(w)):
+                if ctx.one_hot and w[j] != 0:
+                    gw[j] = torch.dot(flat(dense(g, out)), flat(out)) / w[j]      # out = w_j * s_j * q_j
+                else:
+                    gw[j] = dot_quantized(g, x, s[j], ctx.lo[j], ctx.hi[j], ctx.clamp[j]) * s[j]
+        return gx, gw, None, None, None, None
+
+
+def bit_mixture(bits: tuple, bw, device=None) -> tuple[tuple, torch.Tensor]:
+    """The bit-widths in play and their weights: `bw` is a tensor over all `bits` (heterogeneous sampling's
+    soft weights) or a dict {bit index: weight} (hard samples: only the listed bit-widths are computed and
+    receive a gradient)."""
+    if isinstance(bw, dict):
+        idx = sorted(bw)
+        return tuple(bits[j] for j in idx), torch.stack([torch.as_tensor(bw[j], dtype=torch.float32, device=device)
+                                                         for j in idx])
+    return tuple(bits), bw
 
 
 class QConv(nn.Module):
@@ -117,14 +220,18 @@ class QConv(nn.Module):
         return self.act_max.clamp_min(1e-8) / act_levels(bits)
 
     def forward(self, x, bits: tuple, bw: torch.Tensor):
+        lo_x, hi_x = (float(v) for v in torch.aminmax(flat(x.detach())))
         if self.training:
             with torch.no_grad():
-                m = x.detach().max()
+                m = self.act_max.new_tensor(hi_x)
                 self.act_max.copy_(m if self.act_max == 0 else (1 - self.momentum) * self.act_max + self.momentum * m)
         if self.all_paths and len(bits) > 1:
+            if isinstance(bw, dict):    # the baseline mixes every bit-width's output
+                bw = sum(F.one_hot(torch.tensor(j, device=x.device), len(bits)).float() * v for j, v in bw.items())
             return self._forward_all_paths(x, bits, bw)
+        bits, bw = bit_mixture(bits, bw, x.device)
         s_x = torch.stack([self.scale(b) for b in bits])
-        xq = MixQuant.apply(x, bw, s_x, [0] * len(bits), [act_levels(b) for b in bits])
+        xq = MixQuant.apply(x, bw, s_x, [0] * len(bits), [act_levels(b) for b in bits], (lo_x, hi_x))
         w = self.conv.weight
         wmax = w.detach().abs().flatten(1).amax(1).clamp_min(1e-8)
         if not self.per_channel:
@@ -133,11 +240,11 @@ class QConv(nn.Module):
         wn = w / wmax.view(-1, 1, 1, 1)                       # in [-1, 1]
         lv = [weight_levels(b) for b in bits]
         s_w = torch.tensor([1.0 / v for v in lv], dtype=w.dtype)
-        wq = MixQuant.apply(wn, bw, s_w, [-v for v in lv], lv) * wmax.view(-1, 1, 1, 1)
+        wq = MixQuant.apply(wn, bw, s_w, [-v for v in lv], lv, (-1.0, 1.0)) * wmax.view(-1, 1, 1, 1)
         y = F.conv2d(xq, wq, self.conv.bias, self.conv.stride, self.conv.padding, 1, self.conv.groups)
         if self.bn is not None:
             y = self.bn(y)
-        return F.relu(y) if self.relu else y
+        return F.relu(y, inplace=self.bn is not None) if self.relu else y
 
 
 def _all_paths(self, x, bits, bw):
@@ -161,7 +268,9 @@ QConv._forward_all_paths = _all_paths
 
 def channel_shuffle(x, groups=2):
     b, c, h, w = x.shape
-    return x.view(b, groups, c // groups, h, w).transpose(1, 2).reshape(b, c, h, w)
+    # on the NHWC memory (channels-last): one copy, and the result is channels-last again
+    y = x.permute(0, 2, 3, 1).reshape(b, h, w, groups, c // groups).transpose(3, 4).reshape(b, h, w, c)
+    return y.permute(0, 3, 1, 2)
 
 
 class Candidate(nn.Module):
@@ -260,12 +369,23 @@ class SuperNet(nn.Module):
     def forward(self, x, choice):
         """choice: a list, per searchable layer, of (op gates {op index: gate}, bit weights per op)."""
         one = self.fixed_bw
-        y = self.stem(x, self._fixed, one)
+        # channels-last (NHWC) activations: the CPU convolution kernels (oneDNN) run about 2x faster on them
+        y = self.stem(x.contiguous(memory_format=torch.channels_last), self._fixed, one)
         for block, (gates, bws) in zip(self.blocks, choice):
             out = None
             for o, gate in gates.items():
-                z = block[o](y, self.bits, bws[o])
-                out = z * gate if out is None else out + z * gate
+                if isinstance(gate, torch.Tensor) and float(gate.detach()) == 0.0:
+                    # a gate of value 0 (arch steps' top-2): its gradient needs the output, but nothing needs
+                    # a gradient through the output (it is multiplied by 0), so skip its backward pass
+                    with torch.no_grad():
+                        z = block[o](y, self.bits, bws[o])
+                else:
+                    z = block[o](y, self.bits, bws[o])
+                if not isinstance(gate, torch.Tensor) and gate == 1.0:
+                    zg = z          # weight steps and derived networks: no gate to multiply by
+                else:
+                    zg = z * gate
+                out = zg if out is None else out + zg
             y = out
         y = self.head(y, self._fixed, one)
         if self.training:
@@ -277,27 +397,30 @@ class SuperNet(nn.Module):
 
 
 # ------------------------------------------------------------------------------------------------ sampling
-def gumbel(shape, generator=None):
+def gumbel(shape, generator=None, device=None):
+    """Gumbel noise drawn on the CPU from `generator` (the same draws on every device), then moved."""
     u = torch.rand(shape, generator=generator).clamp(1e-10, 1 - 1e-10)
-    return -torch.log(-torch.log(u))
+    return (-torch.log(-torch.log(u))).to(device or "cpu")
 
 
 def sample_weight_step(net: SuperNet, tau: float, generator=None):
     """Weight step: one operator per layer (hard sample, no gradient to alpha); bits mixed with soft
-    Gumbel-softmax weights (heterogeneous sampling)."""
-    choice = []
-    for li in range(len(net.layers)):
-        o = int(torch.argmax(net.alpha[li].detach() + gumbel(net.alpha[li].shape, generator)))
-        soft = F.softmax((net.beta[li, o].detach() + gumbel(net.beta[li, o].shape, generator)) / tau, dim=-1)
-        choice.append(({o: 1.0}, {o: soft}))
-    return choice
+    Gumbel-softmax weights (heterogeneous sampling). The operators' noise is drawn first, for all layers, so
+    the operators sampled for a seed do not depend on the number of bit-widths; choices are made on a CPU
+    copy of the logits (no device round trip per layer)."""
+    dev = net.alpha.device
+    ops = torch.argmax(net.alpha.detach().cpu() + gumbel(net.alpha.shape, generator), dim=-1).tolist()
+    noise = gumbel(net.beta.shape, generator, dev)
+    return [({o: 1.0}, {o: F.softmax((net.beta[li, o].detach() + noise[li, o]) / tau, dim=-1)})
+            for li, o in enumerate(ops)]
 
 
-def _top2_gates(logits, tau, generator):
-    """Hard Gumbel-softmax with the top-2 kept: forward value one-hot(top-1), gradients to both."""
-    noisy = logits + gumbel(logits.shape, generator)
-    p = F.softmax(noisy / tau, dim=-1)
-    top = torch.topk(noisy.detach(), min(2, logits.numel())).indices.tolist()
+def _top2_gates(logits, tau, noise, logits_cpu=None):
+    """Hard Gumbel-softmax with the top-2 kept: forward value one-hot(top-1), gradients to both. `noise` is
+    a CPU tensor; the top-2 are found on the CPU (`logits_cpu`: a CPU copy of the logits, if at hand)."""
+    ref = logits.detach().cpu() if logits_cpu is None else logits_cpu
+    top = torch.topk(ref + noise, min(2, logits.numel())).indices.tolist()
+    p = F.softmax((logits + noise.to(logits.device)) / tau, dim=-1)
     gates = {}
     for rank, i in enumerate(top):
         gates[i] = (1.0 if rank == 0 else 0.0) + (p[i] - p[i].detach())   # exactly 1 or 0 in value
@@ -305,17 +428,15 @@ def _top2_gates(logits, tau, generator):
 
 
 def sample_arch_step(net: SuperNet, tau: float, generator=None):
-    """Architecture step: operators and bits sampled hard, top-1 forward, top-2 backward."""
+    """Architecture step: operators and bits sampled hard, top-1 forward, top-2 backward (operator noise
+    first, for all layers, then the bits' noise)."""
+    a_cpu, b_cpu = net.alpha.detach().cpu(), net.beta.detach().cpu()
+    na = gumbel(net.alpha.shape, generator)
+    nb = gumbel(net.beta.shape, generator)
     choice = []
     for li in range(len(net.layers)):
-        gates = _top2_gates(net.alpha[li], tau, generator)
-        bws = {}
-        for o in gates:
-            g = _top2_gates(net.beta[li, o], tau, generator)
-            w = torch.zeros(len(net.bits))
-            for j, v in g.items():
-                w = w + F.one_hot(torch.tensor(j), len(net.bits)).float() * v
-            bws[o] = w
+        gates = _top2_gates(net.alpha[li], tau, na[li], a_cpu[li])
+        bws = {o: _top2_gates(net.beta[li, o], tau, nb[li, o], b_cpu[li, o]) for o in gates}
         choice.append((gates, bws))
     return choice
 
@@ -324,7 +445,7 @@ def derived_choice(net: SuperNet, genotype):
     """The discrete network: (op index, bit index) per layer, as a forward choice."""
     out = []
     for o, j in genotype:
-        out.append(({o: 1.0}, {o: F.one_hot(torch.tensor(j), len(net.bits)).float()}))
+        out.append(({o: 1.0}, {o: {j: 1.0}}))
     return out
 
 
