@@ -5,6 +5,7 @@ select numbers. `python -m rtl_gen` writes them beside the Verilog."""
 from __future__ import annotations
 
 from hw_model.config import Accelerator
+from hw_model.control import CONTROL, CTRL_DONE, CTRL_IDLE, CTRL_START, desc_beats, info_word
 from hw_model.regs import CFG_BITS, CFG_WORDS, DESC_SEL_BITS, DESC_WORDS, REGISTERS, field_offsets
 
 
@@ -18,7 +19,13 @@ def markdown(acc: Accelerator) -> str:
              "Generated from hw_model/regs.py. A layer is one descriptor of "
              f"{DESC_WORDS} 32-bit words: word 0 holds the chunk select in bits {DESC_SEL_BITS - 1}:0, words 1.."
              f"{CFG_WORDS} the {CFG_BITS}-bit cfg word, least significant word first.", "",
-             "## Chunk select", "", "| chunk | sel | dataflow | bits |", "|---|---|---|---|"]
+             "## Control registers (AXI4-Lite, 32-bit)", "",
+             "Generated from hw_model/control.py. Descriptor i of a run is read from beat DESC_ADDR + i * "
+             f"{desc_beats(acc.memory)} of the memory window (byte MEM_BASE + beat * {acc.memory.bus_bits // 8}).",
+             "", "| register | offset | access | meaning |", "|---|---|---|---|"]
+    lines += [f"| {r.name} | 0x{r.offset:02X} | {r.access} | {r.doc} |" for r in CONTROL]
+    lines += [f"", f"INFO reads 0x{info_word(acc):08X} for this accelerator.", "",
+              "## Chunk select", "", "| chunk | sel | dataflow | bits |", "|---|---|---|---|"]
     lines += [f"| {c.name} | {i} | {c.dataflow} | {c.bits} |" for i, c in enumerate(acc.chunks)]
     lines += ["", "## cfg fields", "", "| field | lsb | width | word | bit in word | meaning |", "|---|---|---|---|---|---|"]
     for f in REGISTERS:
@@ -34,6 +41,11 @@ def c_header(acc: Accelerator) -> str:
            f"#define {g}", "", f"#define TRIPS_CFG_BITS {CFG_BITS}u", f"#define TRIPS_CFG_WORDS {CFG_WORDS}u",
            f"#define TRIPS_DESC_WORDS {DESC_WORDS}u", f"#define TRIPS_DESC_SEL_BITS {DESC_SEL_BITS}u", ""]
     out += [f"#define TRIPS_SEL_{_ident(c.name)} {i}u" for i, c in enumerate(acc.chunks)]
+    out += ["", "/* AXI4-Lite control registers (byte offsets) */"]
+    out += [f"#define TRIPS_REG_{r.name} 0x{r.offset:02X}u /* {r.access}: {r.doc} */" for r in CONTROL]
+    out += [f"#define TRIPS_CTRL_START {CTRL_START}u", f"#define TRIPS_CTRL_DONE {CTRL_DONE}u",
+            f"#define TRIPS_CTRL_IDLE {CTRL_IDLE}u", f"#define TRIPS_DESC_BEATS {desc_beats(acc.memory)}u",
+            f"#define TRIPS_BEAT_BYTES {acc.memory.bus_bits // 8}u", f"#define TRIPS_INFO 0x{info_word(acc):08X}u"]
     out.append("")
     for f in REGISTERS:
         lsb = off[f.name][0]
@@ -47,6 +59,7 @@ def python_module(acc: Accelerator) -> str:
     off = field_offsets()
     fields = ",\n".join(f"    {f.name!r}: ({off[f.name][0]}, {f.width})" for f in REGISTERS)
     sel = ", ".join(f"{c.name!r}: {i}" for i, c in enumerate(acc.chunks))
+    ctrl = ", ".join(f"{r.name!r}: 0x{r.offset:02X}" for r in CONTROL)
     return f'''"""Register map of {acc.name}: generated from hw_model/regs.py, do not edit.
 A layer is one descriptor: [sel] + the cfg word in 32-bit words, least significant first."""
 
@@ -55,6 +68,12 @@ CFG_WORDS = {CFG_WORDS}
 DESC_WORDS = {DESC_WORDS}
 DESC_SEL_BITS = {DESC_SEL_BITS}
 SEL = {{{sel}}}
+# AXI4-Lite control registers: name -> byte offset
+CONTROL = {{{ctrl}}}
+CTRL_START, CTRL_DONE, CTRL_IDLE = {CTRL_START}, {CTRL_DONE}, {CTRL_IDLE}
+DESC_BEATS = {desc_beats(acc.memory)}
+BEAT_BYTES = {acc.memory.bus_bits // 8}
+INFO = 0x{info_word(acc):08X}
 # field: (lsb in the cfg word, width)
 FIELDS = {{
 {fields},

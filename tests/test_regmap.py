@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from hw_model.config import Accelerator
+from hw_model.control import CONTROL, desc_beats, info_word
 from hw_model.defaults import DEFAULT_CONFIG
 from hw_model.mapping import geometry
 from hw_model.regs import REGISTERS, Addresses, descriptor, field_offsets, pack_cfg, program
@@ -45,6 +46,8 @@ def test_c_header_python_module_and_markdown_agree_with_hw_model(generated):
                     + "".join(f'  printf("{n} %u %u\\n", TRIPS_CFG_{n}_LSB, TRIPS_CFG_{n}_WIDTH);\n' for n in names)
                     + "".join(f'  printf("SEL_{c.name.upper()} %u 0\\n", TRIPS_SEL_{c.name.upper()});\n'
                               for c in acc.chunks)
+                    + "".join(f'  printf("REG_{r.name} %u 0\\n", TRIPS_REG_{r.name});\n' for r in CONTROL)
+                    + '  printf("INFO %u 0\\n", TRIPS_INFO);\n'
                     + "  return 0;\n}\n")
     subprocess.run([cc, "-Wall", "-Werror", "-o", str(out / "check"), str(prog)], check=True, cwd=out)
     got = dict(line.split(" ", 1) for line in subprocess.run([str(out / "check")], capture_output=True, text=True,
@@ -52,6 +55,12 @@ def test_c_header_python_module_and_markdown_agree_with_hw_model(generated):
     for f in REGISTERS:
         assert tuple(int(v) for v in got[f.name.upper()].split()) == want[f.name]
     assert all(int(got[f"SEL_{c.name.upper()}"].split()[0]) == i for i, c in enumerate(acc.chunks))
+    # control registers: header, module and Markdown against hw_model.control
+    assert {r.name: int(got[f"REG_{r.name}"].split()[0]) for r in CONTROL} == {r.name: r.offset for r in CONTROL}
+    assert int(got["INFO"].split()[0]) == info_word(acc) == mod.INFO
+    assert mod.CONTROL == {r.name: r.offset for r in CONTROL} and mod.DESC_BEATS == desc_beats(acc.memory)
+    md_ctrl = re.findall(r"^\| ([A-Z_]+) \| 0x([0-9A-F]{2}) \| (\w+) \|", md.read_text(), re.M)
+    assert {n: (int(o, 16), a) for n, o, a in md_ctrl} == {r.name: (r.offset, r.access) for r in CONTROL}
 
 
 def test_generated_descriptor_is_the_one_the_simulation_packs(generated):

@@ -1,0 +1,292 @@
+"""AxiAccelerator: the accelerator top behind standard interfaces, for SoC and FPGA integration.
+
+- `s_axil_*`: AXI4-Lite slave, 32-bit, the control registers of hw_model.control (start/done/idle, interrupt
+  enables, memory window, descriptor table, counters).
+- `m_axi_*`: AXI4 master (64-bit addresses, data as wide as the memory bus of the config), single-beat
+  INCR transactions, one ID.
+- `irq`: level interrupt, GIE & IER & ISR.
+
+A run: for each of N_LAYERS descriptors (hw_model.regs.descriptor, packed into beats by
+hw_model.control.descriptor_beats), fetch it from the memory window, dispatch it to the top (start + sel + cfg),
+let the chunk run with its memory port bridged to the AXI master, wait until its writes are acknowledged, go
+on. Layers run one at a time.
+
+The bridge keeps the chunks' fixed-latency memory protocol (docs/architecture.md, "Memory protocol") on top of
+AXI's handshakes: a chunk's read issued at (enabled) cycle t expects its data at cycle t + read_latency. Reads
+are queued to AR; R data wait in a FIFO until due. When data are due and have not arrived, or a request
+cannot be queued, the whole top is held (a clock enable over all its registers: hw_model's cycles stay the
+chunks' cycles) and STALL_CYCLES counts it. With a memory that answers within read_latency - 2 cycles and
+never pushes back, a layer never stalls and BUSY_CYCLES equals the cycle model exactly.
+"""
+from __future__ import annotations
+
+from amaranth import Array, Cat, Const, Module, Mux, Signal
+from amaranth.hdl import EnableInserter
+from amaranth.lib import wiring
+from amaranth.lib.fifo import SyncFIFO
+from amaranth.lib.wiring import In, Out
+
+from hw_model.config import Accelerator
+from hw_model.control import (AXI_ADDR_BITS, AXI_ID_BITS, CONTROL, CTRL_ADDR_BITS, desc_beats, info_word,
+                              reg)
+from hw_model.regs import CFG_BITS, DESC_SEL_BITS
+
+from .top import AcceleratorTop
+
+WRITE_QUEUE = 4               # chunk writes waiting for AW/W
+
+
+def axi_signature(acc: Accelerator) -> dict:
+    B = acc.memory.bus_bits
+    A, I = AXI_ADDR_BITS, AXI_ID_BITS
+    return {
+        "s_axil_awaddr": In(CTRL_ADDR_BITS), "s_axil_awvalid": In(1), "s_axil_awready": Out(1),
+        "s_axil_wdata": In(32), "s_axil_wstrb": In(4), "s_axil_wvalid": In(1), "s_axil_wready": Out(1),
+        "s_axil_bresp": Out(2), "s_axil_bvalid": Out(1), "s_axil_bready": In(1),
+        "s_axil_araddr": In(CTRL_ADDR_BITS), "s_axil_arvalid": In(1), "s_axil_arready": Out(1),
+        "s_axil_rdata": Out(32), "s_axil_rresp": Out(2), "s_axil_rvalid": Out(1), "s_axil_rready": In(1),
+        "m_axi_awid": Out(I), "m_axi_awaddr": Out(A), "m_axi_awlen": Out(8), "m_axi_awsize": Out(3),
+        "m_axi_awburst": Out(2), "m_axi_awcache": Out(4), "m_axi_awprot": Out(3),
+        "m_axi_awvalid": Out(1), "m_axi_awready": In(1),
+        "m_axi_wdata": Out(B), "m_axi_wstrb": Out(B // 8), "m_axi_wlast": Out(1),
+        "m_axi_wvalid": Out(1), "m_axi_wready": In(1),
+        "m_axi_bid": In(I), "m_axi_bresp": In(2), "m_axi_bvalid": In(1), "m_axi_bready": Out(1),
+        "m_axi_arid": Out(I), "m_axi_araddr": Out(A), "m_axi_arlen": Out(8), "m_axi_arsize": Out(3),
+        "m_axi_arburst": Out(2), "m_axi_arcache": Out(4), "m_axi_arprot": Out(3),
+        "m_axi_arvalid": Out(1), "m_axi_arready": In(1),
+        "m_axi_rid": In(I), "m_axi_rdata": In(B), "m_axi_rresp": In(2), "m_axi_rlast": In(1),
+        "m_axi_rvalid": In(1), "m_axi_rready": Out(1),
+        "irq": Out(1),
+    }
+
+
+class AxiAccelerator(wiring.Component):
+    def __init__(self, acc: Accelerator):
+        self.acc = acc
+        super().__init__(axi_signature(acc))
+
+    def elaborate(self, platform):
+        m = Module()
+        acc, mem = self.acc, self.acc.memory
+        n, A, B, L = len(acc.chunks), mem.addr_bits, mem.bus_bits, mem.read_latency
+        size = (B // 8 - 1).bit_length()            # AxSIZE: log2(bytes per beat)
+        nbeats = desc_beats(mem)
+
+        stall = Signal()
+        top = AcceleratorTop(acc)
+        m.submodules.top = EnableInserter(~stall)(top)
+        depth_r = 1 << (L + 3).bit_length()          # > read_latency + the AXI round trip
+        m.submodules.arq = arq = SyncFIFO(width=A, depth=4)             # read requests for AR
+        m.submodules.rq = rq = SyncFIFO(width=B, depth=depth_r)         # R data until due
+        m.submodules.wq = wq = SyncFIFO(width=A + B, depth=WRITE_QUEUE) # writes for AW and W
+
+        # ---------------------------------------------------------------- control registers (AXI4-Lite)
+        regs = {r.name: Signal(32, name=f"reg_{r.name.lower()}") for r in CONTROL}
+        running = Signal()
+        done_bit = Signal()
+        isr = Signal()
+        m.d.comb += self.irq.eq(regs["GIE"][0] & regs["IER"][0] & isr)
+        start_req = Signal()                          # a write of CTRL.START while idle
+        end_run = Signal()                            # the sequencer finished its last layer
+
+        # writes: take AW and W together, answer with B
+        bvalid = Signal()
+        wr_go = Signal()
+        m.d.comb += [wr_go.eq(self.s_axil_awvalid & self.s_axil_wvalid & ~bvalid),
+                     self.s_axil_awready.eq(wr_go), self.s_axil_wready.eq(wr_go),
+                     self.s_axil_bvalid.eq(bvalid), self.s_axil_bresp.eq(0)]
+        with m.If(bvalid & self.s_axil_bready):
+            m.d.sync += bvalid.eq(0)
+        with m.If(wr_go):
+            m.d.sync += bvalid.eq(1)
+            with m.Switch(self.s_axil_awaddr):
+                for r in CONTROL:
+                    if r.access == "ro":
+                        continue
+                    with m.Case(r.offset):
+                        if r.name == "CTRL":
+                            m.d.comb += start_req.eq(self.s_axil_wdata[0] & ~running)
+                        elif r.name == "ISR":
+                            with m.If(self.s_axil_wdata[0]):
+                                m.d.sync += isr.eq(0)
+                        else:
+                            m.d.sync += regs[r.name].eq(self.s_axil_wdata)
+
+        # reads: one at a time
+        rvalid = Signal()
+        rdata = Signal(32)
+        read_ctrl = Signal()
+        m.d.comb += [self.s_axil_arready.eq(~rvalid), self.s_axil_rvalid.eq(rvalid),
+                     self.s_axil_rdata.eq(rdata), self.s_axil_rresp.eq(0)]
+        with m.If(rvalid & self.s_axil_rready):
+            m.d.sync += rvalid.eq(0)
+        with m.If(self.s_axil_arvalid & ~rvalid):
+            m.d.sync += rvalid.eq(1)
+            with m.Switch(self.s_axil_araddr):
+                for r in CONTROL:
+                    with m.Case(r.offset):
+                        if r.name == "CTRL":
+                            m.d.sync += rdata.eq(Cat(running, done_bit, ~running))
+                            m.d.comb += read_ctrl.eq(1)
+                        elif r.name == "ISR":
+                            m.d.sync += rdata.eq(isr)
+                        elif r.name == "INFO":
+                            m.d.sync += rdata.eq(info_word(acc))
+                        else:
+                            m.d.sync += rdata.eq(regs[r.name])
+                with m.Default():
+                    m.d.sync += rdata.eq(0)
+        # DONE: set when a run ends, cleared by reading CTRL (a read in the same cycle sees it next time)
+        with m.If(end_run):
+            m.d.sync += [done_bit.eq(1), isr.eq(1)]
+        with m.Elif(read_ctrl):
+            m.d.sync += done_bit.eq(0)
+
+        # ---------------------------------------------------------------- the sequencer
+        layer = regs["LAYER"]
+        sel = Signal(DESC_SEL_BITS)
+        desc = Signal(nbeats * B)                    # the descriptor being fetched, beat by beat
+        beat = Signal(range(nbeats + 1))
+        ar_sent = Signal()
+        done_seen = Signal()
+        base = Cat(regs["MEM_BASE_LO"], regs["MEM_BASE_HI"])
+        b_pending = Signal(16)
+        seq_ar = Signal()                            # the sequencer drives AR/R (descriptor fetch)
+        chunk_done = Signal()
+        m.d.comb += chunk_done.eq(Array(top.done)[sel])
+
+        with m.If(running):
+            m.d.sync += regs["CYCLES"].eq(regs["CYCLES"] + 1)
+
+        with m.FSM(name="seq"):
+            with m.State("IDLE"):
+                with m.If(start_req):
+                    m.d.sync += [running.eq(1), layer.eq(0)] + [regs[k].eq(0) for k in (
+                        "CYCLES", "BUSY_CYCLES", "STALL_CYCLES", "READ_BEATS", "WRITE_BEATS")]
+                    with m.If(regs["N_LAYERS"] == 0):
+                        m.next = "END"
+                    with m.Else():
+                        m.d.sync += [beat.eq(0), ar_sent.eq(0)]
+                        m.next = "FETCH"
+            with m.State("FETCH"):
+                m.d.comb += seq_ar.eq(1)
+                addr = regs["DESC_ADDR"][:A] + layer * nbeats + beat
+                m.d.comb += [self.m_axi_araddr.eq(base + (addr << size)), self.m_axi_arvalid.eq(~ar_sent),
+                             self.m_axi_rready.eq(ar_sent)]
+                with m.If(self.m_axi_arvalid & self.m_axi_arready):
+                    m.d.sync += ar_sent.eq(1)
+                with m.If(ar_sent & self.m_axi_rvalid):
+                    m.d.sync += [desc.eq(Cat(desc[B:], self.m_axi_rdata)), beat.eq(beat + 1), ar_sent.eq(0)]
+                    with m.If(beat == nbeats - 1):
+                        m.next = "DISPATCH"
+            with m.State("DISPATCH"):
+                m.d.comb += sel.eq(desc[:DESC_SEL_BITS])
+                m.d.comb += [top.start.eq(1), top.sel.eq(desc[:len(top.sel)]), top.cfg.eq(desc[32:32 + CFG_BITS])]
+                m.d.sync += done_seen.eq(0)
+                m.next = "RUN"
+            with m.State("RUN"):
+                m.d.comb += sel.eq(desc[:DESC_SEL_BITS])
+                with m.If(~done_seen):
+                    with m.If(stall):
+                        m.d.sync += regs["STALL_CYCLES"].eq(regs["STALL_CYCLES"] + 1)
+                    with m.Else():
+                        m.d.sync += regs["BUSY_CYCLES"].eq(regs["BUSY_CYCLES"] + 1)
+                        with m.If(chunk_done):
+                            m.d.sync += done_seen.eq(1)
+                with m.Elif((wq.level == 0) & (b_pending == 0)):
+                    m.d.sync += layer.eq(layer + 1)
+                    with m.If(layer + 1 == regs["N_LAYERS"]):
+                        m.next = "END"
+                    with m.Else():
+                        m.d.sync += [beat.eq(0), ar_sent.eq(0)]
+                        m.next = "FETCH"
+            with m.State("END"):
+                m.d.comb += end_run.eq(1)
+                m.d.sync += running.eq(0)
+                m.next = "IDLE"
+
+        # ---------------------------------------------------------------- the bridge: reads
+        rd_en = Signal()
+        rd_addr = Signal(A)
+        m.d.comb += [rd_en.eq(Array(top.mem_rd_en)[sel]),
+                     rd_addr.eq(Array(top.mem_rd_addr[i * A:(i + 1) * A] for i in range(n))[sel])]
+        due = Signal(L)                              # due[L-1]: a read's data is due this cycle
+        credits = Signal(range(depth_r + 1))         # reads issued and not yet consumed
+        due_now = due[L - 1]
+        issue = Signal()
+        pop = Signal()
+        m.d.comb += [
+            issue.eq(rd_en & ~stall),
+            pop.eq(due_now & ~stall),
+            arq.w_data.eq(rd_addr), arq.w_en.eq(issue),
+            rq.w_data.eq(self.m_axi_rdata), rq.r_en.eq(pop),
+        ]
+        with m.If(~seq_ar):
+            m.d.comb += [self.m_axi_araddr.eq(base + (arq.r_data << size)), self.m_axi_arvalid.eq(arq.r_rdy),
+                         arq.r_en.eq(self.m_axi_arready), self.m_axi_rready.eq(rq.w_rdy),
+                         rq.w_en.eq(self.m_axi_rvalid)]
+        for i in range(n):
+            m.d.comb += top.mem_rd_data[i * B:(i + 1) * B].eq(rq.r_data)
+        with m.If(~stall):
+            m.d.sync += due.eq(Cat(rd_en, due[:-1]))
+        m.d.sync += credits.eq(credits + issue - pop)
+        with m.If(issue):
+            m.d.sync += regs["READ_BEATS"].eq(regs["READ_BEATS"] + 1)
+
+        # ---------------------------------------------------------------- the bridge: writes
+        wr_en = Signal()
+        wr_addr = Signal(A)
+        wr_data = Signal(B)
+        m.d.comb += [wr_en.eq(Array(top.mem_wr_en)[sel]),
+                     wr_addr.eq(Array(top.mem_wr_addr[i * A:(i + 1) * A] for i in range(n))[sel]),
+                     wr_data.eq(Array(top.mem_wr_data[i * B:(i + 1) * B] for i in range(n))[sel])]
+        aw_done = Signal()
+        w_done = Signal()
+        aw_hs = Signal()
+        w_hs = Signal()
+        push_w = Signal()
+        pop_w = Signal()
+        m.d.comb += [
+            push_w.eq(wr_en & ~stall), wq.w_en.eq(push_w), wq.w_data.eq(Cat(wr_addr, wr_data)),
+            self.m_axi_awaddr.eq(base + (wq.r_data[:A] << size)), self.m_axi_wdata.eq(wq.r_data[A:]),
+            self.m_axi_awvalid.eq(wq.r_rdy & ~aw_done), self.m_axi_wvalid.eq(wq.r_rdy & ~w_done),
+            aw_hs.eq(self.m_axi_awvalid & self.m_axi_awready), w_hs.eq(self.m_axi_wvalid & self.m_axi_wready),
+            pop_w.eq(wq.r_rdy & (aw_done | aw_hs) & (w_done | w_hs)), wq.r_en.eq(pop_w),
+            self.m_axi_bready.eq(1),
+        ]
+        with m.If(pop_w):
+            m.d.sync += [aw_done.eq(0), w_done.eq(0)]
+        with m.Else():
+            with m.If(aw_hs):
+                m.d.sync += aw_done.eq(1)
+            with m.If(w_hs):
+                m.d.sync += w_done.eq(1)
+        m.d.sync += b_pending.eq(b_pending + pop_w - (self.m_axi_bvalid & self.m_axi_bready))
+        with m.If(push_w):
+            m.d.sync += regs["WRITE_BEATS"].eq(regs["WRITE_BEATS"] + 1)
+
+        # hold the top when a due read has not arrived or a request has no room
+        m.d.comb += stall.eq((due_now & ~rq.r_rdy)
+                             | (rd_en & (~arq.w_rdy | (credits >= depth_r - 1)))
+                             | (wr_en & ~wq.w_rdy))
+
+        # ---------------------------------------------------------------- constant AXI fields
+        m.d.comb += [
+            self.m_axi_arid.eq(0), self.m_axi_arlen.eq(0), self.m_axi_arsize.eq(size), self.m_axi_arburst.eq(1),
+            self.m_axi_arcache.eq(0b0011), self.m_axi_arprot.eq(0),
+            self.m_axi_awid.eq(0), self.m_axi_awlen.eq(0), self.m_axi_awsize.eq(size), self.m_axi_awburst.eq(1),
+            self.m_axi_awcache.eq(0b0011), self.m_axi_awprot.eq(0),
+            self.m_axi_wstrb.eq(Const(-1, B // 8)), self.m_axi_wlast.eq(1),
+        ]
+        return m
+
+
+def axi_module_name(acc_name: str) -> str:
+    return f"trips_{acc_name.replace('-', '_')}_axi"
+
+
+def axi_verilog(acc: Accelerator) -> str:
+    from amaranth.back import verilog
+
+    from .emit import _clean
+    return _clean(verilog.convert(AxiAccelerator(acc), name=axi_module_name(acc.name), emit_src=False))

@@ -1,0 +1,113 @@
+"""cocotb test module: runs a whole network on the AXI wrapper (rtl_gen/axi.py) with cocotbext-axi models: an
+AXI RAM on the master port (optionally with random back-pressure on all five channels) and an AXI4-Lite master
+on the control port. Only a driver: it loads the memory image into the RAM, programs the control registers
+(hw_model.control), starts runs, waits for the interrupt and reads the counters and the activation region back.
+The scoreboard is in the Python process that wrote the job (sim/axi.py).
+
+Job (JSON): ram_bytes, base (byte address of beat 0), bus_bytes, static (hex file: weights, records,
+descriptors), images (hex files: the input beats), desc_addr, desc_beats, n_layers, names, per_layer (one run
+per layer, for per-layer counters; else one run for the whole network), backpressure, seed, dump_lo, dump_hi,
+regs (name -> offset), result (path to write).
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, RisingEdge
+from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
+
+
+def _read_hex(path: str) -> dict[int, int]:
+    words, addr = {}, 0
+    for line in open(path):
+        for tok in line.split():
+            if tok.startswith("@"):
+                addr = int(tok[1:], 16)
+            else:
+                words[addr] = int(tok, 16)
+                addr += 1
+    return words
+
+
+def _load(ram, words: dict[int, int], base: int, bb: int) -> None:
+    """Write beats into the RAM, runs of consecutive addresses at once."""
+    run_start, run = None, []
+    for a in sorted(words) + [None]:
+        if run and (a is None or a != run_start + len(run)):
+            ram.write(base + run_start * bb, b"".join(w.to_bytes(bb, "little") for w in run))
+            run = []
+        if a is not None:
+            if not run:
+                run_start = a
+            run.append(words[a])
+
+
+def _pauses(rng: random.Random, p: float):
+    while True:
+        yield rng.random() < p
+
+
+@cocotb.test()
+async def run_axi(dut):
+    with open(os.environ["TRIPS_JOB"]) as f:
+        job = json.load(f)
+    regs, bb, base = job["regs"], job["bus_bytes"], job["base"]
+    Clock(dut.clk, 10, unit="ns").start()
+    ram = AxiRam(AxiBus.from_prefix(dut, "m_axi"), dut.clk, dut.rst, size=job["ram_bytes"])
+    ctl = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
+    if job["backpressure"]:
+        rng = random.Random(job["seed"])
+        for ch in (ram.write_if.aw_channel, ram.write_if.w_channel, ram.write_if.b_channel,
+                   ram.read_if.ar_channel, ram.read_if.r_channel):
+            ch.set_pause_generator(_pauses(rng, 0.3))
+    dut.rst.value = 1
+    await ClockCycles(dut.clk, 4)
+    dut.rst.value = 0
+    await ClockCycles(dut.clk, 2)
+
+    async def run(desc_addr: int, n: int) -> dict:
+        await ctl.write_dword(regs["DESC_ADDR"], desc_addr)
+        await ctl.write_dword(regs["N_LAYERS"], n)
+        await ctl.write_dword(regs["CTRL"], 1)
+        if not int(dut.irq.value):
+            await RisingEdge(dut.irq)
+        out = {k: await ctl.read_dword(regs[k]) for k in ("CYCLES", "BUSY_CYCLES", "STALL_CYCLES", "READ_BEATS",
+                                                          "WRITE_BEATS", "LAYER")}
+        out["ctrl"] = await ctl.read_dword(regs["CTRL"])          # DONE set, cleared by this read
+        out["ctrl_after"] = await ctl.read_dword(regs["CTRL"])
+        await ctl.write_dword(regs["ISR"], 1)
+        await ClockCycles(dut.clk, 1)
+        out["irq_after_clear"] = int(dut.irq.value)
+        return out
+
+    await ctl.write_dword(regs["MEM_BASE_LO"], base & 0xFFFFFFFF)
+    await ctl.write_dword(regs["MEM_BASE_HI"], base >> 32)
+    await ctl.write_dword(regs["GIE"], 1)
+    await ctl.write_dword(regs["IER"], 1)
+    info = await ctl.read_dword(regs["INFO"])
+    static = _read_hex(job["static"])
+    images = []
+    for i, img_file in enumerate(job["images"]):
+        _load(ram, {**(static if i == 0 else {}), **_read_hex(img_file)}, base, bb)
+        t0 = time.perf_counter()
+        rows, runs = [], []
+        if job["per_layer"]:
+            for k, name in enumerate(job["names"]):
+                r = await run(job["desc_addr"] + k * job["desc_beats"], 1)
+                runs.append(r)
+                rows.append({"name": name, "cycles": r["BUSY_CYCLES"], "reads": r["READ_BEATS"],
+                             "writes": r["WRITE_BEATS"], "stall": r["STALL_CYCLES"]})
+        else:
+            runs.append(await run(job["desc_addr"], job["n_layers"]))
+        run_s = time.perf_counter() - t0
+        lo, hi = job["dump_lo"], job["dump_hi"]
+        data = ram.read(base + lo * bb, (hi - lo + 1) * bb)
+        dump = [format(int.from_bytes(data[k * bb:(k + 1) * bb], "little"), "x") for k in range(hi - lo + 1)]
+        images.append({"layers": rows, "runs": runs, "dump": dump, "run_seconds": run_s})
+    with open(job["result"], "w") as f:
+        json.dump({"images": images, "info": info}, f)
