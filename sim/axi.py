@@ -56,6 +56,48 @@ def descriptor_table(plan: Plan, acc: Accelerator) -> tuple[int, dict[int, int]]
     return at, words
 
 
+def network_program(acc: Accelerator, layers: list[Layer], graph: dict) -> dict:
+    """What the host driver (sim/driver.py) needs to run a network: the memory image (weights, records,
+    descriptors), where the input goes and where the logits come from (JSON-able; beats as hex strings)."""
+    plan = plan_network(acc, layers, graph)
+    table, twords = descriptor_table(plan, acc)
+    first, last = layers[0], plan.steps[-1].layer
+    return {"accelerator": acc.name, "bus_bits": acc.memory.bus_bits,
+            "window_beats": table + len(plan.steps) * desc_beats(acc.memory),
+            "desc_addr": table, "n_layers": len(plan.steps),
+            "input": {"base": plan.input_base, "channels": first.in_channels, "size": list(first.in_size),
+                      "bits": first.bits},
+            "output": {"base": plan.out_base[last.name], "channels": last.out_channels, "size": list(last.out_size),
+                       "bits": last.out_bits},
+            "static": {format(a, "x"): format(w, "x") for a, w in sorted({**plan.static, **twords}.items())}}
+
+
+def run_driver_sim(acc: Accelerator, program: dict, images: np.ndarray, simulator: str = "icarus",
+                   build_root: Path = Path("sim_build")) -> dict:
+    """The host driver (sim/driver.py) against the cocotb simulation of the AXI wrapper: returns
+    {"logits": [...], "counters": [...]} per image."""
+    from cocotb_tools.runner import get_runner
+
+    ensure_tool_path()
+    _ensure_root_on_path()
+    bdir = build_axi(acc, simulator, build_root)
+    with tempfile.TemporaryDirectory(prefix="trips_drv_") as tmp:
+        tmp = Path(tmp)
+        (tmp / "program.json").write_text(json.dumps(program))
+        job = {"program": str(tmp / "program.json"), "images": np.asarray(images).tolist(), "base": RAM_BASE,
+               "result": str(tmp / "result.json")}
+        (tmp / "job.json").write_text(json.dumps(job))
+        get_runner(simulator).test(test_module="sim.tb_driver", hdl_toplevel=axi_module_name(acc.name),
+                                   hdl_toplevel_lang="verilog", build_dir=bdir, test_dir=tmp,
+                                   extra_env={"TRIPS_JOB": str(tmp / "job.json")}, log_file=tmp / "sim.log",
+                                   timescale=("1ns", "1ps") if simulator == "icarus" else None)
+        res = tmp / "result.json"
+        if not res.exists():
+            raise RuntimeError(f"driver simulation on {simulator} produced no result:\n"
+                               + (tmp / "sim.log").read_text()[-3000:])
+        return json.loads(res.read_text())
+
+
 def run_network_axi(acc: Accelerator, layers: list[Layer], graph: dict, images: np.ndarray,
                     simulator: str = "verilator", per_layer: bool = True, backpressure: bool = False,
                     seed: int = 0, build_root: Path = Path("sim_build")) -> dict:
