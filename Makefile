@@ -12,7 +12,7 @@ DATA ?= digits
 DATA_DIR ?=
 SEARCH_ARGS ?=
 
-.PHONY: all search rtl sim sim-icarus test test-all bench lint clean distclean
+.PHONY: all search rtl sim sim-icarus fpga test test-all bench lint clean distclean
 
 all: sim
 
@@ -31,6 +31,14 @@ rtl: .venv/.stamp
 
 sim: .venv/.stamp
 	$(PY) -m sim --config "$(CONFIG)" $(if $(LAYERS),--layers "$(LAYERS)") --simulator "$(SIM)"
+
+# The FPGA hand-off bundle in out/fpga/<name>/ (RTL with AXI interfaces, constraints, Vivado and yosys/nextpnr
+# scripts, register map, memory images, README) and, with yowasp, ECP5 place-and-route and xc7 synthesis
+# reports. TARGET=<part> (default LFE5U-85F-8BG381C; xc7... parts for Vivado); FPGA_ARGS=--no-run skips the tools.
+TARGET ?= LFE5U-85F-8BG381C
+FPGA_ARGS ?=
+fpga: .venv/.stamp
+	$(PY) -m rtl_gen.fpga --config "$(CONFIG)" --target "$(TARGET)" $(FPGA_ARGS)
 
 sim-icarus:
 	$(MAKE) sim SIM=icarus

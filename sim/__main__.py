@@ -108,23 +108,9 @@ def format_network_table(rep: dict) -> str:
 def whole_network(acc, raw, cfg_path: Path, args) -> int:
     """The whole network on the accelerator top: a search result's, or the reference network."""
 
-    from .network import run_network
-    from .refnet import reference_images, reference_network
+    from .network import load_network, run_network
 
-    if raw is None:
-        layers, graph = reference_network(seed=args.seed)
-        images = reference_images(args.images, seed=args.seed)
-        labels, source = None, "reference network, random images"
-    else:
-        from search.data import load as load_dataset
-        from search.export import load_integer_graph, quantize_input
-        net = raw["network"]
-        layers = [Layer.from_dict(d, where=f"network.layers[{i}]") for i, d in enumerate(net["layers"])]
-        graph = load_integer_graph(net, cfg_path.parent / raw.get("weights_file", "weights.pt"))
-        data = load_dataset(net.get("data", "digits"), net.get("data_dir"), image_size=layers[0].in_size[0])
-        n = min(args.images, len(data.test.y))
-        images = quantize_input(data.test.x[:n], graph).numpy()
-        labels, source = data.test.y[:n].numpy(), f"searched network, {n} {net.get('data', 'digits')} test images"
+    layers, graph, images, labels, source = load_network(raw, cfg_path, args.images, args.seed)
     rep = run_network(acc, layers, graph, images, args.simulator, labels=labels)
     rep.update(config=acc.name, simulator=args.simulator, source=source, energy_source=ENERGY_SOURCE)
     atomic_write_json(Path(args.out), rep)

@@ -116,6 +116,25 @@ def plan_network(acc: Accelerator, layers: list[Layer], graph: dict) -> Plan:
     return Plan(steps, static, input_base, out_base, act_lo, at - 1, _mem_depth(at))
 
 
+def load_network(raw: dict | None, cfg_path: Path, n_images: int, seed: int = 0):
+    """(layers, integer graph, images, labels, description) of a search result's network (`raw`: the config
+    as read, carrying `network`) with its test images, or of the reference network (raw None) with random ones."""
+    from .refnet import reference_images, reference_network
+    if raw is None:
+        layers, graph = reference_network(seed=seed)
+        return layers, graph, reference_images(n_images, seed=seed), None, "reference network, random images"
+    from search.data import load as load_dataset
+    from search.export import load_integer_graph, quantize_input
+    net = raw["network"]
+    layers = [Layer.from_dict(d, where=f"network.layers[{i}]") for i, d in enumerate(net["layers"])]
+    graph = load_integer_graph(net, Path(cfg_path).parent / raw.get("weights_file", "weights.pt"))
+    data = load_dataset(net.get("data", "digits"), net.get("data_dir"), image_size=layers[0].in_size[0])
+    n = min(n_images, len(data.test.y))
+    images = quantize_input(data.test.x[:n], graph).numpy()
+    return (layers, graph, images, data.test.y[:n].numpy(),
+            f"searched network, {n} {net.get('data', 'digits')} test images")
+
+
 def build_top(acc: Accelerator, simulator: str, depth: int, root: Path = Path("sim_build")) -> Path:
     module = top_module_name(acc.name)
     sel_bits = max(1, (len(acc.chunks) - 1).bit_length())

@@ -1,0 +1,66 @@
+"""The FPGA hand-off bundle (rtl_gen/fpga.py) without the tools: every file there and consistent with the config
+and hw_model; a bad TARGET is one line, exit 2, and nothing left under the output folder. (The yosys/nextpnr
+runs take minutes: `make fpga` does them, their numbers are in the README.)"""
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hw_model.config import Accelerator
+from hw_model.control import CONTROL
+from hw_model.defaults import DEFAULT_CONFIG
+from rtl_gen.axi import axi_module_name
+from rtl_gen.fpga import build_bundle, parse_target
+from sim.driver import load_program
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    out = tmp_path_factory.mktemp("fpga") / "default"
+    build_bundle(Path(DEFAULT_CONFIG), parse_target("LFE5U-85F-8BG381C"), out, run=False, images=2,
+                 progress=lambda *_: None)
+    return out
+
+
+def test_bundle_files_follow_the_config(bundle):
+    acc = Accelerator.load(DEFAULT_CONFIG)
+    top = axi_module_name(acc.name)
+    assert (bundle / "rtl" / f"{top}.v").read_text().count(f"module {top}(") == 1
+    assert (bundle / "rtl" / "files.f").read_text().split() == [f"{top}.v"]
+    period = float(re.search(r"-period ([\d.]+)", (bundle / "constraints" / f"{top}.xdc").read_text()).group(1))
+    assert period == pytest.approx(1000 / acc.clock_mhz, abs=1e-3)
+    assert f'FREQUENCY PORT "clk" {acc.clock_mhz:g} MHz;' in (bundle / "constraints" / f"{top}.lpf").read_text()
+    tcl = (bundle / "vivado" / "build.tcl").read_text()
+    assert f"set top {top}" in tcl and "ipx::package_project" in tcl and "write_bitstream" in tcl
+    sh = (bundle / "ecp5" / "build.sh").read_text()
+    assert "--85k --package CABGA381 --speed 8" in sh and "--out-of-context" in sh
+    assert {p.name for p in (bundle / "regmap").iterdir()} == {"default_regs.md", "default_regs.h", "default_regs.py"}
+    readme = (bundle / "README.md").read_text()
+    assert all(f"| {r.name} | 0x{r.offset:02X} |" in readme for r in CONTROL)
+
+
+def test_bundle_memory_images_are_the_driver_program(bundle):
+    prog = load_program(bundle / "mem" / "program.json")
+    static = {}
+    for line in (bundle / "mem" / "static.hex").read_text().split("\n"):
+        if line:
+            a, w = line.split()
+            static[int(a[1:], 16)] = int(w, 16)
+    assert static == prog["static"] and max(static) < prog["window_beats"]
+    inputs = sorted((bundle / "mem").glob("input_*.hex"))
+    assert len(inputs) == 2 and len(json.loads((bundle / "mem" / "expected_logits.json").read_text())) == 2
+    lo = int(inputs[0].read_text().split()[0][1:], 16)
+    assert lo == prog["input"]["base"]
+
+
+def test_bad_target_is_one_line_and_writes_nothing(tmp_path):
+    out = tmp_path / "b"
+    r = subprocess.run([sys.executable, "-m", "rtl_gen.fpga", "--config", str(DEFAULT_CONFIG), "--target",
+                        "xc9z999", "--out", str(out), "--no-run"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 2 and "TARGET" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert not out.exists() and not list(tmp_path.glob(".b.*"))
