@@ -20,15 +20,14 @@ never pushes back, a layer never stalls and BUSY_CYCLES equals the cycle model e
 """
 from __future__ import annotations
 
-from amaranth import Array, Cat, Const, Module, Mux, Signal
+from amaranth import Array, Cat, Const, Module, Signal
 from amaranth.hdl import EnableInserter
 from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from hw_model.config import Accelerator
-from hw_model.control import (AXI_ADDR_BITS, AXI_ID_BITS, CONTROL, CTRL_ADDR_BITS, desc_beats, info_word,
-                              reg)
+from hw_model.control import AXI_ADDR_BITS, AXI_ID_BITS, CONTROL, CTRL_ADDR_BITS, desc_beats, info_word
 from hw_model.regs import CFG_BITS, DESC_SEL_BITS
 
 from .top import AcceleratorTop

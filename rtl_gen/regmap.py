@@ -24,7 +24,7 @@ def markdown(acc: Accelerator) -> str:
              f"{desc_beats(acc.memory)} of the memory window (byte MEM_BASE + beat * {acc.memory.bus_bits // 8}).",
              "", "| register | offset | access | meaning |", "|---|---|---|---|"]
     lines += [f"| {r.name} | 0x{r.offset:02X} | {r.access} | {r.doc} |" for r in CONTROL]
-    lines += [f"", f"INFO reads 0x{info_word(acc):08X} for this accelerator.", "",
+    lines += ["", f"INFO reads 0x{info_word(acc):08X} for this accelerator.", "",
               "## Chunk select", "", "| chunk | sel | dataflow | bits |", "|---|---|---|---|"]
     lines += [f"| {c.name} | {i} | {c.dataflow} | {c.bits} |" for i, c in enumerate(acc.chunks)]
     lines += ["", "## cfg fields", "", "| field | lsb | width | word | bit in word | meaning |", "|---|---|---|---|---|---|"]

@@ -24,7 +24,7 @@ from hw_model.regs import descriptor, pack_cfg, program
 from rtl_gen.axi import axi_module_name, axi_verilog
 
 from .network import Plan, _score, plan_network, step_model_cycles
-from .run import _ensure_root_on_path, build_design, generated
+from .run import _ensure_root_on_path, build_design, generated, run_job
 from .tools import ensure_tool_path
 
 RAM_BASE = 0x10000          # byte address of beat 0 in the test RAM (not 0: MEM_BASE must be honoured)
@@ -76,34 +76,20 @@ def run_driver_sim(acc: Accelerator, program: dict, images: np.ndarray, simulato
                    build_root: Path = Path("sim_build")) -> dict:
     """The host driver (sim/driver.py) against the cocotb simulation of the AXI wrapper: returns
     {"logits": [...], "counters": [...]} per image."""
-    from cocotb_tools.runner import get_runner
-
     ensure_tool_path()
     _ensure_root_on_path()
     bdir = build_axi(acc, simulator, build_root)
     with tempfile.TemporaryDirectory(prefix="trips_drv_") as tmp:
         tmp = Path(tmp)
         (tmp / "program.json").write_text(json.dumps(program))
-        job = {"program": str(tmp / "program.json"), "images": np.asarray(images).tolist(), "base": RAM_BASE,
-               "result": str(tmp / "result.json")}
-        (tmp / "job.json").write_text(json.dumps(job))
-        get_runner(simulator).test(test_module="sim.tb_driver", hdl_toplevel=axi_module_name(acc.name),
-                                   hdl_toplevel_lang="verilog", build_dir=bdir, test_dir=tmp,
-                                   extra_env={"TRIPS_JOB": str(tmp / "job.json")}, log_file=tmp / "sim.log",
-                                   timescale=("1ns", "1ps") if simulator == "icarus" else None)
-        res = tmp / "result.json"
-        if not res.exists():
-            raise RuntimeError(f"driver simulation on {simulator} produced no result:\n"
-                               + (tmp / "sim.log").read_text()[-3000:])
-        return json.loads(res.read_text())
+        job = {"program": str(tmp / "program.json"), "images": np.asarray(images).tolist(), "base": RAM_BASE}
+        return run_job(simulator, bdir, "sim.tb_driver", axi_module_name(acc.name), tmp, job, "driver simulation")
 
 
 def run_network_axi(acc: Accelerator, layers: list[Layer], graph: dict, images: np.ndarray,
                     simulator: str = "verilator", per_layer: bool = True, backpressure: bool = False,
                     seed: int = 0, build_root: Path = Path("sim_build")) -> dict:
     import torch
-    from cocotb_tools.runner import get_runner
-
     from search.export import int_forward
 
     ensure_tool_path()
@@ -130,17 +116,8 @@ def run_network_axi(acc: Accelerator, layers: list[Layer], graph: dict, images: 
                "static": str(static), "images": files, "desc_addr": table, "desc_beats": desc_beats(acc.memory),
                "n_layers": len(plan.steps), "names": [s.layer.name for s in plan.steps], "per_layer": per_layer,
                "backpressure": backpressure, "seed": seed, "dump_lo": plan.act_lo, "dump_hi": plan.act_hi,
-               "regs": {r.name: r.offset for r in CONTROL}, "result": str(tmp / "result.json")}
-        (tmp / "job.json").write_text(json.dumps(job))
-        get_runner(simulator).test(test_module="sim.tb_axi", hdl_toplevel=axi_module_name(acc.name),
-                                   hdl_toplevel_lang="verilog", build_dir=bdir, test_dir=tmp,
-                                   extra_env={"TRIPS_JOB": str(tmp / "job.json")}, log_file=tmp / "sim.log",
-                                   timescale=("1ns", "1ps") if simulator == "icarus" else None)
-        res_path = tmp / "result.json"
-        if not res_path.exists():
-            raise RuntimeError(f"AXI simulation on {simulator} produced no result:\n"
-                               + (tmp / "sim.log").read_text()[-3000:])
-        result = json.loads(res_path.read_text())
+               "regs": {r.name: r.offset for r in CONTROL}}
+        result = run_job(simulator, bdir, "sim.tb_axi", axi_module_name(acc.name), tmp, job, "AXI simulation")
     if not per_layer:   # no per-layer counters: score the outputs, then the run's totals
         for img in result["images"]:
             img["layers"] = [{"name": s.layer.name, "cycles": 1, "reads": 0, "writes": 0} for s in plan.steps]

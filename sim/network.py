@@ -10,7 +10,6 @@ model (search.export.int_forward) bit for bit, the logits included; every layer'
 from __future__ import annotations
 
 import dataclasses
-import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from hw_model.mapping import LayerGeometry, check_fits, geometry
 from hw_model.regs import CFG_BITS, Addresses, pack_cfg, program
 from rtl_gen.emit import top_module_name, top_verilog
 
-from .run import _ensure_root_on_path, _mem_depth, build_design, generated
+from .run import _ensure_root_on_path, _mem_depth, build_design, generated, run_job
 from .tools import ensure_tool_path
 
 
@@ -157,7 +156,6 @@ def run_network(acc: Accelerator, layers: list[Layer], graph: dict, images: np.n
     The golden outputs come from int_forward on `golden` (default: the graph the hardware runs); with labels,
     the report adds the accuracy of the (bit-exact) logits on these images."""
     import torch
-    from cocotb_tools.runner import get_runner
 
     from search.export import int_forward
 
@@ -179,19 +177,10 @@ def run_network(acc: Accelerator, layers: list[Layer], graph: dict, images: np.n
             f = tmp / f"image{i}.hex"
             f.write_text("".join(f"@{a:x} {b:x}\n" for a, b in sorted(words.items())))
             files.append(str(f))
-        job = {"images": files, "dump_lo": plan.act_lo, "dump_hi": plan.act_hi, "result": str(tmp / "result.json"),
+        job = {"images": files, "dump_lo": plan.act_lo, "dump_hi": plan.act_hi,
                "layers": [{"name": s.layer.name, "sel": s.sel,
                            "cfg": format(pack_cfg(program(s.geom, s.addrs, s.vparams)), "x")} for s in plan.steps]}
-        (tmp / "job.json").write_text(json.dumps(job))
-        get_runner(simulator).test(test_module="sim.tb_network", hdl_toplevel="harness_top",
-                                   hdl_toplevel_lang="verilog", build_dir=bdir, test_dir=tmp,
-                                   extra_env={"TRIPS_JOB": str(tmp / "job.json")}, log_file=tmp / "sim.log",
-                                   timescale=("1ns", "1ps") if simulator == "icarus" else None)
-        res_path = tmp / "result.json"
-        if not res_path.exists():
-            raise RuntimeError(f"whole-network simulation on {simulator} produced no result:\n"
-                               + (tmp / "sim.log").read_text()[-3000:])
-        result = json.loads(res_path.read_text())
+        result = run_job(simulator, bdir, "sim.tb_network", "harness_top", tmp, job, "whole-network simulation")
     rep = _score(acc, plan, result, ref, len(images))
     if labels is not None:
         rep["accuracy_on_images"] = float((logits.argmax(1).numpy() == np.asarray(labels)).mean())

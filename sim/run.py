@@ -91,6 +91,21 @@ def build_design(module: str, text: str, toplevel: str, hdl_files: tuple[str, ..
     return bdir
 
 
+def run_job(simulator: str, bdir: Path, test_module: str, toplevel: str, tmp: Path, job: dict, what: str) -> dict:
+    """Write `job` (with its "result" path set here) to <tmp>/job.json, run the cocotb test module on the built
+    design, and return the result it wrote; raise with the log's tail when it wrote none."""
+    from cocotb_tools.runner import get_runner
+    job = {**job, "result": str(tmp / "result.json")}
+    (tmp / "job.json").write_text(json.dumps(job))
+    get_runner(simulator).test(test_module=test_module, hdl_toplevel=toplevel, hdl_toplevel_lang="verilog",
+                               build_dir=bdir, test_dir=tmp, extra_env={"TRIPS_JOB": str(tmp / "job.json")},
+                               log_file=tmp / "sim.log", timescale=("1ns", "1ps") if simulator == "icarus" else None)
+    res = tmp / "result.json"
+    if not res.exists():
+        raise RuntimeError(f"{what} on {simulator} produced no result:\n" + (tmp / "sim.log").read_text()[-3000:])
+    return json.loads(res.read_text())
+
+
 @dataclass
 class LayerCase:
     layer: Layer
