@@ -162,11 +162,9 @@ class AxiAccelerator(wiring.Component):
                 with m.If(start_req):
                     m.d.sync += [running.eq(1), layer.eq(0)] + [regs[k].eq(0) for k in (
                         "CYCLES", "BUSY_CYCLES", "STALL_CYCLES", "READ_BEATS", "WRITE_BEATS")]
+                    m.next = "FETCH"
                     with m.If(regs["N_LAYERS"] == 0):
                         m.next = "END"
-                    with m.Else():
-                        m.d.sync += [beat.eq(0), ar_sent.eq(0)]
-                        m.next = "FETCH"
             with m.State("FETCH"):
                 m.d.comb += seq_ar.eq(1)
                 addr = regs["DESC_ADDR"][:A] + layer * nbeats + beat
@@ -176,7 +174,8 @@ class AxiAccelerator(wiring.Component):
                     m.d.sync += ar_sent.eq(1)
                 with m.If(ar_sent & self.m_axi_rvalid):
                     m.d.sync += [desc.eq(Cat(desc[B:], self.m_axi_rdata)), beat.eq(beat + 1), ar_sent.eq(0)]
-                    with m.If(beat == nbeats - 1):
+                    with m.If(beat == nbeats - 1):       # leave FETCH with beat 0 for the next descriptor
+                        m.d.sync += beat.eq(0)
                         m.next = "DISPATCH"
             with m.State("DISPATCH"):
                 m.d.comb += sel.eq(desc[:DESC_SEL_BITS])
@@ -194,11 +193,9 @@ class AxiAccelerator(wiring.Component):
                             m.d.sync += done_seen.eq(1)
                 with m.Elif((wq.level == 0) & (b_pending == 0)):
                     m.d.sync += layer.eq(layer + 1)
+                    m.next = "FETCH"
                     with m.If(layer + 1 == regs["N_LAYERS"]):
                         m.next = "END"
-                    with m.Else():
-                        m.d.sync += [beat.eq(0), ar_sent.eq(0)]
-                        m.next = "FETCH"
             with m.State("END"):
                 m.d.comb += end_run.eq(1)
                 m.d.sync += running.eq(0)
