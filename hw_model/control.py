@@ -51,7 +51,9 @@ CONTROL: tuple[ControlReg, ...] = (
                                    "assume, 31:24 beats per descriptor"),
 )
 
-CTRL_START, CTRL_DONE, CTRL_IDLE = 1, 2, 4
+CTRL_START, CTRL_DONE, CTRL_IDLE = 1, 2, 4     # CTRL bits
+GIE_ENABLE = 1                                   # GIE bit
+IRQ_DONE = 1                                     # IER and ISR bit: a run ended
 
 
 def reg(name: str) -> ControlReg:

@@ -20,14 +20,15 @@ never pushes back, a layer never stalls and BUSY_CYCLES equals the cycle model e
 """
 from __future__ import annotations
 
-from amaranth import Array, Cat, Const, Module, Signal
+from amaranth import Array, Cat, Const, Module, Mux, Signal
 from amaranth.hdl import EnableInserter
 from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from hw_model.config import Accelerator
-from hw_model.control import AXI_ADDR_BITS, AXI_ID_BITS, CONTROL, CTRL_ADDR_BITS, desc_beats, info_word
+from hw_model.control import (AXI_ADDR_BITS, AXI_ID_BITS, CONTROL, CTRL_ADDR_BITS, CTRL_DONE, CTRL_IDLE, CTRL_START,
+                              GIE_ENABLE, IRQ_DONE, desc_beats, info_word)
 from hw_model.regs import CFG_BITS, DESC_SEL_BITS
 
 from .top import AcceleratorTop
@@ -84,7 +85,7 @@ class AxiAccelerator(wiring.Component):
         running = Signal()
         done_bit = Signal()
         isr = Signal()
-        m.d.comb += self.irq.eq(regs["GIE"][0] & regs["IER"][0] & isr)
+        m.d.comb += self.irq.eq((regs["GIE"] & GIE_ENABLE).any() & (regs["IER"] & IRQ_DONE).any() & isr)
         start_req = Signal()                          # a write of CTRL.START while idle
         end_run = Signal()                            # the sequencer finished its last layer
 
@@ -104,9 +105,9 @@ class AxiAccelerator(wiring.Component):
                         continue
                     with m.Case(r.offset):
                         if r.name == "CTRL":
-                            m.d.comb += start_req.eq(self.s_axil_wdata[0] & ~running)
+                            m.d.comb += start_req.eq((self.s_axil_wdata & CTRL_START).any() & ~running)
                         elif r.name == "ISR":
-                            with m.If(self.s_axil_wdata[0]):
+                            with m.If((self.s_axil_wdata & IRQ_DONE).any()):
                                 m.d.sync += isr.eq(0)
                         else:
                             m.d.sync += regs[r.name].eq(self.s_axil_wdata)
@@ -125,10 +126,10 @@ class AxiAccelerator(wiring.Component):
                 for r in CONTROL:
                     with m.Case(r.offset):
                         if r.name == "CTRL":
-                            m.d.sync += rdata.eq(Cat(running, done_bit, ~running))
+                            m.d.sync += rdata.eq(Mux(running, CTRL_START, CTRL_IDLE) | Mux(done_bit, CTRL_DONE, 0))
                             m.d.comb += read_ctrl.eq(1)
                         elif r.name == "ISR":
-                            m.d.sync += rdata.eq(isr)
+                            m.d.sync += rdata.eq(Mux(isr, IRQ_DONE, 0))
                         elif r.name == "INFO":
                             m.d.sync += rdata.eq(info_word(acc))
                         else:

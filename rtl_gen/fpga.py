@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hw_model.config import Accelerator
-from hw_model.control import CONTROL, desc_beats
+from hw_model.control import AXI_ADDR_BITS, CONTROL, CTRL_ADDR_BITS, desc_beats
 from hw_model.cost import accelerator_resources
 from hw_model.defaults import default_config_path
 from hw_model.errors import ConfigError, cli_errors
@@ -181,8 +181,8 @@ latency below comes from the one description in hw_model.
 
 ## The core: `{top}` (rtl/{top}.v)
 - Clock `clk` ({acc.clock_mhz:g} MHz in the config), synchronous active-high reset `rst`.
-- `s_axil_*`: AXI4-Lite slave, 32-bit data, {8}-bit addresses: the control registers below.
-- `m_axi_*`: AXI4 master, 64-bit addresses, {m.bus_bits}-bit data, single-beat INCR transfers, one ID; memory
+- `s_axil_*`: AXI4-Lite slave, 32-bit data, {CTRL_ADDR_BITS}-bit addresses: the control registers below.
+- `m_axi_*`: AXI4 master, {AXI_ADDR_BITS}-bit addresses, {m.bus_bits}-bit data, single-beat INCR transfers, one ID; memory
   window of beats at MEM_BASE (beat a at byte MEM_BASE + a * {m.bus_bits // 8}).
 - `irq`: level, GIE & IER & ISR.
 - The chunks assume read data {m.read_latency} cycles after a request; later data hold them (STALL_CYCLES
@@ -341,6 +341,8 @@ def build_bundle(cfg_path: Path, target: Target, out: Path, run: bool = True, im
     from hw_model.io import load_data
     from search.export import int_forward
     from sim.axi import network_program
+    from sim.driver import input_words, parse_program
+    from sim.run import hex_text
     from sim.network import load_network
 
     acc = Accelerator.load(cfg_path)
@@ -370,12 +372,10 @@ def build_bundle(cfg_path: Path, target: Target, out: Path, run: bool = True, im
         layers, graph, imgs, _, source = load_network(raw if has_net else None, cfg_path, images)
         program = network_program(acc, layers, graph)
         (tmp / "mem" / "program.json").write_text(json.dumps(program, indent=1) + "\n")
-        (tmp / "mem" / "static.hex").write_text("".join(f"@{a} {w}\n" for a, w in program["static"].items()))
-        from hw_model.layout import pack_activations
+        prog = parse_program(program)
+        (tmp / "mem" / "static.hex").write_text(hex_text(prog["static"]))
         for i, img in enumerate(imgs):
-            beats = pack_activations(np.asarray(img, dtype=np.int64), layers[0].bits, acc.memory.bus_bits)
-            (tmp / "mem" / f"input_{i}.hex").write_text(
-                "".join(f"@{program['input']['base'] + k:x} {int(b):x}\n" for k, b in enumerate(beats)))
+            (tmp / "mem" / f"input_{i}.hex").write_text(hex_text(input_words(prog, img)))
         logits = int_forward(graph, torch.from_numpy(np.asarray(imgs, dtype=np.int64)))
         (tmp / "mem" / "expected_logits.json").write_text(json.dumps(logits.tolist()) + "\n")
         (tmp / "README.md").write_text(readme(acc, top, target, program, source))

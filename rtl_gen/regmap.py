@@ -5,7 +5,7 @@ select numbers. `python -m rtl_gen` writes them beside the Verilog."""
 from __future__ import annotations
 
 from hw_model.config import Accelerator
-from hw_model.control import CONTROL, CTRL_DONE, CTRL_IDLE, CTRL_START, desc_beats, info_word
+from hw_model.control import CONTROL, CTRL_DONE, CTRL_IDLE, CTRL_START, GIE_ENABLE, IRQ_DONE, desc_beats, info_word
 from hw_model.regs import CFG_BITS, CFG_WORDS, DESC_SEL_BITS, DESC_WORDS, REGISTERS, field_offsets
 
 
@@ -44,7 +44,8 @@ def c_header(acc: Accelerator) -> str:
     out += ["", "/* AXI4-Lite control registers (byte offsets) */"]
     out += [f"#define TRIPS_REG_{r.name} 0x{r.offset:02X}u /* {r.access}: {r.doc} */" for r in CONTROL]
     out += [f"#define TRIPS_CTRL_START {CTRL_START}u", f"#define TRIPS_CTRL_DONE {CTRL_DONE}u",
-            f"#define TRIPS_CTRL_IDLE {CTRL_IDLE}u", f"#define TRIPS_DESC_BEATS {desc_beats(acc.memory)}u",
+            f"#define TRIPS_CTRL_IDLE {CTRL_IDLE}u", f"#define TRIPS_GIE_ENABLE {GIE_ENABLE}u",
+            f"#define TRIPS_IRQ_DONE {IRQ_DONE}u", f"#define TRIPS_DESC_BEATS {desc_beats(acc.memory)}u",
             f"#define TRIPS_BEAT_BYTES {acc.memory.bus_bits // 8}u", f"#define TRIPS_INFO 0x{info_word(acc):08X}u"]
     out.append("")
     for f in REGISTERS:
@@ -71,6 +72,7 @@ SEL = {{{sel}}}
 # AXI4-Lite control registers: name -> byte offset
 CONTROL = {{{ctrl}}}
 CTRL_START, CTRL_DONE, CTRL_IDLE = {CTRL_START}, {CTRL_DONE}, {CTRL_IDLE}
+GIE_ENABLE, IRQ_DONE = {GIE_ENABLE}, {IRQ_DONE}
 DESC_BEATS = {desc_beats(acc.memory)}
 BEAT_BYTES = {acc.memory.bus_bits // 8}
 INFO = 0x{info_word(acc):08X}

@@ -64,10 +64,7 @@ def _channels_last(t: torch.Tensor) -> bool:
 def dense(t: torch.Tensor, like: torch.Tensor | None = None) -> torch.Tensor:
     """t in one dense memory order: that of `like` when given, else its own (channels-last or contiguous)."""
     cl = _channels_last(like if like is not None else t)
-    if cl:
-        return t if _channels_last(t) or t.is_contiguous(memory_format=torch.channels_last) else \
-            t.contiguous(memory_format=torch.channels_last)
-    return t.contiguous()
+    return t.contiguous(memory_format=torch.channels_last if cl else torch.contiguous_format)
 
 
 def flat(t: torch.Tensor) -> torch.Tensor:
@@ -84,8 +81,16 @@ def flat(t: torch.Tensor) -> torch.Tensor:
 SLICE = 1 << 18
 
 
-def _slice(x: torch.Tensor) -> int:
-    return SLICE if x.device.type == "cpu" else max(1, x.numel())
+def _slices(x: torch.Tensor, *others: torch.Tensor):
+    """(x slice, the same slice of each tensor in `others` (x's size and memory order), a scratch buffer of the
+    slice's length), slice after slice in memory order."""
+    n = x.numel()
+    step = SLICE if x.device.type == "cpu" else max(1, n)
+    flats = [flat(x)] + [flat(t) for t in others]
+    tmp = torch.empty(min(step, n), dtype=x.dtype, device=x.device)
+    for a in range(0, n, step):
+        parts = [f[a:a + step] for f in flats]
+        yield (*parts, tmp[:parts[0].numel()])
 
 
 def _quantized(xs, tmp, s, lo, hi, clamp):
@@ -96,15 +101,10 @@ def _quantized(xs, tmp, s, lo, hi, clamp):
 def mix_quantized(x, w, s, lo, hi, clamp) -> torch.Tensor:
     """sum_j w_j * s_j * clamp(round(x / s_j), lo_j, hi_j), slice by slice (the output has x's memory format)."""
     out = torch.empty_like(x)
-    xf, of = flat(x), flat(out)
     js = [j for j in range(len(w)) if w[j] != 0]
     if not js:
         return out.zero_()
-    step = _slice(x)
-    tmp = torch.empty(min(step, xf.numel()), dtype=x.dtype, device=x.device)
-    for a in range(0, xf.numel(), step):
-        xs, os_ = xf[a:a + step], of[a:a + step]
-        t = tmp[:xs.numel()]
+    for xs, os_, t in _slices(x, out):
         for n, j in enumerate(js):
             q = _quantized(xs, os_ if n == 0 else t, s[j], lo[j], hi[j], clamp[j])
             if n == 0:
@@ -116,26 +116,13 @@ def mix_quantized(x, w, s, lo, hi, clamp) -> torch.Tensor:
 
 def dot_quantized(g, x, s, lo, hi, clamp) -> float:
     """<g, clamp(round(x / s), lo, hi)>, slice by slice (x dense)."""
-    gf, xf = flat(dense(g, x)), flat(x)
-    step = _slice(x)
-    tmp = torch.empty(min(step, xf.numel()), dtype=x.dtype, device=x.device)
-    total = 0.0
-    for a in range(0, xf.numel(), step):
-        xs = xf[a:a + step]
-        total += float(torch.dot(gf[a:a + step], _quantized(xs, tmp[:xs.numel()], s, lo, hi, clamp)))
-    return total
+    return sum(float(torch.dot(gs, _quantized(xs, t, s, lo, hi, clamp))) for xs, gs, t in _slices(x, dense(g, x)))
 
 
 def ste_gradient(g, x, free, masked) -> torch.Tensor:
     """g * (free + sum over (w, lo, hi) in masked of w * [lo <= x < hi]), slice by slice (x dense)."""
-    g = dense(g, x)
     gx = torch.empty_like(x)
-    gf, xf, of = flat(g), flat(x), flat(gx)
-    step = _slice(x)
-    tmp = torch.empty(min(step, xf.numel()), dtype=x.dtype, device=x.device)
-    for a in range(0, xf.numel(), step):
-        gs, xs, os_ = gf[a:a + step], xf[a:a + step], of[a:a + step]
-        t = tmp[:xs.numel()]
+    for xs, gs, os_, t in _slices(x, dense(g, x), gx):
         torch.mul(gs, free, out=os_)
         for w, lo, hi in masked:
             torch.mul(gs, w, out=t)

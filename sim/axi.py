@@ -18,13 +18,13 @@ from pathlib import Path
 import numpy as np
 
 from hw_model.config import Accelerator, Layer
-from hw_model.control import CONTROL, desc_beats, descriptor_beats
-from hw_model.layout import pack_activations
+from hw_model.control import CONTROL, CTRL_DONE, desc_beats, descriptor_beats
 from hw_model.regs import descriptor, pack_cfg, program
 from rtl_gen.axi import axi_module_name, axi_verilog
 
-from .network import Plan, _score, plan_network, step_model_cycles
-from .run import _ensure_root_on_path, build_design, generated, run_job
+from .driver import input_words, parse_program
+from .network import Plan, _score, plan_network, step_beats, step_model_cycles
+from .run import _ensure_root_on_path, build_design, generated, hex_text, run_job
 from .tools import ensure_tool_path
 
 RAM_BASE = 0x10000          # byte address of beat 0 in the test RAM (not 0: MEM_BASE must be honoured)
@@ -34,15 +34,6 @@ def build_axi(acc: Accelerator, simulator: str, root: Path = Path("sim_build")) 
     module = axi_module_name(acc.name)
     text = generated({"axi": acc.to_dict(), "module": module}, lambda: axi_verilog(acc), root)
     return build_design(module, text, module, (), {}, {}, simulator, root)
-
-
-def _beats(plan: Plan) -> dict:
-    from hw_model.cost import traffic
-    out = {}
-    for s in plan.steps:
-        t = traffic(s.geom.fields)
-        out[s.layer.name] = (t["read_in_beats"] + t["read_w_beats"] + t["read_p_beats"], t["write_beats"])
-    return out
 
 
 def descriptor_table(plan: Plan, acc: Accelerator) -> tuple[int, dict[int, int]]:
@@ -56,10 +47,11 @@ def descriptor_table(plan: Plan, acc: Accelerator) -> tuple[int, dict[int, int]]
     return at, words
 
 
-def network_program(acc: Accelerator, layers: list[Layer], graph: dict) -> dict:
+def network_program(acc: Accelerator, layers: list[Layer], graph: dict, plan: Plan | None = None) -> dict:
     """What the host driver (sim/driver.py) needs to run a network: the memory image (weights, records,
-    descriptors), where the input goes and where the logits come from (JSON-able; beats as hex strings)."""
-    plan = plan_network(acc, layers, graph)
+    descriptors), where the input goes and where the logits come from (JSON-able; beats as hex strings).
+    `plan`: sim.network.plan_network's, if at hand."""
+    plan = plan or plan_network(acc, layers, graph)
     table, twords = descriptor_table(plan, acc)
     first, last = layers[0], plan.steps[-1].layer
     return {"accelerator": acc.name, "bus_bits": acc.memory.bus_bits,
@@ -95,26 +87,22 @@ def run_network_axi(acc: Accelerator, layers: list[Layer], graph: dict, images: 
     ensure_tool_path()
     _ensure_root_on_path()
     plan = plan_network(acc, layers, graph)
-    bus = acc.memory.bus_bits
-    bb = bus // 8
-    table, twords = descriptor_table(plan, acc)
-    end = table + len(plan.steps) * desc_beats(acc.memory)
+    prog = parse_program(network_program(acc, layers, graph, plan))
+    bb = acc.memory.bus_bits // 8
     bdir = build_axi(acc, simulator, build_root)
     _, ref = int_forward(graph, torch.from_numpy(np.asarray(images, dtype=np.int64)), keep=True)
-    first = layers[0]
     with tempfile.TemporaryDirectory(prefix="trips_axi_") as tmp:
         tmp = Path(tmp)
         static = tmp / "static.hex"
-        static.write_text("".join(f"@{a:x} {b:x}\n" for a, b in sorted({**plan.static, **twords}.items())))
+        static.write_text(hex_text(prog["static"]))
         files = []
         for i, img in enumerate(images):
-            beats = pack_activations(np.asarray(img, dtype=np.int64), first.bits, bus)
             f = tmp / f"image{i}.hex"
-            f.write_text("".join(f"@{plan.input_base + k:x} {int(b):x}\n" for k, b in enumerate(beats)))
+            f.write_text(hex_text(input_words(prog, img)))
             files.append(str(f))
-        job = {"ram_bytes": 1 << (RAM_BASE + end * bb).bit_length(), "base": RAM_BASE, "bus_bytes": bb,
-               "static": str(static), "images": files, "desc_addr": table, "desc_beats": desc_beats(acc.memory),
-               "n_layers": len(plan.steps), "names": [s.layer.name for s in plan.steps], "per_layer": per_layer,
+        job = {"ram_bytes": 1 << (RAM_BASE + prog["window_beats"] * bb).bit_length(), "base": RAM_BASE,
+               "bus_bytes": bb, "static": str(static), "images": files, "desc_addr": prog["desc_addr"],
+               "desc_beats": desc_beats(acc.memory), "n_layers": prog["n_layers"], "names": [s.layer.name for s in plan.steps], "per_layer": per_layer,
                "backpressure": backpressure, "seed": seed, "dump_lo": plan.act_lo, "dump_hi": plan.act_hi,
                "regs": {r.name: r.offset for r in CONTROL}}
         result = run_job(simulator, bdir, "sim.tb_axi", axi_module_name(acc.name), tmp, job, "AXI simulation")
@@ -130,7 +118,7 @@ def run_network_axi(acc: Accelerator, layers: list[Layer], graph: dict, images: 
         "busy_cycles_per_image": [sum(r["BUSY_CYCLES"] for r in img["runs"]) for img in result["images"]],
         "model_cycles_per_image": model_total,
         "run_cycles_per_image": [sum(r["CYCLES"] for r in img["runs"]) for img in result["images"]],
-        "done_and_irq_ok": all(r["ctrl"] & 2 and not r["ctrl_after"] & 2 and not r["irq_after_clear"]
+        "done_and_irq_ok": all(r["ctrl"] & CTRL_DONE and not r["ctrl_after"] & CTRL_DONE and not r["irq_after_clear"]
                                and r["LAYER"] == (1 if per_layer else len(plan.steps)) for r in runs),
         "info": result["info"],
     }
@@ -142,7 +130,7 @@ def run_network_axi(acc: Accelerator, layers: list[Layer], graph: dict, images: 
         for r in rep["layers"]:
             r.pop("rtl_cycles")
             r.pop("beats_exact")
-        reads = sum(int(t[0]) for t in _beats(plan).values())
-        writes = sum(int(t[1]) for t in _beats(plan).values())
+        reads = sum(t[0] for t in step_beats(plan).values())
+        writes = sum(t[1] for t in step_beats(plan).values())
         rep["axi"]["beats_exact"] = all(r["READ_BEATS"] == reads and r["WRITE_BEATS"] == writes for r in runs)
     return rep

@@ -25,14 +25,27 @@ from pathlib import Path
 
 import numpy as np
 
-from hw_model.control import CTRL_DONE, CTRL_START, reg
+from hw_model.control import CTRL_DONE, CTRL_IDLE, CTRL_START, GIE_ENABLE, IRQ_DONE, reg
 from hw_model.layout import pack_activations, unpack_activations
 
 
 def load_program(path) -> dict:
-    prog = json.loads(Path(path).read_text())
-    prog["static"] = {int(a, 16): int(w, 16) for a, w in prog["static"].items()}
-    return prog
+    return parse_program(json.loads(Path(path).read_text()))
+
+
+def parse_program(prog: dict) -> dict:
+    """A program as sim.axi.network_program writes it (JSON: hex strings) with the static beats as integers."""
+    return {**prog, "static": {int(a, 16): int(w, 16) for a, w in prog["static"].items()}}
+
+
+def input_words(prog: dict, image: np.ndarray) -> dict[int, int]:
+    """The beats of one input image [C, H, W] at the program's input address."""
+    inp = prog["input"]
+    image = np.asarray(image, dtype=np.int64)
+    if list(image.shape) != [inp["channels"], *inp["size"]]:
+        raise ValueError(f"image shape {list(image.shape)}; the network takes {[inp['channels'], *inp['size']]}")
+    beats = pack_activations(image, inp["bits"], prog["bus_bits"])
+    return {inp["base"] + k: int(b) for k, b in enumerate(beats)}
 
 
 class TripsDriver:
@@ -75,12 +88,12 @@ class TripsDriver:
         addr = int(getattr(self.buf, "physical_address", getattr(self.buf, "device_address", 0)))
         self.write("MEM_BASE_LO", addr & 0xFFFFFFFF)
         self.write("MEM_BASE_HI", addr >> 32)
-        self.write("GIE", 1)
-        self.write("IER", 1)
+        self.write("GIE", GIE_ENABLE)
+        self.write("IER", IRQ_DONE)
 
     def run(self, timeout_s: float = 10.0) -> dict:
         """Run every layer of the program; returns the counters."""
-        if not self.read("CTRL") & 4:
+        if not self.read("CTRL") & CTRL_IDLE:
             raise RuntimeError("the accelerator is not idle")
         self.write("DESC_ADDR", self.prog["desc_addr"])
         self.write("N_LAYERS", self.prog["n_layers"])
@@ -95,18 +108,14 @@ class TripsDriver:
                     raise TimeoutError(f"no DONE after {timeout_s} s (layer {self.read('LAYER')})")
         if not ctrl & CTRL_DONE:
             raise RuntimeError("interrupt without DONE")
-        self.write("ISR", 1)
+        self.write("ISR", IRQ_DONE)
         return self.counters()
 
     def infer(self, image: np.ndarray) -> np.ndarray:
         """One image [C, H, W] (unsigned integers at the first layer's bits) through the network; returns the
         classifier's int32 logits."""
-        inp, out, bus = self.prog["input"], self.prog["output"], self.prog["bus_bits"]
-        image = np.asarray(image, dtype=np.int64)
-        if list(image.shape) != [inp["channels"], *inp["size"]]:
-            raise ValueError(f"image shape {list(image.shape)}; the network takes {[inp['channels'], *inp['size']]}")
-        beats = pack_activations(image, inp["bits"], bus)
-        self._put({inp["base"] + k: int(b) for k, b in enumerate(beats)})
+        out, bus = self.prog["output"], self.prog["bus_bits"]
+        self._put(input_words(self.prog, image))
         self._flush()
         self.last_counters = self.run()
         self._invalidate()

@@ -26,7 +26,7 @@ from hw_model.mapping import LayerGeometry, check_fits, geometry
 from hw_model.regs import CFG_BITS, Addresses, pack_cfg, program
 from rtl_gen.emit import top_module_name, top_verilog
 
-from .run import _ensure_root_on_path, _mem_depth, build_design, generated, run_job
+from .run import _ensure_root_on_path, _mem_depth, build_design, generated, hex_text, run_job
 from .tools import ensure_tool_path
 
 
@@ -145,6 +145,15 @@ def build_top(acc: Accelerator, simulator: str, depth: int, root: Path = Path("s
                         {"TOP": module}, simulator, root)
 
 
+def step_beats(plan: Plan) -> dict[str, tuple[int, int]]:
+    """Layer name -> (beats read, beats written) on its memory port, from the traffic model."""
+    out = {}
+    for s in plan.steps:
+        t = traffic(s.geom.fields)
+        out[s.layer.name] = (int(t["read_in_beats"] + t["read_w_beats"] + t["read_p_beats"]), int(t["write_beats"]))
+    return out
+
+
 def step_model_cycles(s: Step) -> int:
     """A layer on the top: its chunk's cycles plus the dispatch."""
     return layer_cycles(s.geom) + timing.TOP_DISPATCH
@@ -175,7 +184,7 @@ def run_network(acc: Accelerator, layers: list[Layer], graph: dict, images: np.n
             if i == 0:
                 words = {**plan.static, **words}
             f = tmp / f"image{i}.hex"
-            f.write_text("".join(f"@{a:x} {b:x}\n" for a, b in sorted(words.items())))
+            f.write_text(hex_text(words))
             files.append(str(f))
         job = {"images": files, "dump_lo": plan.act_lo, "dump_hi": plan.act_hi,
                "layers": [{"name": s.layer.name, "sel": s.sel,
@@ -194,10 +203,7 @@ def _score(acc: Accelerator, plan: Plan, result: dict, ref: dict, n_images: int)
     rtl_cycles = {s.layer.name: set() for s in plan.steps}
     beats_ok = {s.layer.name: True for s in plan.steps}
     seconds = 0.0
-    beats = {}
-    for s in plan.steps:
-        t = traffic(s.geom.fields)
-        beats[s.layer.name] = (int(t["read_in_beats"] + t["read_w_beats"] + t["read_p_beats"]), int(t["write_beats"]))
+    beats = step_beats(plan)
     for i, img in enumerate(result["images"]):
         seconds += img["run_seconds"]
         dump = img["dump"]

@@ -21,6 +21,8 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
 
+from hw_model.control import CTRL_START, GIE_ENABLE, IRQ_DONE
+
 
 def _read_hex(path: str) -> dict[int, int]:
     words, addr = {}, 0
@@ -73,22 +75,22 @@ async def run_axi(dut):
     async def run(desc_addr: int, n: int) -> dict:
         await ctl.write_dword(regs["DESC_ADDR"], desc_addr)
         await ctl.write_dword(regs["N_LAYERS"], n)
-        await ctl.write_dword(regs["CTRL"], 1)
+        await ctl.write_dword(regs["CTRL"], CTRL_START)
         if not int(dut.irq.value):
             await RisingEdge(dut.irq)
         out = {k: await ctl.read_dword(regs[k]) for k in ("CYCLES", "BUSY_CYCLES", "STALL_CYCLES", "READ_BEATS",
                                                           "WRITE_BEATS", "LAYER")}
         out["ctrl"] = await ctl.read_dword(regs["CTRL"])          # DONE set, cleared by this read
         out["ctrl_after"] = await ctl.read_dword(regs["CTRL"])
-        await ctl.write_dword(regs["ISR"], 1)
+        await ctl.write_dword(regs["ISR"], IRQ_DONE)
         await ClockCycles(dut.clk, 1)
         out["irq_after_clear"] = int(dut.irq.value)
         return out
 
     await ctl.write_dword(regs["MEM_BASE_LO"], base & 0xFFFFFFFF)
     await ctl.write_dword(regs["MEM_BASE_HI"], base >> 32)
-    await ctl.write_dword(regs["GIE"], 1)
-    await ctl.write_dword(regs["IER"], 1)
+    await ctl.write_dword(regs["GIE"], GIE_ENABLE)
+    await ctl.write_dword(regs["IER"], IRQ_DONE)
     info = await ctl.read_dword(regs["INFO"])
     static = _read_hex(job["static"])
     images = []
