@@ -147,6 +147,7 @@ class AxiAccelerator(wiring.Component):
         sel = Signal(DESC_SEL_BITS)
         desc = Signal(nbeats * B)                    # the descriptor being fetched, beat by beat
         beat = Signal(range(nbeats + 1))
+        desc_ptr = Signal(A)                         # beat address of the current layer's descriptor
         ar_sent = Signal()
         done_seen = Signal()
         base = Cat(regs["MEM_BASE_LO"], regs["MEM_BASE_HI"])
@@ -161,14 +162,15 @@ class AxiAccelerator(wiring.Component):
         with m.FSM(name="seq"):
             with m.State("IDLE"):
                 with m.If(start_req):
-                    m.d.sync += [running.eq(1), layer.eq(0)] + [regs[k].eq(0) for k in (
-                        "CYCLES", "BUSY_CYCLES", "STALL_CYCLES", "READ_BEATS", "WRITE_BEATS")]
+                    m.d.sync += [running.eq(1), layer.eq(0), desc_ptr.eq(regs["DESC_ADDR"][:A])]
+                    m.d.sync += [regs[k].eq(0) for k in ("CYCLES", "BUSY_CYCLES", "STALL_CYCLES", "READ_BEATS",
+                                                         "WRITE_BEATS")]
                     m.next = "FETCH"
                     with m.If(regs["N_LAYERS"] == 0):
                         m.next = "END"
             with m.State("FETCH"):
                 m.d.comb += seq_ar.eq(1)
-                addr = regs["DESC_ADDR"][:A] + layer * nbeats + beat
+                addr = desc_ptr + beat
                 m.d.comb += [self.m_axi_araddr.eq(base + (addr << size)), self.m_axi_arvalid.eq(~ar_sent),
                              self.m_axi_rready.eq(ar_sent)]
                 with m.If(self.m_axi_arvalid & self.m_axi_arready):
@@ -193,7 +195,7 @@ class AxiAccelerator(wiring.Component):
                         with m.If(chunk_done):
                             m.d.sync += done_seen.eq(1)
                 with m.Elif((wq.level == 0) & (b_pending == 0)):
-                    m.d.sync += layer.eq(layer + 1)
+                    m.d.sync += [layer.eq(layer + 1), desc_ptr.eq(desc_ptr + nbeats)]
                     m.next = "FETCH"
                     with m.If(layer + 1 == regs["N_LAYERS"]):
                         m.next = "END"

@@ -21,6 +21,8 @@ from hw_model.config import BIAS_BITS, LOGIT_BITS, MULT_BITS, PARAM_RECORD_BITS,
 from hw_model.mapping import ceil_div
 from hw_model.regs import CFG_BITS, field_offsets
 
+from .walk import CARRY, nested_sum, times, times_small
+
 CNT = 16  # width of loop counters
 ADDR = 32  # width of internal address arithmetic
 
@@ -98,7 +100,6 @@ class ConvChunk(wiring.Component):
         kbank = Signal()        # input/weight bank read by compute this step
         abank = Signal()        # accumulator bank of the tile being computed
         pend_w = Signal()       # an output tile waits to be written
-        wm, wr_, wc = (Signal(CNT, name=f"wtile_{x}") for x in "mrc")
         wbank = Signal()
 
         last_n = cn == cfg["n_n"] - 1
@@ -121,14 +122,15 @@ class ConvChunk(wiring.Component):
         g_go = Signal()
         g_do_w = Signal()
         g_do_l = Signal()
-        g_l = [Signal(CNT, name=f"go_load_{x}") for x in "mrcn"]
         g_lbank = Signal()
+        st_restart, st_fin, in_step = Signal(), Signal(), Signal()
         c_busy = Signal()
         g_busy = Signal()
 
         with m.FSM(name="ctrl") as ctrl_fsm:
             with m.State("IDLE"):
                 with m.If(self.start):
+                    m.d.comb += st_restart.eq(1)
                     m.d.sync += [cm.eq(0), cr.eq(0), cc.eq(0), cn.eq(0), kbank.eq(0), abank.eq(0), pend_w.eq(0)]
                     m.next = "PRE"
             with m.State("PRE"):
@@ -139,13 +141,14 @@ class ConvChunk(wiring.Component):
                     m.next = "STEP"
             with m.State("STEP"):
                 m.d.comb += [c_go.eq(1), g_go.eq(1), g_do_w.eq(pend_w), g_do_l.eq(~last_step), g_lbank.eq(~kbank),
-                             g_l[0].eq(nm), g_l[1].eq(nr), g_l[2].eq(nc), g_l[3].eq(nn)]
+                             in_step.eq(1)]
                 m.next = "STEP_WAIT"
             with m.State("STEP_WAIT"):
                 with m.If(~c_busy & ~g_busy):
+                    m.d.comb += st_fin.eq(1)
                     m.d.sync += pend_w.eq(last_n)
                     with m.If(last_n):
-                        m.d.sync += [wm.eq(cm), wr_.eq(cr), wc.eq(cc), wbank.eq(abank), abank.eq(~abank)]
+                        m.d.sync += [wbank.eq(abank), abank.eq(~abank)]
                     with m.If(last_step):
                         m.next = "FINAL"
                     with m.Else():
@@ -161,6 +164,35 @@ class ConvChunk(wiring.Component):
                 m.d.comb += self.done.eq(1)
                 m.next = "IDLE"
         m.d.comb += self.busy.eq(~ctrl_fsm.ongoing("IDLE"))
+
+        # per-step addresses and coordinates, kept by additions over the step nest (m, r, c, n): the loader
+        # takes the next step's (the first step's in PRE), the writer the finished output tile's
+        S = cfg["stride"]
+        st_adv = st_fin & ~last_step
+        dw_lvl = (lambda v: [v, None, None, None]) if DW else (lambda v: [None, None, None, v])
+
+        def step_sum(name, shape, init, coefs):
+            return nested_sum(m, f"st_{name}", shape, init, coefs, [last_m, last_r, last_c, last_n], st_adv,
+                              st_restart)
+        load_sums = dict(
+            wblk=step_sum("wblk", unsigned(ADDR), cfg["w_base"], [CARRY, None, None, cfg["w_tile_beats"]]),
+            h0=step_sum("h0", signed(CNT + 2), -cfg["pad"], [None, cfg["h_step"], None, None]),
+            w0=step_sum("w0", signed(CNT + 2), -cfg["pad"], [None, None, cfg["w_step"], None]),
+            jb0=step_sum("jb0", unsigned(CNT), 0, dw_lvl(cfg["kb_in"])),
+            ibase=step_sum("ibase", unsigned(ADDR), cfg["act_origin"],
+                           [cfg["kb_in"] if DW else None, cfg["in_tile_row"], cfg["in_tile_col"],
+                            None if DW else cfg["kb_in"]]))
+        write_sums = dict(
+            pbase=step_sum("pbase", unsigned(ADDR), cfg["p_base"], [cfg["p_tile_beats"], None, None, None]),
+            or0=step_sum("or0", unsigned(CNT), 0, [None, cfg["trb"], None, None]),
+            oc0=step_sum("oc0", unsigned(CNT), 0, [None, None, cfg["tcb"], None]),
+            ojb0=step_sum("ojb0", unsigned(CNT), 0, [cfg["kb_out"], None, None, None]),
+            obase=step_sum("obase", unsigned(ADDR), cfg["out_base"],
+                           [cfg["kb_out"], cfg["out_tile_row"], cfg["out_tile_col"], None]))
+        # the finished output tile's values, held until its write job starts
+        wtile = {k: Signal(cur.shape(), name=f"wtile_{k}") for k, (cur, _) in write_sums.items()}
+        with m.If(st_fin & last_n):
+            m.d.sync += [wtile[k].eq(cur) for k, (cur, _) in write_sums.items()]
 
         # ------------------------------------------------------------ compute engine
         c_bank = Signal()
@@ -181,14 +213,16 @@ class ConvChunk(wiring.Component):
         e_mg = i_mg == cfg["mg"] - 1
         # pixel: the input channel of the current step, as (beat, slot) of the tile's input beats
         c_jb, c_slot = Signal(CNT), Signal(range(V_IN))
+        IW = max(1, (2 * D_IN - 1).bit_length())   # width of an input-buffer word address
+        c_jboff = Signal(IW)                         # pixel: c_jb * ROWS_MAX * COLSB
         if PX:
             with m.If(c_go):
-                m.d.sync += [c_jb.eq(0), c_slot.eq(0)]
+                m.d.sync += [c_jb.eq(0), c_slot.eq(0), c_jboff.eq(0)]
             with m.If(c_run & e_kw & e_kh):
                 with m.If(e_ng):
-                    m.d.sync += [c_jb.eq(0), c_slot.eq(0)]
+                    m.d.sync += [c_jb.eq(0), c_slot.eq(0), c_jboff.eq(0)]
                 with m.Elif(c_slot == V_IN - 1):
-                    m.d.sync += [c_jb.eq(c_jb + 1), c_slot.eq(0)]
+                    m.d.sync += [c_jb.eq(c_jb + 1), c_slot.eq(0), c_jboff.eq(c_jboff + ROWS_MAX * COLSB)]
                 with m.Else():
                     m.d.sync += c_slot.eq(c_slot + 1)
         red_first = (i_ng == 0) & (i_kh == 0) & (i_kw == 0)
@@ -211,24 +245,39 @@ class ConvChunk(wiring.Component):
             m.d.sync += c_drain.eq(c_drain - 1)
         m.d.comb += c_busy.eq(c_run | (c_drain != 0))
 
-        S = cfg["stride"]
-        in_addr = Signal(ADDR)
-        w_addr = Signal(ADDR)
-        acc_addr = Signal(ADDR)
+        # buffer addresses over the compute nest (mg, r, c, ng, kh, kw), by additions (rtl_gen.walk):
+        #   input  (g*in_plane + (r*S + kh)*cols_in + c*S + kw, g = mg when depthwise, else ng)
+        #   weight ((mg*ng + ng)*K + kh)*K + kw: one linear count, back to the group's start for each (r, c)
+        #   accumulator mg*acc_plane + r*cgs + c = (mg*trb + r)*cgs + c: one linear count over (mg, r, c)
+        SMAX = ch.max_stride
+
+        def comp_sum(name, width, coefs):
+            cur, _ = nested_sum(m, f"c_{name}", unsigned(width), 0, coefs, [e_mg, e_r, e_c, e_ng, e_kh, e_kw],
+                                c_run, c_go)
+            return cur
+        in_plane = cfg["in_plane"]
+        in_addr = Signal(IW)
+        w_addr = Signal(max(1, (2 * D_W - 1).bit_length()))
+        acc_addr = Signal(max(1, (2 * D_ACC - 1).bit_length()))
         m.d.comb += [
-            in_addr.eq(Mux(c_bank, D_IN, 0) + (i_mg if DW else i_ng) * cfg["in_plane"]
-                       + (i_r * S + i_kh) * cfg["cols_in"] + i_c * S + i_kw),
-            w_addr.eq(Mux(c_bank, D_W, 0) + ((i_mg * cfg["ng"] + i_ng) * K + i_kh) * K + i_kw),
-            acc_addr.eq(Mux(c_abank, D_ACC, 0) + i_mg * cfg["acc_plane"] + i_r * cfg["cgs"] + i_c),
+            w_addr.eq(Mux(c_bank, D_W, 0) + comp_sum("w", len(w_addr), [CARRY, None, None, CARRY, CARRY, 1])),
+            acc_addr.eq(Mux(c_abank, D_ACC, 0) + comp_sum("acc", len(acc_addr), [CARRY, CARRY, 1, None, None, None])),
         ]
+        if not PX:
+            m.d.comb += in_addr.eq(Mux(c_bank, D_IN, 0) + comp_sum(
+                "in", IW, [in_plane if DW else None, cfg["in_row_step"], S, None if DW else in_plane,
+                             cfg["cols_in"], 1]))
         bank_of = []
         if PX:
             # lane p reads column (cg*TP + p)*S + kw of row r*S + kh: bank = column mod NBK, distinct per lane
-            row = i_r * S + i_kh
-            plane = Mux(c_bank, D_IN, 0) + (c_jb * ROWS_MAX + row) * COLSB
+            plane = Signal(IW)
+            m.d.comb += plane.eq(Mux(c_bank, D_IN, 0) + c_jboff + comp_sum(
+                "row", IW, [None, times_small(S, COLSB, SMAX), None, None, COLSB, None]))
+            CW = (NBK * COLSB + TP * SMAX).bit_length()   # a column the lanes may address
+            col0 = comp_sum("col", CW, [None, None, times_small(S, TP, SMAX), None, None, 1])
             for p in range(TP):
-                col = Signal(ADDR, name=f"col{p}")
-                m.d.comb += col.eq(i_c * (TP * S) + p * S + i_kw)
+                col = Signal(CW, name=f"col{p}")
+                m.d.comb += col.eq(col0 + times_small(S, p, SMAX))
                 bank_of.append(col[:LOG_NBK] if LOG_NBK else Const(0, 1))
                 for b in range(NBK):
                     with m.If(col[:LOG_NBK] == b if LOG_NBK else Const(1, 1)):
@@ -306,16 +355,17 @@ class ConvChunk(wiring.Component):
                          acc_wr[a].data.eq(red[a] + Mux(c_first_n, 0, acc_rd_c[a].data))]
 
         # ------------------------------------------------------------ memory engine
-        g_w = [Signal(CNT, name=f"g_w{x}") for x in "mrc"]
         g_wbank = Signal()
-        g_l_l = [Signal(CNT, name=f"g_l{x}") for x in "mrcn"]
         g_lb = Signal()
         job_w = Signal()
         job_l = Signal()
+        # the job's step values: the next step's for the loader, the pending tile's for the writer
+        gl = {k: Signal(cur.shape(), name=f"g_l{k}") for k, (cur, _) in load_sums.items()}
+        gw = {k: Signal(v.shape(), name=f"g_w{k}") for k, v in wtile.items()}
         with m.If(g_go):
-            m.d.sync += [job_w.eq(g_do_w), job_l.eq(g_do_l), g_lb.eq(g_lbank), g_wbank.eq(wbank),
-                         g_w[0].eq(wm), g_w[1].eq(wr_), g_w[2].eq(wc)]
-            m.d.sync += [a.eq(b) for a, b in zip(g_l_l, g_l)]
+            m.d.sync += [job_w.eq(g_do_w), job_l.eq(g_do_l), g_lb.eq(g_lbank), g_wbank.eq(wbank)]
+            m.d.sync += [gl[k].eq(Mux(in_step, nxt, cur)) for k, (cur, nxt) in load_sums.items()]
+            m.d.sync += [gw[k].eq(v) for k, v in wtile.items()]
 
         # read request port (registered) and the tag delay line aligned with read data
         rq_en = Signal()
@@ -323,7 +373,7 @@ class ConvChunk(wiring.Component):
         m.d.sync += [self.mem_rd_en.eq(rq_en), self.mem_rd_addr.eq(rq_addr)]
         # tag: kind (0 none, 1 params, 2 inputs, 3 weights), inr, sub, and destination info
         TAG_KIND, TAG_INR, TAG_SUB = Signal(2), Signal(), Signal(range(max(SUB_IN, 1) + 1))
-        TAG_A, TAG_B, TAG_C = Signal(ADDR), Signal(CNT), Signal(CNT)
+        TAG_A, TAG_B, TAG_C = Signal(ADDR), Signal(CNT), Signal(IW)
         tag_now = [TAG_KIND, TAG_INR, TAG_SUB, TAG_A, TAG_B, TAG_C]
         line = [tag_now]
         for d in range(LAT + 1):
@@ -335,14 +385,14 @@ class ConvChunk(wiring.Component):
         with m.If(k_ != 0):
             m.d.sync += hold.eq(data_now)
         # scatter into the buffers
-        # inputs: ta = pixel word base (with bank), tb = rot, tc_ = group base; pixel: ta = word, tb = bank
+        # inputs: ta = pixel word base (with bank), tb = rot, tc_ = (group base + sub) * in_plane; pixel: ta =
+        # word, tb = bank
         for t in range(LANES if not PX else 0):
             d = Mux(t >= tb, t - tb, t - tb + LANES)  # position of lane t within this sub-beat
             v = sub_ * LANES + d
-            grp = tc_ + sub_ + (t < tb)
             m.d.comb += [
                 in_wr[t].en.eq((k_ == 2) & (v < V_IN)),
-                in_wr[t].addr.eq(ta + grp * cfg["in_plane"]),
+                in_wr[t].addr.eq(ta + tc_ + Mux(t < tb, in_plane, 0)),
                 in_wr[t].data.eq(data_now.word_select(v[:max(1, (SUB_IN * LANES - 1).bit_length())], Q)),
             ]
         for b in range(LANES if PX else 0):
@@ -358,7 +408,6 @@ class ConvChunk(wiring.Component):
                                                   + BIAS_BITS + MULT_BITS + SHIFT_BITS])]
 
         # phase sequencer
-        ph_cnt = Signal(ADDR)          # issue counter within the phase
         ph_drain = Signal(range(max(LAT + timing.READ_DRAIN_EXTRA, timing.WRITE_DRAIN) + 2))
         # input-stream counters
         l_row, l_col, l_k, l_s = Signal(CNT), Signal(CNT), Signal(CNT), Signal(range(SUB_IN + 1))
@@ -371,9 +420,13 @@ class ConvChunk(wiring.Component):
         o_r, o_c, o_kb, o_s = Signal(CNT), Signal(CNT), Signal(CNT), Signal(8)
         o_cg, o_cp = Signal(CNT), Signal(range(TP + 1))     # pixel: o_c = o_cg * TP + o_cp
         o_rot, o_gb = Signal(CNT), Signal(CNT)
+        AW = len(acc_addr)
+        o_pix, o_goff, o_soff = Signal(AW), Signal(AW), Signal(AW)   # pixel, group base * acc_plane, sub * acc_plane
+        l_goff, l_soff = Signal(IW), Signal(IW)                      # group base * in_plane, sub * in_plane
 
         vo_mod = Signal(CNT)
         vo_div = Signal(CNT)
+        vo_div_plane = Signal(AW)
         sub_w = Signal(8)
         omax = Signal(8)
         raw = Signal()      # out_bits = LOGIT_BITS: write acc + bias as int32 (logits), no requantization
@@ -382,64 +435,71 @@ class ConvChunk(wiring.Component):
             for i, ob in enumerate(OUTS):
                 with m.Case(i):
                     vo = BUS // ob
-                    m.d.comb += [vo_mod.eq(vo % TM), vo_div.eq(vo // TM), sub_w.eq(ceil_div(vo, TM))]
+                    m.d.comb += [vo_mod.eq(vo % TM), vo_div.eq(vo // TM), sub_w.eq(ceil_div(vo, TM)),
+                                 vo_div_plane.eq(times(cfg["acc_plane"], vo // TM))]
                     if ob == LOGIT_BITS:
                         m.d.comb += raw.eq(1)
                     else:
                         m.d.comb += omax.eq((1 << ob) - 1)
 
-        in_plane = cfg["in_plane"]
-        l_w_block = Signal(ADDR)   # weight block base of the step being loaded
-        m.d.comb += l_w_block.eq(cfg["w_base"] + (g_l_l[0] * cfg["n_n"] + g_l_l[3]) * cfg["w_tile_beats"])
-        h0 = Signal(signed(CNT + 2))
-        w0 = Signal(signed(CNT + 2))
-        m.d.comb += [h0.eq(g_l_l[1] * cfg["trb"] * S - cfg["pad"]), w0.eq(g_l_l[2] * cfg["tcb"] * S - cfg["pad"])]
+        # the input stream's addresses over its nest (row, col, beat k, sub-beat s), by additions
+        l_restart, l_adv, o_restart = Signal(), Signal(), Signal()
+
+        def load_sum(name, width, coefs):
+            cur, _ = nested_sum(m, f"l_{name}", unsigned(width), 0, coefs,
+                                [l_row == cfg["rows_in"] - 1, l_col == cfg["cols_in"] - 1, l_k == cfg["kb_in"] - 1,
+                                 l_s == SUB_IN - 1], l_adv, l_restart)
+            return cur
         hh = Signal(signed(CNT + 2))
         ww = Signal(signed(CNT + 2))
         jb = Signal(CNT)
         # the input tile's channel beats: those of its input-channel tile, or of its output tile (depthwise)
-        m.d.comb += [hh.eq(h0 + l_row), ww.eq(w0 + l_col), jb.eq(g_l_l[0 if DW else 3] * cfg["kb_in"] + l_k)]
+        m.d.comb += [hh.eq(gl["h0"] + l_row), ww.eq(gl["w0"] + l_col), jb.eq(gl["jb0"] + l_k)]
         l_inr = (hh >= 0) & (hh < cfg["in_h"]) & (ww >= 0) & (ww < cfg["in_w"]) & (jb < cfg["in_nb"])
-        l_addr = cfg["act_base"] + hh * cfg["in_row_beats"] + ww * cfg["in_nb"] + jb
+        l_addr = gl["ibase"] + load_sum("off", ADDR, [cfg["in_row_beats"], cfg["in_nb"], 1, None])
+        # the buffer word of the pixel: row * cols_in + col; pixel: (k * ROWS_MAX + row) * COLSB (+ col / NBK)
+        l_word = load_sum("word", IW, [COLSB, None, ROWS_MAX * COLSB, None] if PX else [CARRY, 1, None, None])
 
         # writer stage 0
-        o_r0 = Signal(CNT)
-        o_c0 = Signal(CNT)
-        o_jb0 = Signal(CNT)
-        m.d.comb += [o_r0.eq(g_w[1] * cfg["trb"]), o_c0.eq(g_w[2] * cfg["tcb"]), o_jb0.eq(g_w[0] * cfg["kb_out"])]
         o_run = Signal()
         o_ho, o_wo, o_jb = Signal(CNT), Signal(CNT), Signal(CNT)
-        m.d.comb += [o_ho.eq(o_r0 + o_r), o_wo.eq(o_c0 + o_c), o_jb.eq(o_jb0 + o_kb)]
+        m.d.comb += [o_ho.eq(gw["or0"] + o_r), o_wo.eq(gw["oc0"] + o_c), o_jb.eq(gw["ojb0"] + o_kb)]
         o_inr = Signal()
         o_addr = Signal(ADDR)
+        o_off, _ = nested_sum(m, "o_off", unsigned(ADDR), 0, [cfg["out_row_beats"], cfg["out_nb"], 1, None],
+                              [o_r == cfg["trb"] - 1, o_c == cfg["tcb"] - 1, o_kb == cfg["kb_out"] - 1,
+                               o_s == sub_w - 1], o_run, o_restart)
         m.d.comb += [o_inr.eq((o_ho < cfg["out_h"]) & (o_wo < cfg["out_w"]) & (o_jb < cfg["out_nb"])),
-                     o_addr.eq(cfg["out_base"] + o_ho * cfg["out_row_beats"] + o_wo * cfg["out_nb"] + o_jb)]
+                     o_addr.eq(gw["obase"] + o_off)]
         for a in range(TM):
             grp = o_gb + o_s + (a < o_rot)
             for p in range(TP):
-                m.d.comb += acc_rd_w[a * TP + p].addr.eq(Mux(g_wbank, D_ACC, 0) + grp * cfg["acc_plane"]
-                                                         + o_r * cfg["cgs"] + (o_cg if PX else o_c))
+                m.d.comb += acc_rd_w[a * TP + p].addr.eq(Mux(g_wbank, D_ACC, 0) + o_goff + o_soff
+                                                         + Mux(a < o_rot, cfg["acc_plane"], 0) + o_pix)
             m.d.comb += p_rd[a].addr.eq(grp)
 
         def start_input_stream(bank):
-            m.d.sync += [l_row.eq(0), l_col.eq(0), l_k.eq(0), l_s.eq(0), l_rot.eq(0), l_gb.eq(0),
-                         lw_i.eq(0), lw_b.eq(0), lw_word.eq(Mux(bank, D_W, 0))]
+            m.d.comb += l_restart.eq(1)
+            m.d.sync += [l_row.eq(0), l_col.eq(0), l_k.eq(0), l_s.eq(0), l_rot.eq(0), l_gb.eq(0), l_goff.eq(0),
+                         l_soff.eq(0), lw_i.eq(0), lw_b.eq(0), lw_word.eq(Mux(bank, D_W, 0))]
             m.next = "I"
 
-        def walk_beats(sub, k, rot, gb, last_sub, v_mod, v_div, lanes, last_k, after_pixel):
+        def walk_beats(sub, k, rot, gb, last_sub, v_mod, v_div, lanes, last_k, after_pixel, goff, soff, plane,
+                       div_plane):
             """Advance a walk over the beats of one pixel, `sub` cycles per beat. Beat k starts at lane
-            rot = (k*V) mod lanes of lane group gb = (k*V) div lanes, kept incrementally (no dividers).
-            Shared by the input scatter (V_in values into tn lanes) and the output gather (tm lanes into
-            V_out values)."""
-            m.d.sync += sub.eq(sub + 1)
+            rot = (k*V) mod lanes of lane group gb = (k*V) div lanes, kept incrementally (no dividers), and so
+            are goff = gb * plane and soff = sub * plane (div_plane = v_div * plane). Shared by the input
+            scatter (V_in values into tn lanes) and the output gather (tm lanes into V_out values)."""
+            m.d.sync += [sub.eq(sub + 1), soff.eq(soff + plane)]
             with m.If(last_sub):
-                m.d.sync += [sub.eq(0), k.eq(k + 1)]
+                m.d.sync += [sub.eq(0), soff.eq(0), k.eq(k + 1)]
                 with m.If(rot + v_mod >= lanes):
-                    m.d.sync += [rot.eq(rot + v_mod - lanes), gb.eq(gb + v_div + 1)]
+                    m.d.sync += [rot.eq(rot + v_mod - lanes), gb.eq(gb + v_div + 1),
+                                 goff.eq(goff + div_plane + plane)]
                 with m.Else():
-                    m.d.sync += [rot.eq(rot + v_mod), gb.eq(gb + v_div)]
+                    m.d.sync += [rot.eq(rot + v_mod), gb.eq(gb + v_div), goff.eq(goff + div_plane)]
                 with m.If(last_k):
-                    m.d.sync += [k.eq(0), rot.eq(0), gb.eq(0)]
+                    m.d.sync += [k.eq(0), rot.eq(0), gb.eq(0), goff.eq(0)]
                     after_pixel()
 
         with m.FSM(name="mem") as mem_fsm:
@@ -450,7 +510,7 @@ class ConvChunk(wiring.Component):
                 with m.Elif(g_go & g_do_l):
                     start_input_stream(g_lbank)
             with m.State("P"):  # requantization records of the pending tile
-                m.d.comb += [rq_en.eq(1), rq_addr.eq(cfg["p_base"] + g_w[0] * cfg["p_tile_beats"] + lp_i),
+                m.d.comb += [rq_en.eq(1), rq_addr.eq(gw["pbase"] + lp_i),
                              TAG_KIND.eq(1), TAG_INR.eq(1), TAG_A.eq(lp_g), TAG_B.eq(lp_b)]
                 m.d.sync += [lp_i.eq(lp_i + 1), lp_b.eq(lp_b + 1)]
                 with m.If(lp_b == P_GB - 1):
@@ -461,14 +521,17 @@ class ConvChunk(wiring.Component):
             with m.State("P_DRAIN"):
                 m.d.sync += ph_drain.eq(ph_drain - 1)
                 with m.If(ph_drain == 1):
+                    m.d.comb += o_restart.eq(1)
                     m.d.sync += [o_r.eq(0), o_c.eq(0), o_kb.eq(0), o_s.eq(0), o_rot.eq(0), o_gb.eq(0), o_cg.eq(0),
-                                 o_cp.eq(0)]
+                                 o_cp.eq(0), o_pix.eq(0), o_goff.eq(0), o_soff.eq(0)]
                     m.next = "W"
             with m.State("W"):  # requantize and write the pending tile
                 m.d.comb += o_run.eq(1)
 
                 def after_pixel():
                     m.d.sync += [o_c.eq(o_c + 1), o_cp.eq(o_cp + 1)]
+                    with m.If((o_cp == TP - 1) | (o_c == cfg["tcb"] - 1)):   # the next accumulator word
+                        m.d.sync += o_pix.eq(o_pix + 1)
                     with m.If(o_cp == TP - 1):
                         m.d.sync += [o_cp.eq(0), o_cg.eq(o_cg + 1)]
                     with m.If(o_c == cfg["tcb"] - 1):
@@ -478,7 +541,7 @@ class ConvChunk(wiring.Component):
                             m.next = "W_DRAIN"
 
                 walk_beats(o_s, o_kb, o_rot, o_gb, o_s == sub_w - 1, vo_mod, vo_div, TM,
-                           o_kb == cfg["kb_out"] - 1, after_pixel)
+                           o_kb == cfg["kb_out"] - 1, after_pixel, o_goff, o_soff, cfg["acc_plane"], vo_div_plane)
             with m.State("W_DRAIN"):
                 m.d.sync += ph_drain.eq(ph_drain - 1)
                 with m.If(ph_drain == 1):
@@ -487,15 +550,13 @@ class ConvChunk(wiring.Component):
                     with m.Else():
                         m.next = "IDLE"
             with m.State("I"):  # the next step's input tile
-                m.d.comb += [rq_en.eq((l_s == 0) & l_inr), rq_addr.eq(l_addr),
+                m.d.comb += [rq_en.eq((l_s == 0) & l_inr), rq_addr.eq(l_addr), l_adv.eq(1),
                              TAG_KIND.eq(2), TAG_INR.eq(l_inr), TAG_SUB.eq(l_s)]
                 if PX:  # whole beats into column banks
-                    m.d.comb += [TAG_A.eq(Mux(g_lb, D_IN, 0) + (l_k * ROWS_MAX + l_row) * COLSB
-                                          + (l_col >> LOG_NBK)),
+                    m.d.comb += [TAG_A.eq(Mux(g_lb, D_IN, 0) + l_word + (l_col >> LOG_NBK)),
                                  TAG_B.eq(l_col[:LOG_NBK] if LOG_NBK else 0)]
                 else:
-                    m.d.comb += [TAG_A.eq(Mux(g_lb, D_IN, 0) + l_row * cfg["cols_in"] + l_col),
-                                 TAG_B.eq(l_rot), TAG_C.eq(l_gb)]
+                    m.d.comb += [TAG_A.eq(Mux(g_lb, D_IN, 0) + l_word), TAG_B.eq(l_rot), TAG_C.eq(l_goff + l_soff)]
 
                 def after_pixel():
                     m.d.sync += l_col.eq(l_col + 1)
@@ -505,9 +566,10 @@ class ConvChunk(wiring.Component):
                             m.next = "WT"
 
                 walk_beats(l_s, l_k, l_rot, l_gb, l_s == SUB_IN - 1, V_IN % LANES, V_IN // LANES, LANES,
-                           l_k == cfg["kb_in"] - 1, after_pixel)
+                           l_k == cfg["kb_in"] - 1, after_pixel, l_goff, l_soff, in_plane,
+                           times(in_plane, V_IN // LANES))
             with m.State("WT"):  # the next step's weights
-                m.d.comb += [rq_en.eq(1), rq_addr.eq(l_w_block + lw_i), TAG_KIND.eq(3), TAG_INR.eq(1),
+                m.d.comb += [rq_en.eq(1), rq_addr.eq(gl["wblk"] + lw_i), TAG_KIND.eq(3), TAG_INR.eq(1),
                              TAG_A.eq(lw_word), TAG_B.eq(lw_b)]
                 m.d.sync += [lw_i.eq(lw_i + 1), lw_b.eq(lw_b + 1)]
                 with m.If(lw_b == B_W - 1):

@@ -1,0 +1,78 @@
+"""Address generators without multipliers.
+
+Every address the chunks compute is affine in the counters of a loop nest: value = init + sum_L coef_L * i_L.
+Written as products of counters and cfg registers, each term costs a multiplier (a DSP on an FPGA, and a long
+combinational path). `nested_sum` keeps the same value with one adder per loop level instead: a register per
+level holds the value at the start of that level's current iteration; when level L advances (every level
+inside it at its end), it and every level inside it take base_L + coef_L. Constant factors are shifts and adds
+(`times`), and a run-time factor with a few possible values (the stride) is a table (`times_small`).
+"""
+from __future__ import annotations
+
+from functools import reduce
+from operator import and_
+
+from amaranth import Array, Const, Mux, Signal
+
+CARRY = "carry"  # a level that continues from the innermost level's next value (a linear count)
+
+
+def times(x, k: int):
+    """x * k for a constant k >= 0, as shifts and adds (no multiplier cell)."""
+    terms = [x << i for i in range(k.bit_length()) if k >> i & 1]
+    return reduce(lambda a, b: a + b, terms) if terms else Const(0, 1)
+
+
+def times_small(s, k: int, s_max: int):
+    """s * k for a run-time s in [0, s_max] and a constant k: a table lookup, no multiplier."""
+    width = max(1, (s_max * k).bit_length())
+    return Array(Const(i * k, width) for i in range(s_max + 1))[s]
+
+
+def nested_sum(m, name, shape, init, coefs, ends, adv, restart):
+    """value = init + sum over levels L (outer first) of coef_L * i_L, where i_L is level L's loop counter.
+
+    coefs[L]: a Value or int (the level's step), None (the level does not move the value: its advance takes
+    the value back to its base), or CARRY (the level advances to the innermost stepping level's next value:
+    with coefs (CARRY, None, 1) the value counts levels 0 and 2 as one linear index, resetting with level 1).
+    ends[L]: level L's counter is at its last value. adv: the nest advances this cycle (the innermost level
+    steps). restart: every counter goes back to 0 (takes priority over adv).
+    Returns (cur, nxt): the value for the current counters, and (combinationally) the value after one advance."""
+    n = len(coefs)
+    steps = [L for L in range(n) if coefs[L] is not None and coefs[L] is not CARRY]
+    assert steps, "a nest needs a stepping level"
+    inner = steps[-1]
+    base, regs, prev = [], [], init
+    for L, c in enumerate(coefs):
+        if c is None:
+            base.append(prev)
+        else:
+            r = Signal(shape, name=f"{name}_b{L}")
+            base.append(r)
+            regs.append((L, r))
+            prev = r
+    cur = base[-1]
+    all_end = [reduce(and_, ends[L + 1:], Const(1, 1)) for L in range(n)]   # every level inside L at its end
+    inc = [all_end[L] & ~ends[L] for L in range(n)]
+    wrap = all_end[0] & ends[0]
+    nval = []
+    for L, c in enumerate(coefs):
+        if c is None:
+            nval.append(base[L])
+        elif c is CARRY:
+            nval.append(base[inner] + coefs[inner])
+        else:
+            nval.append(base[L] + c)
+    nxt = Signal(shape, name=f"{name}_next")
+    m.d.comb += nxt.eq(Mux(wrap, init, cur))
+    for L in range(n):
+        with m.If(inc[L]):
+            m.d.comb += nxt.eq(nval[L])
+    for j, r in regs:
+        with m.If(restart | (adv & wrap)):
+            m.d.sync += r.eq(init)
+        with m.Elif(adv):
+            for L in range(j + 1):
+                with m.If(inc[L]):
+                    m.d.sync += r.eq(nval[L])
+    return cur, nxt
