@@ -116,13 +116,15 @@ def resources_fields(*, bits, tm, tn, trb, tcb, tmb, tnb, max_kernel, max_stride
     w_depth = cdiv(tmb, tm) * np.where(dw, 1, cdiv(tnb, tn)) * max_kernel * max_kernel
     acc_depth = cdiv(tmb, tm) * trb * tcb
     p_depth = cdiv(tmb, tm)
-    brams = (lanes_in * bram18(2 * in_depth, bits) + b_w * bram18(2 * w_depth, bus) + tm * bram18(2 * acc_depth, 32)
-             + tm * bram18(p_depth, rec))
+    # an accumulator lane has two read ports (the MAC array's read-modify-write and the writer's drain) and one
+    # write port: a dual-port block RAM holds it twice
+    brams = (lanes_in * bram18(2 * in_depth, bits) + b_w * bram18(2 * w_depth, bus)
+             + tm * 2 * bram18(2 * acc_depth, 32) + tm * bram18(p_depth, rec))
     # pixel chunk: column banks of whole beats, tm x tn accumulator lanes
     pb = pixel_buffers(tm=tm, tn=tn, trb=trb, tcb=tcb, tmb=tmb, tnb=tnb, max_kernel=max_kernel,
                        max_stride=max_stride, v_in=v_in)
     brams_px = (pb["banks"] * bram18(2 * pb["in_depth"], bus) + b_w * bram18(2 * pb["w_depth"], bus)
-                + tm * tn * bram18(2 * pb["acc_depth"], 32) + tm * bram18(p_depth, rec))
+                + tm * tn * 2 * bram18(2 * pb["acc_depth"], 32) + tm * bram18(p_depth, rec))
     brams = np.where(px, brams_px, brams)
     # one DSP per q x q multiplier of the array; the requantizer's 33 x 16 multiply takes two (25 x 18 DSPs)
     dsp = mults + 2 * tm

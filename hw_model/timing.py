@@ -14,9 +14,10 @@ COMPUTE_DRAIN = 4
 # A read issued at cycle t leaves the chunk at t+1 (registered port); memory returns it read_latency cycles
 # later, when it is scattered into the buffer: the last write lands read_latency + 1 cycles after the last issue.
 READ_DRAIN_EXTRA = 1
-# Writer: counters -> accumulator/record read (1) -> bias+multiply register (1) -> round/shift/clamp
-# register (1) -> beat register and port (1): the port shows the last beat 4 cycles after the last slot.
-WRITE_DRAIN = 4
+# Writer: counters -> accumulator/record read (1) -> bias add (1) -> two partial products (1) -> their sum
+# plus the rounding half (1) -> shift (1) -> clamp (1) -> beat register and port (1): the port shows the last
+# beat 7 cycles after the last slot. (One operation a stage: 100 MHz on an ECP5-85, see README.)
+WRITE_DRAIN = 7
 # A step: one cycle to start the engines, one to see them both idle.
 STEP_OVERHEAD = 2
 # The first load: one cycle to start it, one to see it finish.
@@ -25,9 +26,10 @@ START_OVERHEAD = 2
 END_OVERHEAD = 3
 
 # Vector chunk (residual add, global average pool), one channel per cycle:
-# counters -> pixel-buffer read (1) -> slot select (1) -> sum (1) -> multiply (1) -> round/shift/clamp into the
-# output beat (1) -> port register (1): the last beat reaches the port VEC_DRAIN cycles after the last iteration.
-VEC_DRAIN = 5
+# counters -> pixel-buffer read (1) -> slot select (1) -> sum (1) -> products (1) -> their sum plus the rounding
+# half (1) -> shift (1) -> clamp (1) -> into the output beat and the port register (1): the last beat reaches the
+# port VEC_DRAIN cycles after the last iteration.
+VEC_DRAIN = 8
 # After the last step: one cycle for the done pulse.
 VEC_END_OVERHEAD = 1
 

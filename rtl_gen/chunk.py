@@ -24,7 +24,6 @@ from hw_model.regs import CFG_BITS, field_offsets
 from .walk import CARRY, nested_sum, times, times_small
 
 CNT = 16  # width of loop counters
-ADDR = 32  # width of internal address arithmetic
 
 
 class ConvChunk(wiring.Component):
@@ -52,6 +51,7 @@ class ConvChunk(wiring.Component):
         m = Module()
         cfg = self._cfg()
         TM, TN, Q, BUS, LAT = ch.tm, ch.tn, ch.bits, mi.bus_bits, mi.read_latency
+        MA = mi.addr_bits            # memory addresses: computed modulo 2^addr_bits, the port's width
         DW = ch.depthwise            # depthwise: lane a multiplies channel a by its own weight, no adder tree
         PX = ch.pixel                # pixel: lane (a, p) multiplies output channel a's weight by column p's input
         V_IN = BUS // Q
@@ -175,19 +175,19 @@ class ConvChunk(wiring.Component):
             return nested_sum(m, f"st_{name}", shape, init, coefs, [last_m, last_r, last_c, last_n], st_adv,
                               st_restart)
         load_sums = dict(
-            wblk=step_sum("wblk", unsigned(ADDR), cfg["w_base"], [CARRY, None, None, cfg["w_tile_beats"]]),
+            wblk=step_sum("wblk", unsigned(MA), cfg["w_base"], [CARRY, None, None, cfg["w_tile_beats"]]),
             h0=step_sum("h0", signed(CNT + 2), -cfg["pad"], [None, cfg["h_step"], None, None]),
             w0=step_sum("w0", signed(CNT + 2), -cfg["pad"], [None, None, cfg["w_step"], None]),
             jb0=step_sum("jb0", unsigned(CNT), 0, dw_lvl(cfg["kb_in"])),
-            ibase=step_sum("ibase", unsigned(ADDR), cfg["act_origin"],
+            ibase=step_sum("ibase", unsigned(MA), cfg["act_origin"],
                            [cfg["kb_in"] if DW else None, cfg["in_tile_row"], cfg["in_tile_col"],
                             None if DW else cfg["kb_in"]]))
         write_sums = dict(
-            pbase=step_sum("pbase", unsigned(ADDR), cfg["p_base"], [cfg["p_tile_beats"], None, None, None]),
+            pbase=step_sum("pbase", unsigned(MA), cfg["p_base"], [cfg["p_tile_beats"], None, None, None]),
             or0=step_sum("or0", unsigned(CNT), 0, [None, cfg["trb"], None, None]),
             oc0=step_sum("oc0", unsigned(CNT), 0, [None, None, cfg["tcb"], None]),
             ojb0=step_sum("ojb0", unsigned(CNT), 0, [cfg["kb_out"], None, None, None]),
-            obase=step_sum("obase", unsigned(ADDR), cfg["out_base"],
+            obase=step_sum("obase", unsigned(MA), cfg["out_base"],
                            [cfg["kb_out"], cfg["out_tile_row"], cfg["out_tile_col"], None]))
         # the finished output tile's values, held until its write job starts
         wtile = {k: Signal(cur.shape(), name=f"wtile_{k}") for k, (cur, _) in write_sums.items()}
@@ -298,7 +298,7 @@ class ConvChunk(wiring.Component):
             return out
 
         t_valid, t_first, t_last, t_accaddr, t_lastgrp = (Signal(name="v"), Signal(name="first"),
-                                                          Signal(name="last"), Signal(ADDR, name="acca"),
+                                                          Signal(name="last"), Signal(len(acc_addr), name="acca"),
                                                           Signal(name="lastgrp"))
         m.d.comb += [t_valid.eq(c_run), t_first.eq(red_first), t_last.eq(red_last), t_accaddr.eq(acc_addr),
                      t_lastgrp.eq(e_mg if DW else e_ng)]
@@ -369,11 +369,11 @@ class ConvChunk(wiring.Component):
 
         # read request port (registered) and the tag delay line aligned with read data
         rq_en = Signal()
-        rq_addr = Signal(ADDR)
+        rq_addr = Signal(MA)
         m.d.sync += [self.mem_rd_en.eq(rq_en), self.mem_rd_addr.eq(rq_addr)]
         # tag: kind (0 none, 1 params, 2 inputs, 3 weights), inr, sub, and destination info
         TAG_KIND, TAG_INR, TAG_SUB = Signal(2), Signal(), Signal(range(max(SUB_IN, 1) + 1))
-        TAG_A, TAG_B, TAG_C = Signal(ADDR), Signal(CNT), Signal(IW)
+        TAG_A, TAG_B, TAG_C = Signal(max(IW, len(w_addr))), Signal(CNT), Signal(IW)
         tag_now = [TAG_KIND, TAG_INR, TAG_SUB, TAG_A, TAG_B, TAG_C]
         line = [tag_now]
         for d in range(LAT + 1):
@@ -413,9 +413,9 @@ class ConvChunk(wiring.Component):
         l_row, l_col, l_k, l_s = Signal(CNT), Signal(CNT), Signal(CNT), Signal(range(SUB_IN + 1))
         l_rot, l_gb = Signal(CNT), Signal(CNT)
         # weight-stream counters
-        lw_i, lw_b, lw_word = Signal(ADDR), Signal(CNT), Signal(ADDR)
+        lw_i, lw_b, lw_word = Signal(MA), Signal(CNT), Signal(len(w_addr))
         # param-stream counters
-        lp_i, lp_g, lp_b = Signal(ADDR), Signal(CNT), Signal(CNT)
+        lp_i, lp_g, lp_b = Signal(MA), Signal(CNT), Signal(CNT)
         # writer counters
         o_r, o_c, o_kb, o_s = Signal(CNT), Signal(CNT), Signal(CNT), Signal(8)
         o_cg, o_cp = Signal(CNT), Signal(range(TP + 1))     # pixel: o_c = o_cg * TP + o_cp
@@ -456,7 +456,7 @@ class ConvChunk(wiring.Component):
         # the input tile's channel beats: those of its input-channel tile, or of its output tile (depthwise)
         m.d.comb += [hh.eq(gl["h0"] + l_row), ww.eq(gl["w0"] + l_col), jb.eq(gl["jb0"] + l_k)]
         l_inr = (hh >= 0) & (hh < cfg["in_h"]) & (ww >= 0) & (ww < cfg["in_w"]) & (jb < cfg["in_nb"])
-        l_addr = gl["ibase"] + load_sum("off", ADDR, [cfg["in_row_beats"], cfg["in_nb"], 1, None])
+        l_addr = gl["ibase"] + load_sum("off", MA, [cfg["in_row_beats"], cfg["in_nb"], 1, None])
         # the buffer word of the pixel: row * cols_in + col; pixel: (k * ROWS_MAX + row) * COLSB (+ col / NBK)
         l_word = load_sum("word", IW, [COLSB, None, ROWS_MAX * COLSB, None] if PX else [CARRY, 1, None, None])
 
@@ -465,8 +465,8 @@ class ConvChunk(wiring.Component):
         o_ho, o_wo, o_jb = Signal(CNT), Signal(CNT), Signal(CNT)
         m.d.comb += [o_ho.eq(gw["or0"] + o_r), o_wo.eq(gw["oc0"] + o_c), o_jb.eq(gw["ojb0"] + o_kb)]
         o_inr = Signal()
-        o_addr = Signal(ADDR)
-        o_off, _ = nested_sum(m, "o_off", unsigned(ADDR), 0, [cfg["out_row_beats"], cfg["out_nb"], 1, None],
+        o_addr = Signal(MA)
+        o_off, _ = nested_sum(m, "o_off", unsigned(MA), 0, [cfg["out_row_beats"], cfg["out_nb"], 1, None],
                               [o_r == cfg["trb"] - 1, o_c == cfg["tcb"] - 1, o_kb == cfg["kb_out"] - 1,
                                o_s == sub_w - 1], o_run, o_restart)
         m.d.comb += [o_inr.eq((o_ho < cfg["out_h"]) & (o_wo < cfg["out_w"]) & (o_jb < cfg["out_nb"])),
@@ -583,28 +583,42 @@ class ConvChunk(wiring.Component):
                     m.next = "IDLE"
         m.d.comb += g_busy.eq(~mem_fsm.ongoing("IDLE"))
 
-        # writer pipeline (stages 1..3 after the counters)
+        # writer pipeline (stages 1..6 after the counters; hw_model.timing.WRITE_DRAIN), one operation a stage so
+        # that no stage holds more than one adder, multiplier or shifter: bias add, two 17 x 16 products (one
+        # DSP each), their sum plus the rounding half, the shift, the clamp, the beat
         o_tags = [o_run, o_s == sub_w - 1, o_s, o_rot, o_inr, o_addr, o_cp]
         w1 = stage(o_tags, "w1")
         # each output channel's accumulator: its lane, or (pixel) the lane of the pixel's column
         acc_val = [Array([acc_rd_w[a * TP + p].data for p in range(TP)])[w1[6]] if PX else acc_rd_w[a].data
                    for a in range(TM)]
-        yv = [Signal(signed(BIAS_BITS + 1 + MULT_BITS + 1), name=f"y{a}") for a in range(TM)]
-        sh1 = [Signal(SHIFT_BITS, name=f"sh1_{a}") for a in range(TM)]
-        for a in range(TM):
-            rec = p_rd[a].data
-            bias = rec[0:BIAS_BITS].as_signed()
-            mult = rec[BIAS_BITS:BIAS_BITS + MULT_BITS]
-            m.d.sync += [yv[a].eq((acc_val[a] + bias) * Mux(raw, 1, mult)),
-                         sh1[a].eq(Mux(raw, 0, rec[BIAS_BITS + MULT_BITS:]))]
+        SW = BIAS_BITS + 1                       # acc + bias
+        YW = SW + MULT_BITS + 1                  # (acc + bias) * mult
+        HALF = 1 << SHIFT_BITS                   # width of the rounding half (1 << shift) >> 1
         w2 = stage(w1, "w2")
+        w3 = stage(w2, "w3")
+        w4 = stage(w3, "w4")
+        w5 = stage(w4, "w5")
         q = [Signal(QW, name=f"q{a}") for a in range(TM)]
         for a in range(TM):
-            rnd = Signal(signed(yv[a].shape().width + 1), name=f"rnd{a}")
-            m.d.comb += rnd.eq((yv[a] + ((Const(1, 64) << sh1[a]) >> 1)) >> sh1[a])
+            rec = p_rd[a].data
+            sacc = Signal(signed(SW), name=f"sacc{a}")
+            mlt = Signal(MULT_BITS, name=f"mlt{a}")
+            sh = [Signal(SHIFT_BITS, name=f"sh{i}_{a}") for i in range(1, 4)]
+            m.d.sync += [sacc.eq(acc_val[a] + rec[0:BIAS_BITS].as_signed()),
+                         mlt.eq(Mux(raw, 1, rec[BIAS_BITS:BIAS_BITS + MULT_BITS])),
+                         sh[0].eq(Mux(raw, 0, rec[BIAS_BITS + MULT_BITS:])), sh[1].eq(sh[0]), sh[2].eq(sh[1])]
+            p_lo = Signal(unsigned(16 + MULT_BITS), name=f"plo{a}")
+            p_hi = Signal(signed(SW - 16 + MULT_BITS + 1), name=f"phi{a}")
+            half = Signal(HALF, name=f"half{a}")
+            m.d.sync += [p_lo.eq(sacc[:16] * mlt), p_hi.eq(sacc[16:].as_signed() * mlt),
+                         half.eq((Const(1, HALF + 1) << sh[0]) >> 1)]
+            t = Signal(signed(max(YW, HALF) + 2), name=f"t{a}")
+            m.d.sync += t.eq((p_hi << 16) + p_lo + half)
+            rnd = Signal(signed(YW + 1), name=f"rnd{a}")
+            m.d.sync += rnd.eq(t >> sh[2])
             m.d.sync += q[a].eq(Mux(raw, rnd[:QW], Mux(rnd < 0, 0, Mux(rnd > omax, omax, rnd))))
-        w3 = stage(w2, "w3")
-        run3, last3, s3_, rot3, inr3, addr3 = w3[:6]
+        w6 = stage(w5, "w6")
+        run3, last3, s3_, rot3, inr3, addr3 = w6[:6]
         rot_q = []
         qa = Array(q)
         for u in range(TM):

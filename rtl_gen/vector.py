@@ -207,16 +207,22 @@ class VectorChunk(wiring.Component):
         xb2 = Signal(Q)
         m.d.sync += xb2.eq(Mux(pool, 0, xb))
         s3 = stage(s2[2:], "v3")
-        # stage 3: multiply-add
-        y = Signal(SUM + MULT_BITS + 1)
-        m.d.sync += y.eq(acc * cfg["mult_a"] + xb2 * cfg["mult_b"])
-        s4 = stage(s3, "v4")
-        emit4, oslot4, write4, addr4 = s4
-        # stage 4: round, shift, clamp, and place into the output beat
-        r = Signal(y.shape().width + 1)
-        m.d.comb += r.eq((y + ((Const(1, 64) << cfg["vshift"]) >> 1)) >> cfg["vshift"])
+        # stages 3..6, one operation each: the two products, their sum plus the rounding half, the shift, the clamp
+        pa, pb = Signal(SUM + MULT_BITS), Signal(Q + MULT_BITS)
+        m.d.sync += [pa.eq(acc * cfg["mult_a"]), pb.eq(xb2 * cfg["mult_b"])]
+        HALF = 1 << len(cfg["vshift"])
+        y = Signal(max(SUM + MULT_BITS + 1, HALF) + 1)
+        m.d.sync += y.eq(pa + pb + ((Const(1, HALF + 1) << cfg["vshift"]) >> 1))
+        r = Signal(SUM + MULT_BITS + 2)
+        m.d.sync += r.eq(y >> cfg["vshift"])
         qv = Signal(8)
-        m.d.comb += qv.eq(Mux(r > omax, omax, r))
+        m.d.sync += qv.eq(Mux(r > omax, omax, r))
+        s4 = stage(s3, "v4")
+        s5 = stage(s4, "v5")
+        s6 = stage(s5, "v6")
+        s7 = stage(s6, "v7")
+        emit4, oslot4, write4, addr4 = s7
+        # stage 7: place into the output beat
         beat, beat_next = Signal(BUS), Signal(BUS)
         m.d.comb += beat_next.eq(Mux(oslot4 == 0, 0, beat))
         with m.Switch(cfg["ob_sel"]):
