@@ -72,7 +72,7 @@ class AxiAccelerator(wiring.Component):
         size = (B // 8 - 1).bit_length()            # AxSIZE: log2(bytes per beat)
         nbeats = desc_beats(mem)
 
-        stall = Signal()
+        stall = Signal()    # a register: it drives the clock enable of every flip-flop of the top
         top = AcceleratorTop(acc)
         m.submodules.top = EnableInserter(~stall)(top)
         depth_r = 1 << (L + 3).bit_length()          # > read_latency + the AXI round trip
@@ -264,10 +264,17 @@ class AxiAccelerator(wiring.Component):
         with m.If(push_w):
             m.d.sync += regs["WRITE_BEATS"].eq(regs["WRITE_BEATS"] + 1)
 
-        # hold the top when a due read has not arrived or a request has no room
-        m.d.comb += stall.eq((due_now & ~rq.r_rdy)
-                             | (rd_en & (~arq.w_rdy | (credits >= depth_r - 1)))
-                             | (wr_en & ~wq.w_rdy))
+        # hold the top in a cycle where a due read has not arrived, or where a request might find no room. The
+        # decision is made a cycle ahead from the bridge's next state, so that the enable of the whole top is a
+        # register with no logic behind it: the data condition is exact (data that arrive the cycle before they
+        # are due are in time, as with a combinational stall); the room conditions are taken whether or not the
+        # top requests (it may, and which it does is known only in the cycle itself).
+        def level_next(q):
+            return q.level + (q.w_en & q.w_rdy) - (q.r_en & q.r_rdy)
+        due_next = Mux(stall, due, Cat(rd_en, due[:-1]))
+        m.d.sync += stall.eq((due_next[L - 1] & (level_next(rq) == 0))
+                             | (level_next(arq) >= arq.depth) | (credits + issue - pop >= depth_r - 1)
+                             | (level_next(wq) >= wq.depth))
 
         # ---------------------------------------------------------------- constant AXI fields
         m.d.comb += [
