@@ -8,9 +8,9 @@ Engine busy times (cycles), each a closed form; see docs/architecture.md for the
     step          T = max(C, M) + STEP_OVERHEAD        (M: the memory engine's phases, run back to back)
 """
 
-# Compute pipeline: counters -> buffer read (1) -> multiply register (1) -> adder-tree register (1)
-# -> reduction register (1, which also reads the accumulator) -> accumulator write (1).
-COMPUTE_DRAIN = 4
+# Compute pipeline: counters -> buffer read (1) -> operand registers (1) -> multiply register (1) -> adder-tree
+# register (1) -> reduction register (1, which also reads the accumulator) -> accumulator write (1).
+COMPUTE_DRAIN = 5
 # A read issued at cycle t leaves the chunk at t+1 (registered port); memory returns it read_latency cycles
 # later, when it is scattered into the buffer: the last write lands read_latency + 1 cycles after the last issue.
 READ_DRAIN_EXTRA = 1

@@ -303,21 +303,22 @@ class ConvChunk(wiring.Component):
         m.d.comb += [t_valid.eq(c_run), t_first.eq(red_first), t_last.eq(red_last), t_accaddr.eq(acc_addr),
                      t_lastgrp.eq(e_mg if DW else e_ng)]
         s1 = stage([t_valid, t_first, t_last, t_accaddr, t_lastgrp, c_slot] + bank_of, "s1")
-        # stage 1: operands out of the buffers; multiply
+        # stage 1: operands out of the buffers, into registers (a block RAM's output is slow); stage 2: multiply
         x = []
         if PX:
             # each bank's value of the step's channel, then bank -> column lane
             per_bank = Array([in_rd[b].data.word_select(s1[5], Q) for b in range(NBK)])
             for p in range(TP):
                 xv = Signal(unsigned(Q), name=f"x{p}")
-                m.d.comb += xv.eq(per_bank[s1[6 + p]])
+                m.d.sync += xv.eq(per_bank[s1[6 + p]])
                 x.append(xv)
         else:
             for t in range(LANES):
                 xv = Signal(unsigned(Q), name=f"x{t}")
-                m.d.comb += xv.eq(Mux(s1[4] & (t >= cfg["ng_last"]), 0, in_rd[t].data))
+                m.d.sync += xv.eq(Mux(s1[4] & (t >= cfg["ng_last"]), 0, in_rd[t].data))
                 x.append(xv)
-        wcat = Cat(*[p.data for p in w_rd])
+        wcat = Signal(len(w_rd) * BUS)
+        m.d.sync += wcat.eq(Cat(*[p.data for p in w_rd]))
         # products (output lane, input lane, weight slot): a tm x tn block (lane pair (a, t) at slot a*tn + t)
         # summed over t; tm lanes (slot a); or tm x tn lanes (a, p) each its own output (pixel, slot a)
         if PX:
@@ -332,7 +333,7 @@ class ConvChunk(wiring.Component):
             p_ = Signal(signed(2 * Q + 1), name=f"prod{o}_{t}")
             m.d.sync += p_.eq(wcat[bit:bit + Q].as_signed() * x[t])
             prod[o].append(p_)
-        s2 = stage(s1[:4], "s2")
+        s2 = stage(stage(s1[:4], "s1b"), "s2")
         # stage 2: adder trees
         tree = [Signal(signed(32), name=f"tree{a}") for a in range(OL)]
         for a in range(OL):
