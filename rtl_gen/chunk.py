@@ -95,6 +95,14 @@ class ConvChunk(wiring.Component):
         p_rd = [mm.read_port() for mm in p_mem]
         p_wr = [mm.write_port() for mm in p_mem]
 
+        # loop ends compare counters with registered cfg - 1 values (no subtractor in a counter's path; cfg is
+        # latched a cycle before start, hw_model.timing.TOP_DISPATCH, and the first comparison comes after PRE)
+        lasts = {name: Signal(len(cfg[name]), name=f"last_{name}")
+                 for name in ("n_m", "n_r", "n_c", "n_n", "kernel", "ng", "cgs", "trb", "tcb", "mg", "rows_in",
+                              "cols_in", "kb_in", "kb_out", "p_tile_beats", "w_tile_beats")}
+        m.d.sync += [r.eq(cfg[name] - 1) for name, r in lasts.items()]   # here, outside any condition
+        last_of = lasts.__getitem__
+
         # ------------------------------------------------------------ step controller
         cm, cr, cc, cn = (Signal(CNT, name=f"step_{x}") for x in "mrcn")  # step being computed
         kbank = Signal()        # input/weight bank read by compute this step
@@ -102,10 +110,10 @@ class ConvChunk(wiring.Component):
         pend_w = Signal()       # an output tile waits to be written
         wbank = Signal()
 
-        last_n = cn == cfg["n_n"] - 1
-        last_c = cc == cfg["n_c"] - 1
-        last_r = cr == cfg["n_r"] - 1
-        last_m = cm == cfg["n_m"] - 1
+        last_n = cn == last_of("n_n")
+        last_c = cc == last_of("n_c")
+        last_r = cr == last_of("n_r")
+        last_m = cm == last_of("n_m")
         last_step = last_n & last_c & last_r & last_m
         # the step after (cm, cr, cc, cn), n innermost
         nm, nr, nc, nn = (Signal(CNT, name=f"next_{x}") for x in "mrcn")
@@ -205,12 +213,12 @@ class ConvChunk(wiring.Component):
         with m.If(c_go):
             m.d.sync += [c_bank.eq(kbank), c_abank.eq(abank), c_first_n.eq(cn == 0), c_run.eq(1),
                          i_mg.eq(0), i_r.eq(0), i_c.eq(0), i_ng.eq(0), i_kh.eq(0), i_kw.eq(0)]
-        e_kw = i_kw == K - 1
-        e_kh = i_kh == K - 1
-        e_ng = i_ng == cfg["ng"] - 1
-        e_c = i_c == cfg["cgs"] - 1
-        e_r = i_r == cfg["trb"] - 1
-        e_mg = i_mg == cfg["mg"] - 1
+        e_kw = i_kw == last_of("kernel")
+        e_kh = i_kh == last_of("kernel")
+        e_ng = i_ng == last_of("ng")
+        e_c = i_c == last_of("cgs")
+        e_r = i_r == last_of("trb")
+        e_mg = i_mg == last_of("mg")
         # pixel: the input channel of the current step, as (beat, slot) of the tile's input beats
         c_jb, c_slot = Signal(CNT), Signal(range(V_IN))
         IW = max(1, (2 * D_IN - 1).bit_length())   # width of an input-buffer word address
@@ -448,7 +456,7 @@ class ConvChunk(wiring.Component):
 
         def load_sum(name, width, coefs):
             cur, _ = nested_sum(m, f"l_{name}", unsigned(width), 0, coefs,
-                                [l_row == cfg["rows_in"] - 1, l_col == cfg["cols_in"] - 1, l_k == cfg["kb_in"] - 1,
+                                [l_row == last_of("rows_in"), l_col == last_of("cols_in"), l_k == last_of("kb_in"),
                                  l_s == SUB_IN - 1], l_adv, l_restart)
             return cur
         hh = Signal(signed(CNT + 2))
@@ -468,7 +476,7 @@ class ConvChunk(wiring.Component):
         o_inr = Signal()
         o_addr = Signal(MA)
         o_off, _ = nested_sum(m, "o_off", unsigned(MA), 0, [cfg["out_row_beats"], cfg["out_nb"], 1, None],
-                              [o_r == cfg["trb"] - 1, o_c == cfg["tcb"] - 1, o_kb == cfg["kb_out"] - 1,
+                              [o_r == last_of("trb"), o_c == last_of("tcb"), o_kb == last_of("kb_out"),
                                o_s == sub_w - 1], o_run, o_restart)
         m.d.comb += [o_inr.eq((o_ho < cfg["out_h"]) & (o_wo < cfg["out_w"]) & (o_jb < cfg["out_nb"])),
                      o_addr.eq(gw["obase"] + o_off)]
@@ -516,7 +524,7 @@ class ConvChunk(wiring.Component):
                 m.d.sync += [lp_i.eq(lp_i + 1), lp_b.eq(lp_b + 1)]
                 with m.If(lp_b == P_GB - 1):
                     m.d.sync += [lp_b.eq(0), lp_g.eq(lp_g + 1)]
-                with m.If(lp_i == cfg["p_tile_beats"] - 1):
+                with m.If(lp_i == last_of("p_tile_beats")):
                     m.d.sync += ph_drain.eq(LAT + timing.READ_DRAIN_EXTRA)
                     m.next = "P_DRAIN"
             with m.State("P_DRAIN"):
@@ -531,18 +539,18 @@ class ConvChunk(wiring.Component):
 
                 def after_pixel():
                     m.d.sync += [o_c.eq(o_c + 1), o_cp.eq(o_cp + 1)]
-                    with m.If((o_cp == TP - 1) | (o_c == cfg["tcb"] - 1)):   # the next accumulator word
+                    with m.If((o_cp == TP - 1) | (o_c == last_of("tcb"))):   # the next accumulator word
                         m.d.sync += o_pix.eq(o_pix + 1)
                     with m.If(o_cp == TP - 1):
                         m.d.sync += [o_cp.eq(0), o_cg.eq(o_cg + 1)]
-                    with m.If(o_c == cfg["tcb"] - 1):
+                    with m.If(o_c == last_of("tcb")):
                         m.d.sync += [o_c.eq(0), o_r.eq(o_r + 1), o_cg.eq(0), o_cp.eq(0)]
-                        with m.If(o_r == cfg["trb"] - 1):
+                        with m.If(o_r == last_of("trb")):
                             m.d.sync += ph_drain.eq(timing.WRITE_DRAIN)
                             m.next = "W_DRAIN"
 
                 walk_beats(o_s, o_kb, o_rot, o_gb, o_s == sub_w - 1, vo_mod, vo_div, TM,
-                           o_kb == cfg["kb_out"] - 1, after_pixel, o_goff, o_soff, cfg["acc_plane"], vo_div_plane)
+                           o_kb == last_of("kb_out"), after_pixel, o_goff, o_soff, cfg["acc_plane"], vo_div_plane)
             with m.State("W_DRAIN"):
                 m.d.sync += ph_drain.eq(ph_drain - 1)
                 with m.If(ph_drain == 1):
@@ -561,13 +569,13 @@ class ConvChunk(wiring.Component):
 
                 def after_pixel():
                     m.d.sync += l_col.eq(l_col + 1)
-                    with m.If(l_col == cfg["cols_in"] - 1):
+                    with m.If(l_col == last_of("cols_in")):
                         m.d.sync += [l_col.eq(0), l_row.eq(l_row + 1)]
-                        with m.If(l_row == cfg["rows_in"] - 1):
+                        with m.If(l_row == last_of("rows_in")):
                             m.next = "WT"
 
                 walk_beats(l_s, l_k, l_rot, l_gb, l_s == SUB_IN - 1, V_IN % LANES, V_IN // LANES, LANES,
-                           l_k == cfg["kb_in"] - 1, after_pixel, l_goff, l_soff, in_plane,
+                           l_k == last_of("kb_in"), after_pixel, l_goff, l_soff, in_plane,
                            times(in_plane, V_IN // LANES))
             with m.State("WT"):  # the next step's weights
                 m.d.comb += [rq_en.eq(1), rq_addr.eq(gl["wblk"] + lw_i), TAG_KIND.eq(3), TAG_INR.eq(1),
@@ -575,7 +583,7 @@ class ConvChunk(wiring.Component):
                 m.d.sync += [lw_i.eq(lw_i + 1), lw_b.eq(lw_b + 1)]
                 with m.If(lw_b == B_W - 1):
                     m.d.sync += [lw_b.eq(0), lw_word.eq(lw_word + 1)]
-                with m.If(lw_i == cfg["w_tile_beats"] - 1):
+                with m.If(lw_i == last_of("w_tile_beats")):
                     m.d.sync += ph_drain.eq(LAT + timing.READ_DRAIN_EXTRA)
                     m.next = "R_DRAIN"
             with m.State("R_DRAIN"):
