@@ -207,7 +207,8 @@ class AxiAccelerator(wiring.Component):
         # ---------------------------------------------------------------- the bridge: reads
         rd_en = Signal()
         rd_addr = Signal(A)
-        m.d.comb += [rd_en.eq(Array(top.mem_rd_en)[sel]),
+        # one layer runs at a time, and an idle chunk's request strobes are 0: the enables need no select
+        m.d.comb += [rd_en.eq(top.mem_rd_en.any()),
                      rd_addr.eq(Array(top.mem_rd_addr[i * A:(i + 1) * A] for i in range(n))[sel])]
         due = Signal(L)                              # due[L-1]: a read's data is due this cycle
         credits = Signal(range(depth_r + 1))         # reads issued and not yet consumed
@@ -236,7 +237,7 @@ class AxiAccelerator(wiring.Component):
         wr_en = Signal()
         wr_addr = Signal(A)
         wr_data = Signal(B)
-        m.d.comb += [wr_en.eq(Array(top.mem_wr_en)[sel]),
+        m.d.comb += [wr_en.eq(top.mem_wr_en.any()),
                      wr_addr.eq(Array(top.mem_wr_addr[i * A:(i + 1) * A] for i in range(n))[sel]),
                      wr_data.eq(Array(top.mem_wr_data[i * B:(i + 1) * B] for i in range(n))[sel])]
         aw_done = Signal()
