@@ -126,7 +126,7 @@ def resources_fields(*, bits, tm, tn, trb, tcb, tmb, tnb, max_kernel, max_stride
     brams_px = (pb["banks"] * bram18(2 * pb["in_depth"], bus) + b_w * bram18(2 * pb["w_depth"], bus)
                 + tm * tn * 2 * bram18(2 * pb["acc_depth"], 32) + tm * bram18(p_depth, rec))
     brams = np.where(px, brams_px, brams)
-    # one DSP per q x q multiplier of the array; the requantizer's 33 x 16 multiply takes two (25 x 18 DSPs)
+    # one DSP per q x q multiplier of the array; the requantizer's 33 x 16 multiply is two 17 x 16 products
     dsp = mults + 2 * tm
     tree_bits = np.where(dw | px, 0,
                          tm * (tn - 1) * (2 * bits + 1 + np.ceil(np.log2(np.maximum(tn, 2))).astype(np.int64)))

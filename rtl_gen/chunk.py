@@ -21,7 +21,7 @@ from hw_model.config import BIAS_BITS, LOGIT_BITS, MULT_BITS, PARAM_RECORD_BITS,
 from hw_model.mapping import ceil_div
 from hw_model.regs import CFG_BITS, field_offsets
 
-from .walk import CARRY, nested_sum, times, times_small
+from .walk import CARRY, nested_sum, rounding_half, times, times_small
 
 CNT = 16  # width of loop counters
 
@@ -209,7 +209,6 @@ class ConvChunk(wiring.Component):
         c_run = Signal()
         c_drain = Signal(range(timing.COMPUTE_DRAIN + 1))
         i_mg, i_r, i_c, i_ng, i_kh, i_kw = (Signal(CNT, name=f"c_{x}") for x in ("mg", "r", "c", "ng", "kh", "kw"))
-        K = cfg["kernel"]
         with m.If(c_go):
             m.d.sync += [c_bank.eq(kbank), c_abank.eq(abank), c_first_n.eq(cn == 0), c_run.eq(1),
                          i_mg.eq(0), i_r.eq(0), i_c.eq(0), i_ng.eq(0), i_kh.eq(0), i_kw.eq(0)]
@@ -602,7 +601,7 @@ class ConvChunk(wiring.Component):
                    for a in range(TM)]
         SW = BIAS_BITS + 1                       # acc + bias
         YW = SW + MULT_BITS + 1                  # (acc + bias) * mult
-        HALF = 1 << SHIFT_BITS                   # width of the rounding half (1 << shift) >> 1
+        LO = MULT_BITS                           # the product splits acc + bias at this bit: LO x MULT_BITS, rest
         w2 = stage(w1, "w2")
         w3 = stage(w2, "w3")
         w4 = stage(w3, "w4")
@@ -616,13 +615,13 @@ class ConvChunk(wiring.Component):
             m.d.sync += [sacc.eq(acc_val[a] + rec[0:BIAS_BITS].as_signed()),
                          mlt.eq(Mux(raw, 1, rec[BIAS_BITS:BIAS_BITS + MULT_BITS])),
                          sh[0].eq(Mux(raw, 0, rec[BIAS_BITS + MULT_BITS:])), sh[1].eq(sh[0]), sh[2].eq(sh[1])]
-            p_lo = Signal(unsigned(16 + MULT_BITS), name=f"plo{a}")
-            p_hi = Signal(signed(SW - 16 + MULT_BITS + 1), name=f"phi{a}")
-            half = Signal(HALF, name=f"half{a}")
-            m.d.sync += [p_lo.eq(sacc[:16] * mlt), p_hi.eq(sacc[16:].as_signed() * mlt),
-                         half.eq((Const(1, HALF + 1) << sh[0]) >> 1)]
-            t = Signal(signed(max(YW, HALF) + 2), name=f"t{a}")
-            m.d.sync += t.eq((p_hi << 16) + p_lo + half)
+            p_lo = Signal(unsigned(LO + MULT_BITS), name=f"plo{a}")
+            p_hi = Signal(signed(SW - LO + MULT_BITS + 1), name=f"phi{a}")
+            half = Signal(1 << SHIFT_BITS, name=f"half{a}")
+            m.d.sync += [p_lo.eq(sacc[:LO] * mlt), p_hi.eq(sacc[LO:].as_signed() * mlt),
+                         half.eq(rounding_half(sh[0]))]
+            t = Signal(signed(max(YW, len(half)) + 2), name=f"t{a}")
+            m.d.sync += t.eq((p_hi << LO) + p_lo + half)
             rnd = Signal(signed(YW + 1), name=f"rnd{a}")
             m.d.sync += rnd.eq(t >> sh[2])
             m.d.sync += q[a].eq(Mux(raw, rnd[:QW], Mux(rnd < 0, 0, Mux(rnd > omax, omax, rnd))))

@@ -10,7 +10,7 @@ hw_model.timing; the cycle formula is hw_model.cycles.vector_cycles_from_fields.
 """
 from __future__ import annotations
 
-from amaranth import Const, Module, Mux, Signal, unsigned
+from amaranth import Module, Mux, Signal, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -18,6 +18,8 @@ from amaranth.lib.wiring import In, Out
 from hw_model import timing
 from hw_model.config import MULT_BITS, Chunk, MemoryInterface
 from hw_model.regs import CFG_BITS, field_offsets
+
+from .walk import rounding_half
 
 CNT = 16
 ADDR = 32
@@ -210,9 +212,8 @@ class VectorChunk(wiring.Component):
         # stages 3..6, one operation each: the two products, their sum plus the rounding half, the shift, the clamp
         pa, pb = Signal(SUM + MULT_BITS), Signal(Q + MULT_BITS)
         m.d.sync += [pa.eq(acc * cfg["mult_a"]), pb.eq(xb2 * cfg["mult_b"])]
-        HALF = 1 << len(cfg["vshift"])
-        y = Signal(max(SUM + MULT_BITS + 1, HALF) + 1)
-        m.d.sync += y.eq(pa + pb + ((Const(1, HALF + 1) << cfg["vshift"]) >> 1))
+        y = Signal(max(SUM + MULT_BITS + 1, 1 << len(cfg["vshift"])) + 1)
+        m.d.sync += y.eq(pa + pb + rounding_half(cfg["vshift"]))
         r = Signal(SUM + MULT_BITS + 2)
         m.d.sync += r.eq(y >> cfg["vshift"])
         qv = Signal(8)

@@ -29,6 +29,12 @@ def times_small(s, k: int, s_max: int):
     return Array(Const(i * k, width) for i in range(s_max + 1))[s]
 
 
+def rounding_half(shift):
+    """(1 << shift) >> 1 for a run-time shift: what round-half-up adds before shifting right. Width 2^len(shift)."""
+    width = 1 << len(shift)
+    return ((Const(1, width + 1) << shift) >> 1)[:width]
+
+
 def nested_sum(m, name, shape, init, coefs, ends, adv, restart):
     """value = init + sum over levels L (outer first) of coef_L * i_L, where i_L is level L's loop counter.
 
