@@ -71,8 +71,9 @@ def plots(history, net, out: Path) -> list[str]:
     files = []
     ep = [h["epoch"] for h in history]
     fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
-    ax[0].plot(ep, [h["accuracy"] for h in history], "o-")
-    ax[0].set_xlabel("epoch"), ax[0].set_ylabel("derived network test accuracy")
+    ax[0].plot(ep, [h["accuracy"] for h in history], "o-", ms=3, label="test")
+    ax[0].plot(ep, [h["val_accuracy"] for h in history], "o-", ms=3, label="validation")
+    ax[0].set_xlabel("epoch"), ax[0].set_ylabel("derived network accuracy (BN recalibrated)"), ax[0].legend()
     ax[1].plot(ep, [h["fps"] for h in history], "o-", color="C1")
     ax[1].set_xlabel("epoch"), ax[1].set_ylabel("predicted FPS (exact model)")
     fig.tight_layout()
@@ -118,6 +119,10 @@ def search_and_export(cfg: SearchConfig, make_plots: bool = True) -> dict:
         r["dist"].barrier()
         return {}
     net, genotype, accel, data, device = r["net"], r["genotype"], r["accel"], r["data"], r["device"]
+    sel = r["selected"]
+    print("returned design: " + (f"epoch {sel['epoch']}'s (meets the target, best validation accuracy "
+                                 f"{sel['val_accuracy']:.3f})" if sel else "the final derived network (no epoch's "
+                                 "design met the target)"), flush=True)
     out = Path(cfg.out)
     layers = network_layers(net, genotype)
     print("final accelerator search ...", flush=True)
@@ -148,7 +153,10 @@ def search_and_export(cfg: SearchConfig, make_plots: bool = True) -> dict:
         "predicted": {**pred, "clock_mhz": cfg.clock_mhz, "lut_estimate": accelerator_resources(acc)["total"]["lut"],
                       "note": "frames pipelined over chunks: FPS = clock / cycles per frame of the slowest chunk "
                               "(every layer's exact cycles plus its dispatch on the top)"},
-        "accuracy": {"integer_test": acc_int, "search_last_epoch": r["history"][-1]["accuracy"] if r["history"] else None},
+        "accuracy": {"integer_test": acc_int,
+                     "search_selected": None if sel is None else {k: sel[k] for k in ("epoch", "val_accuracy",
+                                                                                     "accuracy")},
+                     "search_last_epoch": r["history"][-1]["accuracy"] if r["history"] else None},
         "weights_file": weights_name,
         "budget": {"dsp": cfg.budget_dsp, "bram18": cfg.budget_bram18, "clock_mhz": cfg.clock_mhz},
         "search": {**asdict(cfg), "bits": list(cfg.bits), "seconds": time.time() - t0,

@@ -267,3 +267,42 @@ def test_hardware_layers_are_the_integer_graph_nodes():
     acc = work.space().to_accelerator(np.zeros(work.space().shape, dtype=np.int64))
     assert all(acc.chunk_for(L) for L in layers)
     assert isinstance(acc, Accelerator)
+
+
+def test_recalibrated_statistics_are_the_derived_networks_own():
+    from search.cosearch import recalibrated
+    torch.manual_seed(0)
+    net = SuperNet(PRESETS["default"]).train()
+    x = torch.rand(256, 1, 16, 16)
+    for _ in range(3):        # shared statistics from other paths
+        with torch.no_grad():
+            net(x[:64] * 3, sample_arch_step(net, 5.0, torch.Generator().manual_seed(_)))
+    genotype = [(1, 0)] * len(net.layers)
+    before = {n: b.clone() for n, b in net.named_buffers()}
+    cal = recalibrated(net, genotype, x)
+    assert all(torch.equal(before[n], b) for n, b in net.named_buffers())          # the supernet is untouched
+    assert all(torch.equal(before[n], b) for n, b in cal.named_buffers() if n.endswith(("act_max", "pool_max")))
+    seen = []               # the stem's convolution output on the calibration images (independent of any BN)
+    h = net.stem.bn.register_forward_hook(lambda m, i, o: seen.append(i[0]))
+    net.eval()
+    with torch.no_grad():
+        net(x, derived_choice(net, genotype))
+    h.remove()
+    y = seen[0]
+    assert torch.allclose(cal.stem.bn.running_mean, y.mean(dim=(0, 2, 3)), atol=1e-4)
+    assert torch.allclose(cal.stem.bn.running_var, y.var(dim=(0, 2, 3)), rtol=1e-3)
+    assert not torch.allclose(net.stem.bn.running_mean, y.mean(dim=(0, 2, 3)), atol=1e-2)   # shared stats differ
+
+
+def test_selection_takes_the_best_validation_design_that_meets_the_target():
+    from search.cosearch import SearchConfig, select
+    cfg = SearchConfig(target=25000.0)
+    rec = lambda e, fps, val, searching=True, within=True: {"epoch": e, "searching": searching, "fps": fps,
+                                                           "val_accuracy": val, "within_budget": within,
+                                                           "energy_uj": 1.0}
+    hist = [rec(1, 90000, 0.99, searching=False), rec(2, 20000, 0.98), rec(3, 30000, 0.90), rec(4, 26000, 0.93),
+            rec(5, 40000, 0.93), rec(6, 50000, 0.97, within=False)]
+    assert select(hist, cfg)["epoch"] == 5          # 4 and 5 tie on accuracy: the faster one
+    assert select(hist[:3], cfg)["epoch"] == 3
+    assert select([rec(2, 20000, 0.98)], cfg) is None
+    assert select(hist, SearchConfig(target=None))["epoch"] == 2
