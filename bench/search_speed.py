@@ -4,6 +4,8 @@ bit-width), measured side by side in one run, each configuration in a fresh proc
 
 `python -m bench.search_speed [--preset default|paper] [--batch 64] [--device cpu|cuda]`; writes
 bench/results/search_speed_<preset>[_cuda][_b<batch>].json and .png (GPU runs add the peak GPU memory).
+On a GPU every operator runs once at every layer before the timed steps (cuDNN's kernel planning is a one-off
+cost per shape) and the GPU peak counts from there.
 The method's released code (reference/method.md), paper preset, 3 bit-widths: on this machine kind (CPU) 1.56 s
 weight step, 2.48 s architecture step, 6.9 GB peak at batch 64; on an H200 0.27 s and 0.48 s at batch 64, 0.26 s
 and 0.42 s at batch 256, architecture-step peak 4.6 GiB (batch 64) and 17.8 GiB (batch 256).
@@ -48,6 +50,16 @@ def one(preset: str, j: int, mode: str, batch: int, steps: int, device: str = "c
     g = torch.Generator().manual_seed(0)
     opt_w = torch.optim.SGD(net.weight_parameters(), lr=0.01, momentum=0.9)
     opt_a = torch.optim.Adam(net.arch_parameters(), lr=3e-4)
+    if cuda:
+        # every operator once at every layer before timing: the first use of each convolution shape plans its
+        # cuDNN kernels (~24 s for all candidates of the paper preset on an H200), a one-off cost that thousands
+        # of search steps amortize and that 8 sampled steps would otherwise mostly time
+        for o in range(len(net.ops)):
+            choice = [({o: 1.0}, {o: F.softmax(net.beta[li, o].detach(), -1)}) for li in range(len(net.layers))]
+            F.cross_entropy(net(x, choice), y).backward()
+        net.zero_grad(set_to_none=True)
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
     times = {"weight": [], "arch": []}
     for i in range(steps + 1):
         for kind in ("weight", "arch"):

@@ -142,6 +142,9 @@ class MixQuant(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, weights, scales, lo, hi, x_range=None):
+        ctx.device_path = device_path(x)
+        if ctx.device_path:
+            return _device_forward(ctx, x, weights, scales, lo, hi)
         w, s = weights.tolist(), scales.tolist()
         x_min, x_max = (float(v) for v in torch.aminmax(flat(x))) if x_range is None else x_range
         clamp = [x_max / s[j] >= hi[j] + 0.5 or x_min / s[j] < lo[j] - 0.5 for j in range(len(lo))]
@@ -156,6 +159,8 @@ class MixQuant(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g):
+        if ctx.device_path:
+            return _device_backward(ctx, g)
         x, weights, scales, out = ctx.saved_tensors
         w, s = weights.tolist(), scales.tolist()
         gx = gw = None
@@ -178,6 +183,44 @@ class MixQuant(torch.autograd.Function):
         return gx, gw, None, None, None, None
 
 
+def device_path(x: torch.Tensor) -> bool:
+    """Whether MixQuant and QConv take the path without host synchronisation (GPUs: every value the CPU path
+    reads back to decide, a sync of the whole queue, is replaced by tensor arithmetic)."""
+    return x.device.type != "cpu"
+
+
+def _device_forward(ctx, x, weights, scales, lo, hi):
+    """MixQuant on a GPU: the same sum, the mixing weights and scales kept on the device, every bit-width's copy
+    computed (no host-side test for zero weights or clamping); x is saved (one tensor, whatever the number of
+    bit-widths) for the clamp masks and the mixing weights' gradient."""
+    w = weights.to(x.device, x.dtype)
+    s = scales.to(x.device, x.dtype)
+    out = None
+    for j in range(len(lo)):
+        q = torch.clamp(torch.round(x / s[j]), lo[j], hi[j])
+        out = q * (w[j] * s[j]) if out is None else out.add_(q * (w[j] * s[j]))
+    ctx.lo, ctx.hi = lo, hi
+    ctx.save_for_backward(x, weights, scales)
+    return out
+
+
+def _device_backward(ctx, g):
+    x, weights, scales = ctx.saved_tensors
+    w = weights.to(x.device, x.dtype)
+    s = scales.to(x.device, x.dtype)
+    gx = gw = None
+    if ctx.needs_input_grad[0]:        # straight through where x / s_j rounds inside [lo_j, hi_j]
+        f = None
+        for j in range(len(ctx.lo)):
+            m = ((x >= (ctx.lo[j] - 0.5) * s[j]) & (x < (ctx.hi[j] + 0.5) * s[j])).to(x.dtype) * w[j]
+            f = m if f is None else f.add_(m)
+        gx = g * f
+    if ctx.needs_input_grad[1]:
+        gw = torch.stack([(g * torch.clamp(torch.round(x / s[j]), ctx.lo[j], ctx.hi[j])).sum() * s[j]
+                          for j in range(len(ctx.lo))]).to(weights.dtype)
+    return gx, gw, None, None, None, None
+
+
 def bit_mixture(bits: tuple, bw, device=None) -> tuple[tuple, torch.Tensor]:
     """The bit-widths in play and their weights: `bw` is a tensor over all `bits` (heterogeneous sampling's
     soft weights) or a dict {bit index: weight} (hard samples: only the listed bit-widths are computed and
@@ -187,6 +230,11 @@ def bit_mixture(bits: tuple, bw, device=None) -> tuple[tuple, torch.Tensor]:
         return tuple(bits[j] for j in idx), torch.stack([torch.as_tensor(bw[j], dtype=torch.float32, device=device)
                                                          for j in idx])
     return tuple(bits), bw
+
+
+def _running_max(buf: torch.Tensor, m: torch.Tensor, momentum: float) -> None:
+    """buf <- m at the first update (buf == 0), else the exponential average (no host sync)."""
+    buf.copy_(torch.where(buf == 0, m, (1 - momentum) * buf + momentum * m))
 
 
 class QConv(nn.Module):
@@ -207,18 +255,21 @@ class QConv(nn.Module):
         return self.act_max.clamp_min(1e-8) / act_levels(bits)
 
     def forward(self, x, bits: tuple, bw: torch.Tensor):
-        lo_x, hi_x = (float(v) for v in torch.aminmax(flat(x.detach())))
+        if device_path(x):     # no host sync: the range stays on the device, MixQuant masks every bit-width
+            x_range, m = None, x.detach().amax()
+        else:
+            x_range = tuple(float(v) for v in torch.aminmax(flat(x.detach())))
+            m = self.act_max.new_tensor(x_range[1])
         if self.training:
             with torch.no_grad():
-                m = self.act_max.new_tensor(hi_x)
-                self.act_max.copy_(m if self.act_max == 0 else (1 - self.momentum) * self.act_max + self.momentum * m)
+                _running_max(self.act_max, m, self.momentum)
         if self.all_paths and len(bits) > 1:
             if isinstance(bw, dict):    # the baseline mixes every bit-width's output
                 bw = sum(F.one_hot(torch.tensor(j, device=x.device), len(bits)).float() * v for j, v in bw.items())
             return self._forward_all_paths(x, bits, bw)
         bits, bw = bit_mixture(bits, bw, x.device)
         s_x = torch.stack([self.scale(b) for b in bits])
-        xq = MixQuant.apply(x, bw, s_x, [0] * len(bits), [act_levels(b) for b in bits], (lo_x, hi_x))
+        xq = MixQuant.apply(x, bw, s_x, [0] * len(bits), [act_levels(b) for b in bits], x_range)
         w = self.conv.weight
         wmax = w.detach().abs().flatten(1).amax(1).clamp_min(1e-8)
         if not self.per_channel:
@@ -226,7 +277,7 @@ class QConv(nn.Module):
         # per-channel weight scales differ per bit-width: quantize channel-wise by folding the scale in
         wn = w / wmax.view(-1, 1, 1, 1)                       # in [-1, 1]
         lv = [weight_levels(b) for b in bits]
-        s_w = torch.tensor([1.0 / v for v in lv], dtype=w.dtype)
+        s_w = torch.tensor([1.0 / v for v in lv], dtype=w.dtype, device=w.device)
         wq = MixQuant.apply(wn, bw, s_w, [-v for v in lv], lv, (-1.0, 1.0)) * wmax.view(-1, 1, 1, 1)
         y = F.conv2d(xq, wq, self.conv.bias, self.conv.stride, self.conv.padding, 1, self.conv.groups)
         if self.bn is not None:
@@ -360,8 +411,9 @@ class SuperNet(nn.Module):
         y = self.stem(x.contiguous(memory_format=torch.channels_last), self._fixed, one)
         for block, (gates, bws) in zip(self.blocks, choice):
             out = None
+            host = getattr(gates, "host", None)      # gate values known on the host (no device sync)
             for o, gate in gates.items():
-                if isinstance(gate, torch.Tensor) and float(gate.detach()) == 0.0:
+                if isinstance(gate, torch.Tensor) and (host[o] if host is not None else float(gate.detach())) == 0.0:
                     # a gate of value 0 (arch steps' top-2): its gradient needs the output, but nothing needs
                     # a gradient through the output (it is multiplied by 0), so skip its backward pass
                     with torch.no_grad():
@@ -377,8 +429,7 @@ class SuperNet(nn.Module):
         y = self.head(y, self._fixed, one)
         if self.training:
             with torch.no_grad():
-                m = y.detach().max()
-                self.pool_max.copy_(m if self.pool_max == 0 else 0.9 * self.pool_max + 0.1 * m)
+                _running_max(self.pool_max, y.detach().amax(), 0.1)
         y = F.adaptive_avg_pool2d(y, 1)
         return self.fc(y, self._fixed, one).flatten(1)
 
@@ -408,10 +459,19 @@ def _top2_gates(logits, tau, noise, logits_cpu=None):
     ref = logits.detach().cpu() if logits_cpu is None else logits_cpu
     top = torch.topk(ref + noise, min(2, logits.numel())).indices.tolist()
     p = F.softmax((logits + noise.to(logits.device)) / tau, dim=-1)
-    gates = {}
+    gates = Gates()
     for rank, i in enumerate(top):
-        gates[i] = (1.0 if rank == 0 else 0.0) + (p[i] - p[i].detach())   # exactly 1 or 0 in value
+        gates.host[i] = 1.0 if rank == 0 else 0.0
+        gates[i] = gates.host[i] + (p[i] - p[i].detach())   # exactly 1 or 0 in value
     return gates
+
+
+class Gates(dict):
+    """{index: gate tensor} whose values (exactly 1 or 0) the host also knows, in `.host`."""
+
+    def __init__(self):
+        super().__init__()
+        self.host: dict[int, float] = {}
 
 
 def sample_arch_step(net: SuperNet, tau: float, generator=None):

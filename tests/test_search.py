@@ -306,3 +306,29 @@ def test_selection_takes_the_best_validation_design_that_meets_the_target():
     assert select(hist[:3], cfg)["epoch"] == 3
     assert select([rec(2, 20000, 0.98)], cfg) is None
     assert select(hist, SearchConfig(target=None))["epoch"] == 2
+
+
+@pytest.mark.parametrize("step", ["weight", "arch"])
+def test_device_path_computes_what_the_cpu_path_does(monkeypatch, step):
+    """The GPU path (no host synchronisation: masks for every bit-width, weights kept as tensors), run here on
+    the CPU, gives the CPU path's outputs, weight and architecture gradients and activation ranges."""
+    import search.supernet as S
+    results = []
+    for dev in (False, True):
+        monkeypatch.setattr(S, "device_path", lambda x, dev=dev: dev)
+        torch.manual_seed(0)
+        net = SuperNet(PRESETS["default"]).train()
+        x = torch.rand(8, 1, 16, 16)
+        g = torch.Generator().manual_seed(3)
+        choice = S.sample_weight_step(net, 5.0, g) if step == "weight" else sample_arch_step(net, 5.0, g)
+        out = net(x, choice)
+        (out * torch.linspace(-1, 1, out.shape[1])).sum().backward()
+        grads = [p.grad.clone() if p.grad is not None else None for p in net.parameters()]
+        results.append((out.detach(), grads, {n: b.clone() for n, b in net.named_buffers() if n.endswith("_max")}))
+    (o0, g0, b0), (o1, g1, b1) = results
+    assert torch.allclose(o0, o1, rtol=1e-5, atol=1e-6)
+    assert all((a is None) == (b is None) for a, b in zip(g0, g1))
+    assert all(torch.allclose(a, b, rtol=1e-4, atol=1e-6) for a, b in zip(g0, g1) if a is not None)
+    assert any(a is not None and a.abs().sum() > 0 for a in g0[-2:])        # alpha/beta got gradients (arch)
+    assert torch.equal(b0["stem.act_max"], b1["stem.act_max"])        # the stem's input range: the same data
+    assert all(torch.allclose(b0[n], b1[n], rtol=1e-5) for n in b0)
