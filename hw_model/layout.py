@@ -67,7 +67,7 @@ def pack_weights(wt: np.ndarray, g: LayerGeometry) -> np.ndarray:
         return _pack_pixel_weights(wt, g)
     if g.layer.groups > 1:
         wt = dense_weights(wt, g.layer.groups)
-    M, N, K = g.layer.out_channels, g.layer.in_channels, g.layer.kernel
+    M, N = g.layer.out_channels, g.layer.in_channels
     tm, tn, v = g.chunk.tm, g.chunk.tn, g.v_in
     f = np.arange(g.w_group_beats * v)
     a, t = f // tn, f % tn
@@ -88,7 +88,7 @@ def pack_weights(wt: np.ndarray, g: LayerGeometry) -> np.ndarray:
 
 
 def _pack_depthwise_weights(wt: np.ndarray, g: LayerGeometry) -> np.ndarray:
-    M, K, tm, v = g.layer.out_channels, g.layer.kernel, g.chunk.tm, g.v_in
+    M, tm, v = g.layer.out_channels, g.chunk.tm, g.v_in
     a = np.arange(g.w_group_beats * v)
     im, mgi = np.meshgrid(np.arange(g.n_m), np.arange(g.mg), indexing="ij")
     ml = mgi[..., None] * tm + a                  # [n_m, mg, F]

