@@ -153,14 +153,13 @@ write_hw_platform -fixed -include_bit -force $build/{name}.xsa
 def ecp5_commands(acc: Accelerator, top: str, target: Target) -> tuple[list[str], list[str]]:
     """The yosys and nextpnr-ecp5 argument lists (tool name first), paths relative to the bundle folder: the one
     description that ecp5/build.sh writes out and `make fpga` runs. Out of context: the core has no pins of its own
-    (no IO buffers), as it would sit inside a board design. router2: on the default config it routes in a
-    fraction of router1's time."""
+    (no IO buffers), as it would sit inside a board design."""
     net = f"ecp5/{top}_ecp5.json"
     yosys = ["yosys", "-q", "-l", "reports/yosys_ecp5.log", "-p",
              f"read_verilog -DSYNTHESIS rtl/{top}.v; synth_ecp5 -top {top} -json {net}; "
              f"tee -o reports/yosys_ecp5_stat.txt stat"]
     nextpnr = ["nextpnr-ecp5", *target.nextpnr_args, "--out-of-context", "--lpf-allow-unconstrained",
-               "--router", "router2", "--json", net, "--lpf", f"constraints/{top}.lpf", "--freq",
+               "--json", net, "--lpf", f"constraints/{top}.lpf", "--freq",
                f"{acc.clock_mhz:g}", "--report", "reports/nextpnr_ecp5_report.json",
                "--log", "reports/nextpnr_ecp5.log"]
     return yosys, nextpnr
