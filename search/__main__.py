@@ -64,7 +64,8 @@ def parse(argv) -> SearchConfig:
                         large_map=a.large_map or None)
 
 
-def plots(history, net, out: Path) -> list[str]:
+def plots(history, net, out: Path, target: float | None = None, metric: str = "latency",
+          selected: dict | None = None) -> list[str]:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -74,7 +75,13 @@ def plots(history, net, out: Path) -> list[str]:
     ax[0].plot(ep, [h["accuracy"] for h in history], "o-", ms=3, label="test")
     ax[0].plot(ep, [h["val_accuracy"] for h in history], "o-", ms=3, label="validation")
     ax[0].set_xlabel("epoch"), ax[0].set_ylabel("derived network accuracy (BN recalibrated)"), ax[0].legend()
-    ax[1].plot(ep, [h["fps"] for h in history], "o-", color="C1")
+    ax[1].plot(ep, [h["fps"] for h in history], "o-", ms=3, color="C1")
+    if target is not None and metric == "latency":
+        ax[1].axhline(target, color="gray", ls="--", lw=1, label="target")
+        ax[1].legend()
+    if selected is not None:
+        for a, key in ((ax[0], "val_accuracy"), (ax[1], "fps")):
+            a.plot([selected["epoch"]], [selected[key]], "*", ms=14, color="C3", zorder=5)
     ax[1].set_xlabel("epoch"), ax[1].set_ylabel("predicted FPS (exact model)")
     fig.tight_layout()
     fig.savefig(out / "search_curves.png", dpi=110)
@@ -93,7 +100,12 @@ def plots(history, net, out: Path) -> list[str]:
     fig.savefig(out / "search_probabilities.png", dpi=110, bbox_inches="tight")
     files.append("search_probabilities.png")
     fig, ax = plt.subplots(figsize=(5, 3.6))
-    sc = ax.scatter([h["fps"] for h in history], [h["accuracy"] for h in history], c=ep, cmap="plasma")
+    sc = ax.scatter([h["fps"] for h in history], [h["accuracy"] for h in history], c=ep, cmap="plasma", s=12)
+    if selected is not None:
+        ax.plot([selected["fps"]], [selected["accuracy"]], "*", ms=14, color="C3", label="returned design")
+        ax.legend(fontsize=8)
+    if target is not None and metric == "latency":
+        ax.axvline(target, color="gray", ls="--", lw=1)
     ax.set_xlabel("predicted FPS"), ax.set_ylabel("test accuracy"), ax.set_title("derived design per epoch")
     fig.colorbar(sc, label="epoch")
     fig.tight_layout()
@@ -164,7 +176,7 @@ def search_and_export(cfg: SearchConfig, make_plots: bool = True) -> dict:
     }
     atomic_write_json(out / "best.json", best)
     if make_plots and r["history"]:
-        best["plots"] = plots(r["history"], net, out)
+        best["plots"] = plots(r["history"], net, out, cfg.target, cfg.metric, sel)
         atomic_write_json(out / "best.json", best)
     print(f"\nnetwork: {' '.join(f'{net.ops[o]}@{net.bits[j]}' for o, j in genotype)}")
     print(f"integer accuracy {acc_int:.4f}; predicted {pred['fps']:.0f} FPS, {pred['energy_uj']:.2f} uJ/frame, "

@@ -129,12 +129,15 @@ class LayerCase:
         return layer_image(self.geom, self.x, self.wt, self.bias, self.mult, self.shift, base=base)
 
 
-def make_case(acc: Accelerator, layer: Layer, rng: np.random.Generator, mapping: Mapping | None = None) -> LayerCase:
+def make_case(acc: Accelerator, layer: Layer, rng: np.random.Generator, mapping: Mapping | None = None,
+              realistic_scale: bool = True) -> LayerCase:
+    """Random data for a layer; realistic_scale=False draws every requantization shift from 0..63 (most outputs
+    saturate; the corners of the rounding and the clamp are what it exercises)."""
     g = geometry(acc, layer, mapping)
     if layer.vector:
         a, b, vp = random_vector_data(rng, layer)
         return LayerCase(layer, g, a, x2=b, vparams=vp)
-    return LayerCase(layer, g, *random_layer_data(rng, layer))
+    return LayerCase(layer, g, *random_layer_data(rng, layer, realistic_scale=realistic_scale))
 
 
 def reference_output(case: LayerCase) -> np.ndarray:
