@@ -277,14 +277,17 @@ def accuracies(net, genotype, val, test, calib, device) -> dict:
     return {"val_accuracy": evaluate(net2, genotype, val, device), "accuracy": evaluate(net2, genotype, test, device)}
 
 
-def meets(rec: dict, cfg: SearchConfig) -> bool:
-    """Whether a logged design meets the target (no target: every design does) and the budget."""
-    if not rec.get("within_budget", True):
-        return False
+def meets_target(pred: dict, cfg: SearchConfig) -> bool:
+    """Whether a design's numbers meet the target (FPS at least it; energy or EDP at most it); no target: yes."""
     if cfg.target is None:
         return True
-    v = _metric_value(rec, cfg.metric)
+    v = _metric_value(pred, cfg.metric)
     return v >= cfg.target if cfg.metric == "latency" else v <= cfg.target
+
+
+def meets(rec: dict, cfg: SearchConfig) -> bool:
+    """Whether a logged design meets the target and the budget."""
+    return rec.get("within_budget", True) and meets_target(rec, cfg)
 
 
 def select(history: list[dict], cfg: SearchConfig) -> dict | None:
@@ -437,9 +440,8 @@ def run_search(cfg: SearchConfig, progress: bool = True) -> dict:
             accel.research(layers, cfg.accel_evals, es)
             pred = predict(layers, accel.acc, cfg)
         if searching and cfg.target is not None:
-            v = _metric_value(pred, cfg.metric)
-            short = v < cfg.target if cfg.metric == "latency" else v > cfg.target
-            lam = min(LAMBDA_MAX, lam * LAMBDA_STEP) if short else max(LAMBDA_MIN, lam / LAMBDA_STEP)
+            met = meets_target(pred, cfg)
+            lam = max(LAMBDA_MIN, lam / LAMBDA_STEP) if met else min(LAMBDA_MAX, lam * LAMBDA_STEP)
         rec = {"epoch": epoch + 1, "searching": searching, "tau": tau, "lambda": lam, "lr_w": lr,
                "train_ce": ce_sum / max(steps, 1), "hw_loss": hw_sum / max(steps, 1) if searching else None,
                **accuracies(net, genotype, val, ds.test, calib, device), "genotype": [
