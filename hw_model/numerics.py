@@ -84,10 +84,16 @@ def avgpool_int(x: np.ndarray, mult: int, shift: int, out_bits: int) -> np.ndarr
     return _round_shift_clamp(x.astype(np.int64).sum(axis=(1, 2), keepdims=True) * mult, shift, out_bits)
 
 
-def random_vector_data(rng: np.random.Generator, layer):
-    """Random inputs and multipliers for an add or an avgpool layer: (a, b or None, (mult_a, mult_b, shift))."""
+def random_vector_data(rng: np.random.Generator, layer, *, realistic_scale: bool = True):
+    """Random inputs and multipliers for an add or an avgpool layer: (a, b or None, (mult_a, mult_b, shift)).
+    realistic_scale=False draws the shift from 0..1 and the multipliers from 1..65535 (shift 0 and 1 are the
+    rounding's corners; most outputs saturate, the clamp's corner)."""
     c, (h, w), q = layer.in_channels, layer.in_size, layer.bits
     a = rng.integers(0, 1 << q, size=(c, h, w), dtype=np.int64)
+    if not realistic_scale:
+        b = None if layer.op == "avgpool" else rng.integers(0, 1 << q, size=(c, h, w), dtype=np.int64)
+        ma, mb = (int(v) for v in rng.integers(1, 1 << 16, size=2))
+        return a, b, (ma, 0 if b is None else mb, int(rng.integers(0, 2)))
     if layer.op == "avgpool":
         # mean of q-bit values rescaled to out_bits: mult / 2^shift ~ 2^(out_bits - q) / (h*w)
         shift = int(rng.integers(12, 20))

@@ -21,7 +21,7 @@ from hw_model.config import BIAS_BITS, LOGIT_BITS, MULT_BITS, PARAM_RECORD_BITS,
 from hw_model.mapping import ceil_div
 from hw_model.regs import CFG_BITS, field_offsets
 
-from .walk import CARRY, nested_sum, times, times_small
+from .walk import CARRY, nested_sum, round_clamp, shift_less_one, times, times_small
 
 CNT = 16  # width of loop counters
 
@@ -617,22 +617,16 @@ class ConvChunk(wiring.Component):
                          sh[0].eq(Mux(raw, 0, rec[BIAS_BITS + MULT_BITS:])), sh[1].eq(sh[0]), sh[2].eq(sh[1])]
             p_lo = Signal(unsigned(LO + MULT_BITS), name=f"plo{a}")
             p_hi = Signal(signed(SW - LO + MULT_BITS + 1), name=f"phi{a}")
-            # round half up without the 2^shift-wide rounding half: for shift >= 1,
-            # (y + 2^(shift-1)) >> shift == ((y >> (shift-1)) + 1) >> 1 (floor division throughout), so the
-            # product is shifted by shift - 1 at its own width and the +1, >>1 and the clamp's comparisons work
-            # on the shifted value (r < 0 <=> z <= -2, r > omax <=> z >= 2 omax + 1); shift 0 takes z as it is
+            # round half up on the product shifted by max(shift - 1, 0) (walk.round_clamp)
             s1 = [Signal(SHIFT_BITS, name=f"s1_{i}_{a}") for i in range(2)]
             m.d.sync += [p_lo.eq(sacc[:LO] * mlt), p_hi.eq(sacc[LO:].as_signed() * mlt),
-                         s1[0].eq(Mux(sh[0] == 0, 0, sh[0] - 1)), s1[1].eq(s1[0])]
+                         s1[0].eq(shift_less_one(sh[0])), s1[1].eq(s1[0])]
             t = Signal(signed(YW), name=f"t{a}")            # (acc + bias) * mult, exactly
             m.d.sync += t.eq((p_hi << LO) + p_lo)
             z = Signal(signed(YW), name=f"z{a}")
             whole = Signal(name=f"whole{a}")                # shift 0: no rounding
             m.d.sync += [z.eq(t >> s1[1]), whole.eq(sh[2] == 0)]
-            r_lo = Mux(whole, z[:QW], (z[:QW + 1] + 1)[1:QW + 1])
-            neg = Mux(whole, z < 0, z < -1)
-            over = Mux(whole, z > omax, z > Cat(Const(0, 1), omax))   # z >= 2 omax + 1
-            m.d.sync += q[a].eq(Mux(raw, z[:QW], Mux(neg, 0, Mux(over, omax, r_lo))))
+            m.d.sync += q[a].eq(Mux(raw, z[:QW], round_clamp(z, whole, omax, QW, signed_in=True)))
         w6 = stage(w5, "w6")
         run3, last3, s3_, rot3, inr3, addr3 = w6[:6]
         rot_q = []

@@ -19,7 +19,7 @@ from hw_model import timing
 from hw_model.config import MULT_BITS, Chunk, MemoryInterface
 from hw_model.regs import CFG_BITS, field_offsets
 
-from .walk import rounding_half
+from .walk import round_clamp, shift_less_one
 
 CNT = 16
 ADDR = 32
@@ -209,15 +209,18 @@ class VectorChunk(wiring.Component):
         xb2 = Signal(Q)
         m.d.sync += xb2.eq(Mux(pool, 0, xb))
         s3 = stage(s2[2:], "v3")
-        # stages 3..6, one operation each: the two products, their sum plus the rounding half, the shift, the clamp
+        # stages 3..6, one operation each: the two products, their sum, the shift by max(vshift - 1, 0), the
+        # rounding and clamp (walk.round_clamp)
         pa, pb = Signal(SUM + MULT_BITS), Signal(Q + MULT_BITS)
         m.d.sync += [pa.eq(acc * cfg["mult_a"]), pb.eq(xb2 * cfg["mult_b"])]
-        y = Signal(max(SUM + MULT_BITS + 1, 1 << len(cfg["vshift"])) + 1)
-        m.d.sync += y.eq(pa + pb + rounding_half(cfg["vshift"]))
-        r = Signal(SUM + MULT_BITS + 2)
-        m.d.sync += r.eq(y >> cfg["vshift"])
+        y = Signal(SUM + MULT_BITS + 1)
+        m.d.sync += y.eq(pa + pb)
+        vs1, whole = Signal(len(cfg["vshift"])), Signal()   # the layer's, settled long before stage 5
+        m.d.sync += [vs1.eq(shift_less_one(cfg["vshift"])), whole.eq(cfg["vshift"] == 0)]
+        z = Signal(SUM + MULT_BITS + 1)
+        m.d.sync += z.eq(y >> vs1)
         qv = Signal(8)
-        m.d.sync += qv.eq(Mux(r > omax, omax, r))
+        m.d.sync += qv.eq(round_clamp(z, whole, omax, 8, signed_in=False))
         s4 = stage(s3, "v4")
         s5 = stage(s4, "v5")
         s6 = stage(s5, "v6")

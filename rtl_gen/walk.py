@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import reduce
 from operator import and_
 
-from amaranth import Array, Const, Mux, Signal
+from amaranth import Array, Cat, Const, Mux, Signal
 
 CARRY = "carry"  # a level that continues from the innermost level's next value (a linear count)
 
@@ -29,10 +29,20 @@ def times_small(s, k: int, s_max: int):
     return Array(Const(i * k, width) for i in range(s_max + 1))[s]
 
 
-def rounding_half(shift):
-    """(1 << shift) >> 1 for a run-time shift: what round-half-up adds before shifting right. Width 2^len(shift)."""
-    width = 1 << len(shift)
-    return ((Const(1, width + 1) << shift) >> 1)[:width]
+def shift_less_one(shift):
+    """max(shift - 1, 0): how far round_clamp's input is shifted (see round_clamp)."""
+    return Mux(shift == 0, 0, shift - 1)
+
+
+def round_clamp(z, whole, omax, width: int, signed_in: bool):
+    """Round half up, then clamp to [0, omax], without a 2^shift-wide rounding half: for shift >= 1,
+    (y + 2^(shift-1)) >> shift == ((y >> (shift-1)) + 1) >> 1 (floor division throughout), so the caller shifts
+    y by shift_less_one(shift) into z and this adds 1 and halves; the clamp reads z itself (r < 0 <=> z <= -2,
+    r > omax <=> z >= 2 omax + 1). whole (shift == 0) takes z as it is. Returns `width` bits."""
+    r = Mux(whole, z[:width], (z[:width + 1] + 1)[1:width + 1])
+    over = Mux(whole, z > omax, z > Cat(Const(0, 1), omax))
+    q = Mux(over, omax, r)
+    return Mux(Mux(whole, z < 0, z < -1), 0, q) if signed_in else q
 
 
 def nested_sum(m, name, shape, init, coefs, ends, adv, restart):

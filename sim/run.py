@@ -135,7 +135,7 @@ def make_case(acc: Accelerator, layer: Layer, rng: np.random.Generator, mapping:
     saturate; the corners of the rounding and the clamp are what it exercises)."""
     g = geometry(acc, layer, mapping)
     if layer.vector:
-        a, b, vp = random_vector_data(rng, layer)
+        a, b, vp = random_vector_data(rng, layer, realistic_scale=realistic_scale)
         return LayerCase(layer, g, a, x2=b, vparams=vp)
     return LayerCase(layer, g, *random_layer_data(rng, layer, realistic_scale=realistic_scale))
 

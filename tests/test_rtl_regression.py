@@ -50,7 +50,7 @@ def cases_for(acc: Accelerator, n: int, seed: int):
             w = int(rng.integers(1, max(1, chunk.tcb // h) + 1)) if op == "avgpool" else int(rng.integers(1, 12))
             layer = Layer(name=f"case{i}_{op}_b{chunk.bits}", op=op, in_channels=c, out_channels=c, in_size=(h, w),
                           bits=chunk.bits, out_bits=int(rng.choice(chunk.out_bits)))
-            out.append(make_case(acc, layer, rng))
+            out.append(make_case(acc, layer, rng, realistic_scale=i % 2 == 0))   # odd i: shift 0 or 1
             continue
         k = (1, 3, 5)[(i // len(acc.chunks)) % 3]
         if chunk.depthwise and k == 1:
@@ -99,6 +99,9 @@ def test_regression_cases_cover_the_space():
     assert sum(l.depthwise for l in layers) >= 6 and sum(l.groups == 2 for l in layers) >= 4
     assert sum(l.op == "add" for l in layers) >= 3 and sum(l.op == "avgpool" for l in layers) >= 3
     assert sum(l.out_bits == 32 for l in layers) >= 2                         # classifier logits
+    cases = [c for name in CONFIGS for c in cases_for(CONFIGS[name](), N_CASES[name], seed=1234)]
+    assert {0, 1} <= {c.vparams[2] for c in cases if c.layer.vector}            # the rounding's corners
+    assert {0, 1} <= {int(s) for c in cases if not c.layer.vector for s in c.shift}
     pixel = [c for name in CONFIGS for c in cases_for(CONFIGS[name](), N_CASES[name], seed=1234)
              if c.geom.chunk.pixel]
     assert len(pixel) >= 5 and {c.layer.kernel for c in pixel} >= {1, 3, 5} and {c.layer.stride for c in pixel} == {1, 2}
