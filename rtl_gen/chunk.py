@@ -386,32 +386,43 @@ class ConvChunk(wiring.Component):
         line = [tag_now]
         for d in range(LAT + 1):
             line.append(stage(line[-1], f"dl{d}"))
-        k_, inr_, sub_, ta, tb, tc_ = line[-1]
+        k_, inr_, sub_, ta, _, _ = line[-1]
         hold = Signal(BUS)
         data_now = Signal(BUS)
         m.d.comb += data_now.eq(Mux(sub_ == 0, Mux(inr_, self.mem_rd_data, 0), hold))
         with m.If(k_ != 0):
             m.d.sync += hold.eq(data_now)
-        # scatter into the buffers
+        # scatter into the buffers. Each write port's enable, address and lane select are computed from the tag
+        # one stage before the data arrive and registered (line[-1] is line[-2] registered: the same values a cycle
+        # later), so the buffers' write ports see flip-flops, not the tag arithmetic
+        k_p, _, sub_p, ta_p, tb_p, tc_p = line[-2]
+
+        def early(value, name):
+            r = Signal(value.shape(), name=name)
+            m.d.sync += r.eq(value)
+            return r
         # inputs: ta = pixel word base (with bank), tb = rot, tc_ = (group base + sub) * in_plane; pixel: ta =
         # word, tb = bank
+        SEL = max(1, (SUB_IN * LANES - 1).bit_length())
         for t in range(LANES if not PX else 0):
-            d = Mux(t >= tb, t - tb, t - tb + LANES)  # position of lane t within this sub-beat
-            v = sub_ * LANES + d
+            d = Mux(t >= tb_p, t - tb_p, t - tb_p + LANES)  # position of lane t within this sub-beat
+            v = sub_p * LANES + d
             m.d.comb += [
-                in_wr[t].en.eq((k_ == 2) & (v < V_IN)),
-                in_wr[t].addr.eq(ta + tc_ + Mux(t < tb, in_plane, 0)),
-                in_wr[t].data.eq(data_now.word_select(v[:max(1, (SUB_IN * LANES - 1).bit_length())], Q)),
+                in_wr[t].en.eq(early((k_p == 2) & (v < V_IN), f"in_en{t}")),
+                in_wr[t].addr.eq(early(ta_p + tc_p + Mux(t < tb_p, in_plane, 0), f"in_addr{t}")),
+                in_wr[t].data.eq(data_now.word_select(early(v[:SEL], f"in_sel{t}"), Q)),
             ]
         for b in range(LANES if PX else 0):
-            m.d.comb += [in_wr[b].en.eq((k_ == 2) & (tb == b)), in_wr[b].addr.eq(ta), in_wr[b].data.eq(data_now)]
+            m.d.comb += [in_wr[b].en.eq(early((k_p == 2) & (tb_p == b), f"in_en{b}")), in_wr[b].addr.eq(ta),
+                         in_wr[b].data.eq(data_now)]
         # weights: tb = bank index, ta = word (with bank)
         for b in range(B_W):
-            m.d.comb += [w_wr[b].en.eq((k_ == 3) & (tb == b)), w_wr[b].addr.eq(ta), w_wr[b].data.eq(data_now)]
+            m.d.comb += [w_wr[b].en.eq(early((k_p == 3) & (tb_p == b), f"w_en{b}")), w_wr[b].addr.eq(ta),
+                         w_wr[b].data.eq(data_now)]
         # params: ta = group, tb = beat within group
         for a in range(TM):
             r = a % R_P
-            m.d.comb += [p_wr[a].en.eq((k_ == 1) & (tb == a // R_P)), p_wr[a].addr.eq(ta),
+            m.d.comb += [p_wr[a].en.eq(early((k_p == 1) & (tb_p == a // R_P), f"p_en{a}")), p_wr[a].addr.eq(ta),
                          p_wr[a].data.eq(data_now[r * PARAM_RECORD_BITS:r * PARAM_RECORD_BITS
                                                   + BIAS_BITS + MULT_BITS + SHIFT_BITS])]
 
