@@ -443,23 +443,29 @@ class ConvChunk(wiring.Component):
         o_pix, o_goff, o_soff = Signal(AW), Signal(AW), Signal(AW)   # pixel, group base * acc_plane, sub * acc_plane
         l_goff, l_soff = Signal(IW), Signal(IW)                      # group base * in_plane, sub * in_plane
 
+        # the writer's per-layer values, decoded from cfg and registered like the loop ends (the writer first
+        # reads them many cycles after start, once a tile has been computed)
         vo_mod = Signal(CNT)
         vo_div = Signal(CNT)
         vo_div_plane = Signal(AW)
-        sub_w = Signal(8)
+        last_sub_w = Signal(8)  # sub-beats per output beat, less one
         omax = Signal(8)
         raw = Signal()      # out_bits = LOGIT_BITS: write acc + bias as int32 (logits), no requantization
         QW = max(OUTS)      # width of an output value
+        regs = (vo_mod, vo_div, vo_div_plane, last_sub_w, omax, raw)
+        decoded = [Signal.like(v, name=f"{v.name}_d") for v in regs]
         with m.Switch(cfg["ob_sel"]):
             for i, ob in enumerate(OUTS):
                 with m.Case(i):
                     vo = BUS // ob
-                    m.d.comb += [vo_mod.eq(vo % TM), vo_div.eq(vo // TM), sub_w.eq(ceil_div(vo, TM)),
-                                 vo_div_plane.eq(times(cfg["acc_plane"], vo // TM))]
+                    m.d.comb += [decoded[0].eq(vo % TM), decoded[1].eq(vo // TM),
+                                 decoded[2].eq(times(cfg["acc_plane"], vo // TM)),
+                                 decoded[3].eq(ceil_div(vo, TM) - 1)]
                     if ob == LOGIT_BITS:
-                        m.d.comb += raw.eq(1)
+                        m.d.comb += decoded[5].eq(1)
                     else:
-                        m.d.comb += omax.eq((1 << ob) - 1)
+                        m.d.comb += decoded[4].eq((1 << ob) - 1)
+        m.d.sync += [v.eq(d) for v, d in zip(regs, decoded)]
 
         # the input stream's addresses over its nest (row, col, beat k, sub-beat s), by additions
         l_restart, l_adv, o_restart = Signal(), Signal(), Signal()
@@ -487,7 +493,7 @@ class ConvChunk(wiring.Component):
         o_addr = Signal(MA)
         o_off, _ = nested_sum(m, "o_off", unsigned(MA), 0, [cfg["out_row_beats"], cfg["out_nb"], 1, None],
                               [o_r == last_of("trb"), o_c == last_of("tcb"), o_kb == last_of("kb_out"),
-                               o_s == sub_w - 1], o_run, o_restart)
+                               o_s == last_sub_w], o_run, o_restart)
         m.d.comb += [o_inr.eq((o_ho < cfg["out_h"]) & (o_wo < cfg["out_w"]) & (o_jb < cfg["out_nb"])),
                      o_addr.eq(gw["obase"] + o_off)]
         for a in range(TM):
@@ -559,7 +565,7 @@ class ConvChunk(wiring.Component):
                             m.d.sync += ph_drain.eq(timing.WRITE_DRAIN)
                             m.next = "W_DRAIN"
 
-                walk_beats(o_s, o_kb, o_rot, o_gb, o_s == sub_w - 1, vo_mod, vo_div, TM,
+                walk_beats(o_s, o_kb, o_rot, o_gb, o_s == last_sub_w, vo_mod, vo_div, TM,
                            o_kb == last_of("kb_out"), after_pixel, o_goff, o_soff, cfg["acc_plane"], vo_div_plane)
             with m.State("W_DRAIN"):
                 m.d.sync += ph_drain.eq(ph_drain - 1)
@@ -605,7 +611,7 @@ class ConvChunk(wiring.Component):
         # writer pipeline (stages 1..6 after the counters; hw_model.timing.WRITE_DRAIN), one operation a stage so
         # that no stage holds more than one adder, multiplier or shifter: bias add, two 17 x 16 products (one
         # DSP each), their sum plus the rounding half, the shift, the clamp, the beat
-        o_tags = [o_run, o_s == sub_w - 1, o_s, o_rot, o_inr, o_addr, o_cp]
+        o_tags = [o_run, o_s == last_sub_w, o_s, o_rot, o_inr, o_addr, o_cp]
         w1 = stage(o_tags, "w1")
         # each output channel's accumulator: its lane, or (pixel) the lane of the pixel's column
         acc_val = [Array([acc_rd_w[a * TP + p].data for p in range(TP)])[w1[6]] if PX else acc_rd_w[a].data
