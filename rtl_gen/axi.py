@@ -155,6 +155,10 @@ class AxiAccelerator(wiring.Component):
         seq_ar = Signal()                            # the sequencer drives AR/R (descriptor fetch)
         chunk_done = Signal()
         m.d.comb += chunk_done.eq(Array(top.done)[sel])
+        # the running layer's chunk, a register: desc holds still from DISPATCH to the next FETCH, so sel is
+        # right from the cycle after DISPATCH (in DISPATCH itself no chunk has started: TOP_DISPATCH); the
+        # memory ports' multiplexers select from flip-flops, not from the sequencer's state
+        m.d.sync += sel.eq(desc[:DESC_SEL_BITS])
 
         with m.If(running):
             m.d.sync += regs["CYCLES"].eq(regs["CYCLES"] + 1)
@@ -181,12 +185,10 @@ class AxiAccelerator(wiring.Component):
                         m.d.sync += beat.eq(0)
                         m.next = "DISPATCH"
             with m.State("DISPATCH"):
-                m.d.comb += sel.eq(desc[:DESC_SEL_BITS])
                 m.d.comb += [top.start.eq(1), top.sel.eq(desc[:len(top.sel)]), top.cfg.eq(desc[32:32 + CFG_BITS])]
                 m.d.sync += done_seen.eq(0)
                 m.next = "RUN"
             with m.State("RUN"):
-                m.d.comb += sel.eq(desc[:DESC_SEL_BITS])
                 with m.If(~done_seen):
                     with m.If(stall):
                         m.d.sync += regs["STALL_CYCLES"].eq(regs["STALL_CYCLES"] + 1)
