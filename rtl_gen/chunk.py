@@ -610,7 +610,7 @@ class ConvChunk(wiring.Component):
 
         # writer pipeline (stages 1..6 after the counters; hw_model.timing.WRITE_DRAIN), one operation a stage so
         # that no stage holds more than one adder, multiplier or shifter: bias add, two 17 x 16 products (one
-        # DSP each), their sum plus the rounding half, the shift, the clamp, the beat
+        # DSP each), their sum, the shift by max(shift - 1, 0), the rounding and clamp (walk.round_clamp), the beat
         o_tags = [o_run, o_s == last_sub_w, o_s, o_rot, o_inr, o_addr, o_cp]
         w1 = stage(o_tags, "w1")
         # each output channel's accumulator: its lane, or (pixel) the lane of the pixel's column

@@ -131,8 +131,9 @@ class LayerCase:
 
 def make_case(acc: Accelerator, layer: Layer, rng: np.random.Generator, mapping: Mapping | None = None,
               realistic_scale: bool = True) -> LayerCase:
-    """Random data for a layer; realistic_scale=False draws every requantization shift from 0..63 (most outputs
-    saturate; the corners of the rounding and the clamp are what it exercises)."""
+    """Random data for a layer; realistic_scale=False draws every requantization shift from 0..63 for a
+    convolution, from {0, 1} for a vector layer (most outputs saturate; the corners of the rounding and the clamp
+    are what it exercises)."""
     g = geometry(acc, layer, mapping)
     if layer.vector:
         a, b, vp = random_vector_data(rng, layer, realistic_scale=realistic_scale)
