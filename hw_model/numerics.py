@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .config import LOGIT_BITS
+from .config import LOGIT_BITS, MULT_BITS, SHIFT_BITS
 
 
 def conv2d_int(x: np.ndarray, w: np.ndarray, stride: int, padding: int, groups: int = 1) -> np.ndarray:
@@ -66,7 +66,7 @@ def random_layer_data(rng: np.random.Generator, layer, *, realistic_scale: bool 
     # Scale so that outputs spread over the output range instead of saturating: |acc| ~ sqrt(n k^2) 2^(2b-2).
     spread = np.log2(max(1.0, np.sqrt(n // layer.groups * k * k)) * (1 << (2 * b - 2)) * (1 << 15)) - layer.out_bits + 1
     shift = np.clip(np.round(spread + rng.uniform(-1, 1, size=m)), 0, 63).astype(np.int64) if realistic_scale \
-        else rng.integers(0, 64, size=m, dtype=np.int64)
+        else rng.integers(0, 1 << SHIFT_BITS, size=m, dtype=np.int64)
     return x, wt, bias, mult, shift
 
 
@@ -86,13 +86,13 @@ def avgpool_int(x: np.ndarray, mult: int, shift: int, out_bits: int) -> np.ndarr
 
 def random_vector_data(rng: np.random.Generator, layer, *, realistic_scale: bool = True):
     """Random inputs and multipliers for an add or an avgpool layer: (a, b or None, (mult_a, mult_b, shift)).
-    realistic_scale=False draws the shift from 0..1 and the multipliers from 1..65535 (shift 0 and 1 are the
+    realistic_scale=False draws the shift from 0..1 and the multipliers over their whole range (shift 0 and 1 are the
     rounding's corners; most outputs saturate, the clamp's corner)."""
     c, (h, w), q = layer.in_channels, layer.in_size, layer.bits
     a = rng.integers(0, 1 << q, size=(c, h, w), dtype=np.int64)
     if not realistic_scale:
         b = None if layer.op == "avgpool" else rng.integers(0, 1 << q, size=(c, h, w), dtype=np.int64)
-        ma, mb = (int(v) for v in rng.integers(1, 1 << 16, size=2))
+        ma, mb = (int(v) for v in rng.integers(1, 1 << MULT_BITS, size=2))
         return a, b, (ma, 0 if b is None else mb, int(rng.integers(0, 2)))
     if layer.op == "avgpool":
         # mean of q-bit values rescaled to out_bits: mult / 2^shift ~ 2^(out_bits - q) / (h*w)

@@ -295,14 +295,15 @@ class ConvChunk(wiring.Component):
         for p in w_rd:
             m.d.comb += p.addr.eq(w_addr)
 
+        def reg(value, name):
+            """value, registered (a cycle later)."""
+            r = Signal(value.shape(), name=name)
+            m.d.sync += r.eq(value)
+            return r
+
         # pipeline tags: stage s holds the tag of the iteration issued s cycles ago
         def stage(sig_list, name):
-            out = []
-            for i, s in enumerate(sig_list):
-                r = Signal(s.shape(), name=f"{name}_{getattr(s, 'name', i)}")
-                m.d.sync += r.eq(s)
-                out.append(r)
-            return out
+            return [reg(s, f"{name}_{getattr(s, 'name', i)}") for i, s in enumerate(sig_list)]
 
         t_valid, t_first, t_last, t_accaddr, t_lastgrp = (Signal(name="v"), Signal(name="first"),
                                                           Signal(name="last"), Signal(len(acc_addr), name="acca"),
@@ -396,11 +397,6 @@ class ConvChunk(wiring.Component):
         # one stage before the data arrive and registered (line[-1] is line[-2] registered: the same values a cycle
         # later), so the buffers' write ports see flip-flops, not the tag arithmetic
         k_p, _, sub_p, ta_p, tb_p, tc_p = line[-2]
-
-        def early(value, name):
-            r = Signal(value.shape(), name=name)
-            m.d.sync += r.eq(value)
-            return r
         # inputs: ta = pixel word base (with bank), tb = rot, tc_ = (group base + sub) * in_plane; pixel: ta =
         # word, tb = bank
         SEL = max(1, (SUB_IN * LANES - 1).bit_length())
@@ -408,21 +404,21 @@ class ConvChunk(wiring.Component):
             d = Mux(t >= tb_p, t - tb_p, t - tb_p + LANES)  # position of lane t within this sub-beat
             v = sub_p * LANES + d
             m.d.comb += [
-                in_wr[t].en.eq(early((k_p == 2) & (v < V_IN), f"in_en{t}")),
-                in_wr[t].addr.eq(early(ta_p + tc_p + Mux(t < tb_p, in_plane, 0), f"in_addr{t}")),
-                in_wr[t].data.eq(data_now.word_select(early(v[:SEL], f"in_sel{t}"), Q)),
+                in_wr[t].en.eq(reg((k_p == 2) & (v < V_IN), f"in_en{t}")),
+                in_wr[t].addr.eq(reg(ta_p + tc_p + Mux(t < tb_p, in_plane, 0), f"in_addr{t}")),
+                in_wr[t].data.eq(data_now.word_select(reg(v[:SEL], f"in_sel{t}"), Q)),
             ]
         for b in range(LANES if PX else 0):
-            m.d.comb += [in_wr[b].en.eq(early((k_p == 2) & (tb_p == b), f"in_en{b}")), in_wr[b].addr.eq(ta),
+            m.d.comb += [in_wr[b].en.eq(reg((k_p == 2) & (tb_p == b), f"in_en{b}")), in_wr[b].addr.eq(ta),
                          in_wr[b].data.eq(data_now)]
         # weights: tb = bank index, ta = word (with bank)
         for b in range(B_W):
-            m.d.comb += [w_wr[b].en.eq(early((k_p == 3) & (tb_p == b), f"w_en{b}")), w_wr[b].addr.eq(ta),
+            m.d.comb += [w_wr[b].en.eq(reg((k_p == 3) & (tb_p == b), f"w_en{b}")), w_wr[b].addr.eq(ta),
                          w_wr[b].data.eq(data_now)]
         # params: ta = group, tb = beat within group
         for a in range(TM):
             r = a % R_P
-            m.d.comb += [p_wr[a].en.eq(early((k_p == 1) & (tb_p == a // R_P), f"p_en{a}")), p_wr[a].addr.eq(ta),
+            m.d.comb += [p_wr[a].en.eq(reg((k_p == 1) & (tb_p == a // R_P), f"p_en{a}")), p_wr[a].addr.eq(ta),
                          p_wr[a].data.eq(data_now[r * PARAM_RECORD_BITS:r * PARAM_RECORD_BITS
                                                   + BIAS_BITS + MULT_BITS + SHIFT_BITS])]
 
@@ -445,15 +441,11 @@ class ConvChunk(wiring.Component):
 
         # the writer's per-layer values, decoded from cfg and registered like the loop ends (the writer first
         # reads them many cycles after start, once a tile has been computed)
-        vo_mod = Signal(CNT)
-        vo_div = Signal(CNT)
-        vo_div_plane = Signal(AW)
-        last_sub_w = Signal(8)  # sub-beats per output beat, less one
-        omax = Signal(8)
-        raw = Signal()      # out_bits = LOGIT_BITS: write acc + bias as int32 (logits), no requantization
+        # vo_mod, vo_div: values per beat mod / div TM; last_sub_w: sub-beats per output beat, less one; raw:
+        # out_bits = LOGIT_BITS (write acc + bias as int32 logits, no requantization)
+        decoded = [Signal(CNT, name="vo_mod_d"), Signal(CNT, name="vo_div_d"), Signal(AW, name="vo_div_plane_d"),
+                   Signal(8, name="last_sub_w_d"), Signal(8, name="omax_d"), Signal(name="raw_d")]
         QW = max(OUTS)      # width of an output value
-        regs = (vo_mod, vo_div, vo_div_plane, last_sub_w, omax, raw)
-        decoded = [Signal.like(v, name=f"{v.name}_d") for v in regs]
         with m.Switch(cfg["ob_sel"]):
             for i, ob in enumerate(OUTS):
                 with m.Case(i):
@@ -465,7 +457,7 @@ class ConvChunk(wiring.Component):
                         m.d.comb += decoded[5].eq(1)
                     else:
                         m.d.comb += decoded[4].eq((1 << ob) - 1)
-        m.d.sync += [v.eq(d) for v, d in zip(regs, decoded)]
+        vo_mod, vo_div, vo_div_plane, last_sub_w, omax, raw = (reg(d, d.name[:-2]) for d in decoded)
 
         # the input stream's addresses over its nest (row, col, beat k, sub-beat s), by additions
         l_restart, l_adv, o_restart = Signal(), Signal(), Signal()

@@ -90,7 +90,8 @@ def test_regression_cycle_exact_and_bit_exact(config, simulator):
 
 
 def test_regression_cases_cover_the_space():
-    layers = [c.layer for name in CONFIGS for c in cases_for(CONFIGS[name](), N_CASES[name], seed=1234)]
+    cases = [c for name in CONFIGS for c in cases_for(CONFIGS[name](), N_CASES[name], seed=1234)]
+    layers = [c.layer for c in cases]
     assert len(layers) >= 30
     assert {l.bits for l in layers} >= {4, 6, 8}
     conv = [l for l in layers if not l.vector]
@@ -99,11 +100,9 @@ def test_regression_cases_cover_the_space():
     assert sum(l.depthwise for l in layers) >= 6 and sum(l.groups == 2 for l in layers) >= 4
     assert sum(l.op == "add" for l in layers) >= 3 and sum(l.op == "avgpool" for l in layers) >= 3
     assert sum(l.out_bits == 32 for l in layers) >= 2                         # classifier logits
-    cases = [c for name in CONFIGS for c in cases_for(CONFIGS[name](), N_CASES[name], seed=1234)]
     assert {0, 1} <= {c.vparams[2] for c in cases if c.layer.vector}            # the rounding's corners
     assert {0, 1} <= {int(s) for c in cases if not c.layer.vector for s in c.shift}
-    pixel = [c for name in CONFIGS for c in cases_for(CONFIGS[name](), N_CASES[name], seed=1234)
-             if c.geom.chunk.pixel]
+    pixel = [c for c in cases if c.geom.chunk.pixel]
     assert len(pixel) >= 5 and {c.layer.kernel for c in pixel} >= {1, 3, 5} and {c.layer.stride for c in pixel} == {1, 2}
     acc = CONFIGS["default"]()
     from hw_model.mapping import geometry
