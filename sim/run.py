@@ -6,8 +6,10 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +75,7 @@ def build_design(module: str, text: str, toplevel: str, hdl_files: tuple[str, ..
     bdir = (root / simulator / f"{module}_{key}").resolve()
     stamp = bdir / "built.stamp"
     if stamp.exists():
+        os.utime(stamp)                 # last use, for the cache's eviction order
         return bdir
     bdir.mkdir(parents=True, exist_ok=True)
     with open(bdir.parent / f"{bdir.name}.lock", "w") as lock:
@@ -87,8 +90,46 @@ def build_design(module: str, text: str, toplevel: str, hdl_files: tuple[str, ..
                 sources=[HDL / f for f in hdl_files] + [bdir / f"{module}.v"], hdl_toplevel=toplevel,
                 parameters=params, defines=defines, build_args=build_args, build_dir=bdir,
                 timescale=("1ns", "1ps"), log_file=bdir / "build.log")
+            _drop_intermediates(bdir)
             stamp.write_text(key)
+            _evict(bdir.parent, keep=bdir)
     return bdir
+
+
+# A Verilator build leaves ~200 MB of precompiled headers, objects and archives beside its ~5 MB executable; only
+# the executable is run. Content-keyed builds pile up as the RTL changes, so the cache keeps the most recently
+# used CACHE_KEEP builds per simulator and never drops one used within CACHE_MIN_AGE_S (a parallel worker may be
+# running it).
+CACHE_KEEP = 48
+CACHE_MIN_AGE_S = 3 * 3600
+_INTERMEDIATES = ("*.gch", "*.o", "*.a", "*.d")
+
+
+def _drop_intermediates(bdir: Path) -> None:
+    for pattern in _INTERMEDIATES:
+        for f in bdir.glob(pattern):
+            f.unlink(missing_ok=True)
+
+
+def _evict(sim_root: Path, keep: Path, now: float | None = None) -> list[Path]:
+    """Remove the least recently used builds under `sim_root` beyond CACHE_KEEP, sparing `keep` and any build
+    used within CACHE_MIN_AGE_S; return what was removed."""
+    now = time.time() if now is None else now
+    built = []
+    for stamp in sim_root.glob("*/built.stamp"):
+        try:
+            built.append((stamp.stat().st_mtime, stamp.parent))
+        except FileNotFoundError:       # another worker evicted it meanwhile
+            continue
+    built.sort(reverse=True)
+    gone = []
+    for used, bdir in built[CACHE_KEEP:]:
+        if bdir == keep or now - used < CACHE_MIN_AGE_S:
+            continue
+        shutil.rmtree(bdir, ignore_errors=True)
+        (sim_root / f"{bdir.name}.lock").unlink(missing_ok=True)
+        gone.append(bdir)
+    return gone
 
 
 def hex_text(words: dict[int, int]) -> str:

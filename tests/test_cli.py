@@ -85,3 +85,7 @@ def test_sim_cli_writes_report_and_table(tmp_path):
         assert set(row) >= {"name", "model_cycles", "rtl_cycles", "bit_exact", "mac_utilization"}
         assert row["model_cycles"] == row["rtl_cycles"] and row["bit_exact"] is True
     assert "model_cycles" in r.stdout and "all cycle-exact and bit-exact" in r.stdout
+    # the build cache keeps the executable, not Verilator's ~200 MB of headers and objects per build
+    builds = [d for d in (tmp_path / "sim_build/verilator").iterdir() if d.is_dir()]
+    assert builds and all((d / "built.stamp").exists() for d in builds)
+    assert not [f for d in builds for p in ("*.gch", "*.o", "*.a") for f in d.glob(p)]
