@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from hw_model.config import LOGIT_BITS, Layer
 
+from . import ckernels
 from .quant import act_levels, weight_levels
 
 OPS = ("k3_e1", "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1", "k5_e1_g2", "k5_e3", "k5_e6", "skip")
@@ -149,7 +150,12 @@ class MixQuant(torch.autograd.Function):
         x_min, x_max = (float(v) for v in torch.aminmax(flat(x))) if x_range is None else x_range
         clamp = [x_max / s[j] >= hi[j] + 0.5 or x_min / s[j] < lo[j] - 0.5 for j in range(len(lo))]
         x = dense(x)
-        out = mix_quantized(x, w, s, lo, hi, clamp)
+        if ckernels.usable(x):      # one C sweep (search/mixquant.c)
+            js = [j for j in range(len(w)) if w[j] != 0]
+            out = ckernels.forward(x, [w[j] * s[j] for j in js], [s[j] for j in js], [lo[j] for j in js],
+                                   [hi[j] for j in js]) if js else torch.zeros_like(x)
+        else:
+            out = mix_quantized(x, w, s, lo, hi, clamp)
         ctx.clamp, ctx.lo, ctx.hi = clamp, lo, hi
         need_w = ctx.needs_input_grad[1]
         ctx.one_hot = need_w and sum(v != 0 for v in w) == 1
@@ -164,15 +170,24 @@ class MixQuant(torch.autograd.Function):
         x, weights, scales, out = ctx.saved_tensors
         w, s = weights.tolist(), scales.tolist()
         gx = gw = None
+        free = sum(w[j] for j in range(len(w)) if not ctx.clamp[j])
+        masked = [(w[j], (ctx.lo[j] - 0.5) * s[j], (ctx.hi[j] + 0.5) * s[j])
+                  for j in range(len(w)) if ctx.clamp[j] and w[j] != 0]
+        want_x = ctx.needs_input_grad[0] and bool(masked)
+        if (want_x or ctx.needs_input_grad[1]) and ckernels.usable(dense(g, x), x):   # one C sweep for both
+            gx, sums = ckernels.backward(dense(g, x), x, want_x, free, masked, ctx.needs_input_grad[1], s,
+                                         ctx.lo, ctx.hi)
+            if ctx.needs_input_grad[0] and not masked:
+                gx = g if abs(free - 1.0) < 1e-6 else g * free
+            if sums is not None:
+                gw = torch.tensor([v * s[j] for j, v in enumerate(sums)], dtype=weights.dtype)
+            return gx, gw, None, None, None, None
         if ctx.needs_input_grad[0]:
             # straight through where the rounded value is not clamped (weights that sum to 1 pass g as it is)
-            free = sum(w[j] for j in range(len(w)) if not ctx.clamp[j])
-            masked = [j for j in range(len(w)) if ctx.clamp[j] and w[j] != 0]
             if not masked:
                 gx = g if abs(free - 1.0) < 1e-6 else g * free
             else:
-                gx = ste_gradient(g, x, free, [(w[j], (ctx.lo[j] - 0.5) * s[j], (ctx.hi[j] + 0.5) * s[j])
-                                               for j in masked])
+                gx = ste_gradient(g, x, free, masked)
         if ctx.needs_input_grad[1]:
             gw = torch.zeros_like(weights)
             for j in range(len(w)):

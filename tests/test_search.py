@@ -2,6 +2,7 @@
 import json
 import os
 import pickle
+import shutil
 import signal
 import subprocess
 import sys
@@ -200,6 +201,43 @@ def test_mixquant_matches_plain_autograd_of_the_mixture(shape, channels_last):
     assert torch.allclose(y, ref, atol=1e-6)
     (ref * probe).sum().backward()
     assert torch.allclose(gx, x.grad, atol=1e-5) and torch.allclose(gl, logits.grad, rtol=1e-4, atol=1e-3)
+
+
+def _mixquant_run(x, w, scales, lo, hi, probe, x_range=None):
+    x = x.detach().clone().requires_grad_()
+    w = w.detach().clone().requires_grad_()
+    y = MixQuant.apply(x, w, scales, lo, hi, x_range)
+    (y * probe).sum().backward()
+    return y.detach(), x.grad, w.grad
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+@pytest.mark.parametrize("weights", ["soft", "one_hot"])
+def test_mixquant_c_kernels_equal_the_torch_form(monkeypatch, channels_last, weights):
+    """search/mixquant.c (one sweep, torch's OpenMP threads) against the torch form it replaces on the CPU:
+    value, input gradient (x past every clamp) and the mixing weights' gradient, on a tensor of many blocks."""
+    from search import ckernels
+    if shutil.which("cc") or shutil.which("gcc"):
+        assert ckernels.lib() is not None, "a C compiler is here, yet the kernels did not build"
+    else:
+        pytest.skip("no C compiler")
+    torch.manual_seed(3)
+    x = torch.rand(4, 48, 33, 31) * 1.3
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    w = torch.softmax(torch.randn(3), 0) if weights == "soft" else torch.tensor([0.0, 1.0, 0.0])
+    scales = torch.tensor([1.0, 1.0, 1.0]) / torch.tensor([15.0, 63.0, 255.0])
+    lo, hi = [0, 0, 0], [15, 63, 255]
+    probe = torch.randn(x.shape)
+    assert ckernels.usable(x)
+    got = _mixquant_run(x, w, scales, lo, hi, probe)
+    monkeypatch.setenv("TRIPS_NO_CKERNELS", "1")
+    assert not ckernels.usable(x)
+    ref = _mixquant_run(x, w, scales, lo, hi, probe)
+    assert torch.allclose(got[0], ref[0], rtol=0, atol=1e-6)
+    assert torch.allclose(got[1], ref[1], rtol=0, atol=1e-6)
+    assert torch.allclose(got[2], ref[2], rtol=1e-5, atol=1e-3)
+    assert not torch.equal(ref[1], probe * w.sum())      # the clamps were reached: masks mattered
 
 
 def test_mixquant_one_hot_gradient_reaches_the_zero_weight_choice():
