@@ -98,7 +98,7 @@ class ConvChunk(wiring.Component):
         # loop ends compare counters with registered cfg - 1 values (no subtractor in a counter's path; cfg is
         # latched a cycle before start, hw_model.timing.TOP_DISPATCH, and the first comparison comes after PRE)
         lasts = {name: Signal(len(cfg[name]), name=f"last_{name}")
-                 for name in ("n_m", "n_r", "n_c", "n_n", "kernel", "ng", "cgs", "trb", "tcb", "mg", "rows_in",
+                 for name in ("kernel", "ng", "cgs", "trb", "tcb", "mg", "rows_in",
                               "cols_in", "kb_in", "kb_out", "p_tile_beats", "w_tile_beats")}
         m.d.sync += [r.eq(cfg[name] - 1) for name, r in lasts.items()]   # here, outside any condition
         last_of = lasts.__getitem__
@@ -110,11 +110,17 @@ class ConvChunk(wiring.Component):
         pend_w = Signal()       # an output tile waits to be written
         wbank = Signal()
 
-        last_n = cn == last_of("n_n")
-        last_c = cc == last_of("n_c")
-        last_r = cr == last_of("n_r")
-        last_m = cm == last_of("n_m")
-        last_step = last_n & last_c & last_r & last_m
+        # loop-end flags (cm == n_m - 1, ...) kept in flip-flops: the step sums' enables and the controller read
+        # registers, not counter compares. Set in PRE (the registered cfg values are first valid there; the
+        # counters are 0) and at each step advance for the next counters: a level that wraps is at its end again
+        # iff its count is 1; one that counts up is at its end iff it was at its count - 2.
+        ends = {x: Signal(name=f"last_{x}") for x in "mrcn"}
+        last_m, last_r, last_c, last_n = (ends[x] for x in "mrcn")
+        last_step = Signal()
+        ones = {x: Signal(name=f"one_{x}") for x in "mrcn"}
+        pens = {x: Signal(len(cfg[f"n_{x}"]), name=f"pen_{x}") for x in "mrcn"}
+        m.d.sync += [r.eq(cfg[f"n_{x}"] == 1) for x, r in ones.items()]
+        m.d.sync += [r.eq(cfg[f"n_{x}"] - 2) for x, r in pens.items()]
         # the step after (cm, cr, cc, cn), n innermost
         nm, nr, nc, nn = (Signal(CNT, name=f"next_{x}") for x in "mrcn")
         m.d.comb += [nm.eq(cm), nr.eq(cr), nc.eq(cc), nn.eq(cn + 1)]
@@ -124,6 +130,13 @@ class ConvChunk(wiring.Component):
                 m.d.comb += [nc.eq(0), nr.eq(cr + 1)]
                 with m.If(last_r):
                     m.d.comb += [nr.eq(0), nm.eq(cm + 1)]
+
+        # the flags for (nm, nr, nc, nn): a level moves when every level inside it is at its end
+        counts = {"m": cm, "r": cr, "c": cc, "n": cn}
+        next_end = {x: Signal(name=f"next_last_{x}") for x in "mrcn"}
+        moves = {"n": Const(1, 1), "c": last_n, "r": last_n & last_c, "m": last_n & last_c & last_r}
+        for x in "mrcn":
+            m.d.comb += next_end[x].eq(Mux(moves[x], Mux(ends[x], ones[x], counts[x] == pens[x]), ends[x]))
 
         # engine start strobes and their job
         c_go = Signal()
@@ -143,6 +156,8 @@ class ConvChunk(wiring.Component):
                     m.next = "PRE"
             with m.State("PRE"):
                 m.d.comb += [g_go.eq(1), g_do_l.eq(1), g_lbank.eq(0)]
+                m.d.sync += [ends[x].eq(ones[x]) for x in "mrcn"]
+                m.d.sync += last_step.eq(ones["m"] & ones["r"] & ones["c"] & ones["n"])
                 m.next = "PRE_WAIT"
             with m.State("PRE_WAIT"):
                 with m.If(~g_busy):
@@ -161,6 +176,8 @@ class ConvChunk(wiring.Component):
                         m.next = "FINAL"
                     with m.Else():
                         m.d.sync += [cm.eq(nm), cr.eq(nr), cc.eq(nc), cn.eq(nn), kbank.eq(~kbank)]
+                        m.d.sync += [ends[x].eq(next_end[x]) for x in "mrcn"]
+                        m.d.sync += last_step.eq(next_end["m"] & next_end["r"] & next_end["c"] & next_end["n"])
                         m.next = "STEP"
             with m.State("FINAL"):
                 m.d.comb += [g_go.eq(1), g_do_w.eq(1)]

@@ -71,7 +71,11 @@ def _build() -> ctypes.CDLL | None:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
-    lib = ctypes.CDLL(str(so))
+    try:
+        lib = ctypes.CDLL(str(so))
+    except OSError as e:            # e.g. an OpenMP runtime that does not resolve beside torch's
+        print(f"search: C kernels not loaded ({e}); using the torch form", file=sys.stderr)
+        return None
     f32p, f64p, i64 = ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_double), ctypes.c_int64
     lib.mixq_forward.argtypes = [ctypes.c_void_p, ctypes.c_void_p, i64, ctypes.c_int, f32p, f32p, f32p, f32p,
                                  ctypes.c_int]
