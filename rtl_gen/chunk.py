@@ -452,6 +452,7 @@ class ConvChunk(wiring.Component):
         o_r, o_c, o_kb, o_s = Signal(CNT), Signal(CNT), Signal(CNT), Signal(8)
         o_cg, o_cp = Signal(CNT), Signal(range(TP + 1))     # pixel: o_c = o_cg * TP + o_cp
         o_rot, o_gb = Signal(CNT), Signal(CNT)
+        o_rotv = Signal(CNT + 1)     # o_rot + vo_mod (walk_beats)
         AW = len(acc_addr)
         o_pix, o_goff, o_soff = Signal(AW), Signal(AW), Signal(AW)   # pixel, group base * acc_plane, sub * acc_plane
         l_goff, l_soff = Signal(IW), Signal(IW)                      # group base * in_plane, sub * in_plane
@@ -519,21 +520,32 @@ class ConvChunk(wiring.Component):
             m.next = "I"
 
         def walk_beats(sub, k, rot, gb, last_sub, v_mod, v_div, lanes, last_k, after_pixel, goff, soff, plane,
-                       div_plane):
+                       div_plane, rotv=None):
             """Advance a walk over the beats of one pixel, `sub` cycles per beat. Beat k starts at lane
             rot = (k*V) mod lanes of lane group gb = (k*V) div lanes, kept incrementally (no dividers), and so
             are goff = gb * plane and soff = sub * plane (div_plane = v_div * plane). Shared by the input
-            scatter (V_in values into tn lanes) and the output gather (tm lanes into V_out values)."""
+            scatter (V_in values into tn lanes) and the output gather (tm lanes into V_out values).
+            rotv (for a run-time v_mod): a register kept at rot + v_mod (its owner sets it to v_mod with rot = 0),
+            so that whether the next beat wraps is a compare of a register, not an add then a compare."""
             m.d.sync += [sub.eq(sub + 1), soff.eq(soff + plane)]
             with m.If(last_sub):
                 m.d.sync += [sub.eq(0), soff.eq(0), k.eq(k + 1)]
-                with m.If(rot + v_mod >= lanes):
-                    m.d.sync += [rot.eq(rot + v_mod - lanes), gb.eq(gb + v_div + 1),
-                                 goff.eq(goff + div_plane + plane)]
+                if rotv is None:
+                    wrap, nxt = rot + v_mod >= lanes, rot + v_mod
+                else:
+                    wrap, nxt = rotv >= lanes, rotv
+                with m.If(wrap):
+                    m.d.sync += [rot.eq(nxt - lanes), gb.eq(gb + v_div + 1), goff.eq(goff + div_plane + plane)]
+                    if rotv is not None:
+                        m.d.sync += rotv.eq(nxt - lanes + v_mod)
                 with m.Else():
-                    m.d.sync += [rot.eq(rot + v_mod), gb.eq(gb + v_div), goff.eq(goff + div_plane)]
+                    m.d.sync += [rot.eq(nxt), gb.eq(gb + v_div), goff.eq(goff + div_plane)]
+                    if rotv is not None:
+                        m.d.sync += rotv.eq(nxt + v_mod)
                 with m.If(last_k):
                     m.d.sync += [k.eq(0), rot.eq(0), gb.eq(0), goff.eq(0)]
+                    if rotv is not None:
+                        m.d.sync += rotv.eq(v_mod)
                     after_pixel()
 
         with m.FSM(name="mem") as mem_fsm:
@@ -556,7 +568,8 @@ class ConvChunk(wiring.Component):
                 m.d.sync += ph_drain.eq(ph_drain - 1)
                 with m.If(ph_drain == 1):
                     m.d.comb += o_restart.eq(1)
-                    m.d.sync += [o_r.eq(0), o_c.eq(0), o_kb.eq(0), o_s.eq(0), o_rot.eq(0), o_gb.eq(0), o_cg.eq(0),
+                    m.d.sync += [o_r.eq(0), o_c.eq(0), o_kb.eq(0), o_s.eq(0), o_rot.eq(0), o_rotv.eq(vo_mod),
+                                 o_gb.eq(0), o_cg.eq(0),
                                  o_cp.eq(0), o_pix.eq(0), o_goff.eq(0), o_soff.eq(0)]
                     m.next = "W"
             with m.State("W"):  # requantize and write the pending tile
@@ -575,7 +588,8 @@ class ConvChunk(wiring.Component):
                             m.next = "W_DRAIN"
 
                 walk_beats(o_s, o_kb, o_rot, o_gb, o_s == last_sub_w, vo_mod, vo_div, TM,
-                           o_kb == last_of("kb_out"), after_pixel, o_goff, o_soff, cfg["acc_plane"], vo_div_plane)
+                           o_kb == last_of("kb_out"), after_pixel, o_goff, o_soff, cfg["acc_plane"], vo_div_plane,
+                           o_rotv)
             with m.State("W_DRAIN"):
                 m.d.sync += ph_drain.eq(ph_drain - 1)
                 with m.If(ph_drain == 1):
