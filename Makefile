@@ -12,7 +12,7 @@ DATA ?= digits
 DATA_DIR ?=
 SEARCH_ARGS ?=
 
-.PHONY: all search rtl sim sim-icarus fpga test test-all bench lint clean distclean
+.PHONY: all search rtl sim sim-icarus fpga test test-all bench bench-all lint clean distclean
 
 all: sim
 
@@ -54,6 +54,12 @@ bench: .venv/.stamp
 	$(PY) -m bench.sim_speed
 	$(PY) -m bench.accel_search
 	$(PY) -m bench.utilization
+	$(PY) -m bench.search_speed --preset default
+
+# the long ones: paper-preset search steps (~8 min) and the three-arm ablation (~50 min)
+bench-all: bench
+	$(PY) -m bench.search_speed --preset paper --steps 16
+	$(PY) -m bench.ablation
 
 lint: .venv/.stamp
 	$(PY) -m sim.lint
