@@ -475,7 +475,11 @@ class ConvChunk(wiring.Component):
                         m.d.comb += decoded[5].eq(1)
                     else:
                         m.d.comb += decoded[4].eq((1 << ob) - 1)
-        vo_mod, vo_div, vo_div_plane, last_sub_w, omax, raw = (reg(d, d.name[:-2]) for d in decoded)
+        vo_mod, vo_div, vo_div_plane, omax, raw = (reg(decoded[i], decoded[i].name[:-2]) for i in (0, 1, 2, 4, 5))
+        # o_s == last_sub_w as a flag register (like the step controller's loop ends): set with o_s = 0, then for
+        # the next o_s each cycle of the walk (at its end again iff one sub-beat a beat; else iff at the end less 1)
+        sub_one, sub_pen = reg(decoded[3] == 0, "sub_one"), reg(decoded[3] - 1, "sub_pen")
+        o_last_s = Signal()
 
         # the input stream's addresses over its nest (row, col, beat k, sub-beat s), by additions
         l_restart, l_adv, o_restart = Signal(), Signal(), Signal()
@@ -503,7 +507,7 @@ class ConvChunk(wiring.Component):
         o_addr = Signal(MA)
         o_off, _ = nested_sum(m, "o_off", unsigned(MA), 0, [cfg["out_row_beats"], cfg["out_nb"], 1, None],
                               [o_r == last_of("trb"), o_c == last_of("tcb"), o_kb == last_of("kb_out"),
-                               o_s == last_sub_w], o_run, o_restart)
+                               o_last_s], o_run, o_restart)
         m.d.comb += [o_inr.eq((o_ho < cfg["out_h"]) & (o_wo < cfg["out_w"]) & (o_jb < cfg["out_nb"])),
                      o_addr.eq(gw["obase"] + o_off)]
         for a in range(TM):
@@ -568,7 +572,8 @@ class ConvChunk(wiring.Component):
                 m.d.sync += ph_drain.eq(ph_drain - 1)
                 with m.If(ph_drain == 1):
                     m.d.comb += o_restart.eq(1)
-                    m.d.sync += [o_r.eq(0), o_c.eq(0), o_kb.eq(0), o_s.eq(0), o_rot.eq(0), o_rotv.eq(vo_mod),
+                    m.d.sync += [o_r.eq(0), o_c.eq(0), o_kb.eq(0), o_s.eq(0), o_last_s.eq(sub_one), o_rot.eq(0),
+                                 o_rotv.eq(vo_mod),
                                  o_gb.eq(0), o_cg.eq(0),
                                  o_cp.eq(0), o_pix.eq(0), o_goff.eq(0), o_soff.eq(0)]
                     m.next = "W"
@@ -587,7 +592,8 @@ class ConvChunk(wiring.Component):
                             m.d.sync += ph_drain.eq(timing.WRITE_DRAIN)
                             m.next = "W_DRAIN"
 
-                walk_beats(o_s, o_kb, o_rot, o_gb, o_s == last_sub_w, vo_mod, vo_div, TM,
+                m.d.sync += o_last_s.eq(Mux(o_last_s, sub_one, o_s == sub_pen))
+                walk_beats(o_s, o_kb, o_rot, o_gb, o_last_s, vo_mod, vo_div, TM,
                            o_kb == last_of("kb_out"), after_pixel, o_goff, o_soff, cfg["acc_plane"], vo_div_plane,
                            o_rotv)
             with m.State("W_DRAIN"):
@@ -634,7 +640,7 @@ class ConvChunk(wiring.Component):
         # writer pipeline (stages 1..6 after the counters; hw_model.timing.WRITE_DRAIN), one operation a stage so
         # that no stage holds more than one adder, multiplier or shifter: bias add, two 17 x 16 products (one
         # DSP each), their sum, the shift by max(shift - 1, 0), the rounding and clamp (walk.round_clamp), the beat
-        o_tags = [o_run, o_s == last_sub_w, o_s, o_rot, o_inr, o_addr, o_cp]
+        o_tags = [o_run, o_last_s, o_s, o_rot, o_inr, o_addr, o_cp]
         w1 = stage(o_tags, "w1")
         # each output channel's accumulator: its lane, or (pixel) the lane of the pixel's column
         acc_val = [Array([acc_rd_w[a * TP + p].data for p in range(TP)])[w1[6]] if PX else acc_rd_w[a].data
