@@ -51,10 +51,15 @@ class VectorChunk(wiring.Component):
         rd = [b.read_port() for b in bufs]
         wr = [b.write_port() for b in bufs]
 
+        # loop ends compare counters with registered cfg - 1 values, as in the conv chunk (no subtractor in a
+        # counter's path; cfg is latched a cycle before start and the first comparison comes after PRE)
+        lasts = {name: Signal(len(cfg[name]), name=f"last_{name}") for name in ("n_steps", "tcb", "channels")}
+        m.d.sync += [r.eq(cfg[name] - 1) for name, r in lasts.items()]   # here, outside any condition
+
         # ------------------------------------------------------------ step controller
         step = Signal(CNT)
         kbank = Signal()
-        last_step = step == cfg["n_steps"] - 1
+        last_step = step == lasts["n_steps"]
         c_go, g_go, g_bank = Signal(), Signal(), Signal()
         c_busy, g_busy = Signal(), Signal()
         layer_start = Signal()
@@ -145,8 +150,8 @@ class VectorChunk(wiring.Component):
         with m.If(c_go):
             m.d.sync += [c_run.eq(1), c_bank.eq(kbank), t.eq(0), t_word.eq(0), c.eq(0), c_beat.eq(0),
                          c_slot.eq(0), o_beat.eq(0), o_slot.eq(0)]
-        last_t = t == cfg["tcb"] - 1
-        last_c = c == cfg["channels"] - 1
+        last_t = t == lasts["tcb"]
+        last_c = c == lasts["channels"]
 
         def next_channel():
             m.d.sync += [c.eq(c + 1), c_slot.eq(c_slot + 1), o_slot.eq(o_slot + 1)]
