@@ -21,7 +21,7 @@ from hw_model.config import BIAS_BITS, LOGIT_BITS, MULT_BITS, PARAM_RECORD_BITS,
 from hw_model.mapping import ceil_div
 from hw_model.regs import CFG_BITS, field_offsets
 
-from .walk import CARRY, nested_sum, round_clamp, shift_less_one, times, times_small
+from .walk import CARRY, nested_sum, registered_lasts, round_clamp, shift_less_one, times, times_small
 
 CNT = 16  # width of loop counters
 
@@ -95,13 +95,9 @@ class ConvChunk(wiring.Component):
         p_rd = [mm.read_port() for mm in p_mem]
         p_wr = [mm.write_port() for mm in p_mem]
 
-        # loop ends compare counters with registered cfg - 1 values (no subtractor in a counter's path; cfg is
-        # latched a cycle before start, hw_model.timing.TOP_DISPATCH, and the first comparison comes after PRE)
-        lasts = {name: Signal(len(cfg[name]), name=f"last_{name}")
-                 for name in ("kernel", "ng", "cgs", "trb", "tcb", "mg", "rows_in",
-                              "cols_in", "kb_in", "kb_out", "p_tile_beats", "w_tile_beats")}
-        m.d.sync += [r.eq(cfg[name] - 1) for name, r in lasts.items()]   # here, outside any condition
-        last_of = lasts.__getitem__
+        # loop ends compare counters with registered cfg - 1 values (walk.registered_lasts)
+        last_of = registered_lasts(m, cfg, ("kernel", "ng", "cgs", "trb", "tcb", "mg", "rows_in", "cols_in", "kb_in",
+                                            "kb_out", "p_tile_beats", "w_tile_beats")).__getitem__
 
         # ------------------------------------------------------------ step controller
         cm, cr, cc, cn = (Signal(CNT, name=f"step_{x}") for x in "mrcn")  # step being computed

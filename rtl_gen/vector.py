@@ -19,7 +19,7 @@ from hw_model import timing
 from hw_model.config import MULT_BITS, Chunk, MemoryInterface
 from hw_model.regs import CFG_BITS, field_offsets
 
-from .walk import round_clamp, shift_less_one
+from .walk import registered_lasts, round_clamp, shift_less_one
 
 CNT = 16
 ADDR = 32
@@ -51,10 +51,8 @@ class VectorChunk(wiring.Component):
         rd = [b.read_port() for b in bufs]
         wr = [b.write_port() for b in bufs]
 
-        # loop ends compare counters with registered cfg - 1 values, as in the conv chunk (no subtractor in a
-        # counter's path; cfg is latched a cycle before start and the first comparison comes after PRE)
-        lasts = {name: Signal(len(cfg[name]), name=f"last_{name}") for name in ("n_steps", "tcb", "channels")}
-        m.d.sync += [r.eq(cfg[name] - 1) for name, r in lasts.items()]   # here, outside any condition
+        # loop ends compare counters with registered cfg - 1 values (walk.registered_lasts)
+        lasts = registered_lasts(m, cfg, ("n_steps", "tcb", "channels"))
 
         # ------------------------------------------------------------ step controller
         step = Signal(CNT)

@@ -29,6 +29,15 @@ def times_small(s, k: int, s_max: int):
     return Array(Const(i * k, width) for i in range(s_max + 1))[s]
 
 
+def registered_lasts(m, cfg, names) -> dict:
+    """{name: cfg[name] - 1, registered}: loop ends compare counters with these (no subtractor in a counter's
+    path). cfg is latched a cycle before start (hw_model.timing.TOP_DISPATCH), so they are valid from the cycle
+    after start; the chunks' first comparisons come after PRE."""
+    lasts = {name: Signal(len(cfg[name]), name=f"last_{name}") for name in names}
+    m.d.sync += [r.eq(cfg[name] - 1) for name, r in lasts.items()]   # outside any condition
+    return lasts
+
+
 def shift_less_one(shift):
     """max(shift - 1, 0): how far round_clamp's input is shifted (see round_clamp)."""
     return Mux(shift == 0, 0, shift - 1)

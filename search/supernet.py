@@ -174,9 +174,9 @@ class MixQuant(torch.autograd.Function):
         masked = [(w[j], (ctx.lo[j] - 0.5) * s[j], (ctx.hi[j] + 0.5) * s[j])
                   for j in range(len(w)) if ctx.clamp[j] and w[j] != 0]
         want_x = ctx.needs_input_grad[0] and bool(masked)
-        if (want_x or ctx.needs_input_grad[1]) and ckernels.usable(dense(g, x), x):   # one C sweep for both
-            gx, sums = ckernels.backward(dense(g, x), x, want_x, free, masked, ctx.needs_input_grad[1], s,
-                                         ctx.lo, ctx.hi)
+        gd = dense(g, x) if want_x or ctx.needs_input_grad[1] else None     # x is saved in these cases
+        if gd is not None and ckernels.usable(gd, x):   # one C sweep for both
+            gx, sums = ckernels.backward(gd, x, want_x, free, masked, ctx.needs_input_grad[1], s, ctx.lo, ctx.hi)
             if ctx.needs_input_grad[0] and not masked:
                 gx = g if abs(free - 1.0) < 1e-6 else g * free
             if sums is not None:
