@@ -7,6 +7,7 @@ layer are padded with zeros, which the cycle model counts and the MAC utilizatio
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from .config import Accelerator, Chunk, ConfigError, Layer, MemoryInterface
@@ -52,8 +53,49 @@ class LayerGeometry:
         return f"LayerGeometry({self.layer.name!r} on {self.chunk.name!r}, {self.mapping})"
 
 
+def field_bounds(chunk: Chunk, mem: MemoryInterface) -> dict[str, int]:
+    """The largest value each per-tile register (hw_model.regs) can hold on this chunk, for any layer and any
+    mapping that fits its buffers. The RTL sizes its tile counters and loop ends from these (a 16-bit counter
+    whose bound is 7 costs 13 bits of adder, multiplexer and compare for nothing), and check_fits enforces them,
+    so a counter never wraps early."""
+    bus = mem.bus_bits
+    v_in = mem.values_per_beat(chunk.bits)
+    kb_out = max(1, max(chunk.p_depth * chunk.tm // mem.values_per_beat(ob) for ob in chunk.out_bits))
+    if chunk.vector:
+        return dict(tcb=chunk.tcb, channels=chunk.tmb, in_nb=ceil_div(chunk.tmb, v_in))
+    b = chunk.buffers(bus)
+    p_tile = b["p_depth"] * ceil_div(chunk.tm, mem.records_per_beat)
+    if chunk.pixel:
+        # _check_pixel bounds trb, tcb, kb_in and mg directly; the rest follow from them
+        return dict(kernel=chunk.max_kernel, trb=chunk.trb, tcb=chunk.tcb, cgs=b["cgs_max"], mg=b["p_depth"],
+                    ng=b["kb_max"] * v_in, kb_in=b["kb_max"], kb_out=kb_out, rows_in=b["rows_max"],
+                    cols_in=chunk.cols_in_max, p_tile_beats=p_tile,
+                    w_tile_beats=b["w_depth"] * ceil_div(chunk.tm, v_in))
+    # the buffer checks: mg * trb * tcb <= acc_depth, ng * rows_in * cols_in <= in_depth, mg <= p_depth
+    # (every factor >= 1), mg * ng * K^2 <= w_depth; ng = ceil(kb_in * V_in / tn), mg = ceil(kb_out * V_out / tm)
+    dw = chunk.depthwise
+    return dict(kernel=chunk.max_kernel, trb=b["acc_depth"], tcb=b["acc_depth"], cgs=b["acc_depth"],
+                mg=b["p_depth"], ng=1 if dw else b["in_depth"],
+                kb_in=kb_out if dw else max(1, b["in_depth"] * chunk.tn // v_in), kb_out=kb_out,
+                rows_in=b["in_depth"], cols_in=b["in_depth"], p_tile_beats=p_tile,
+                w_tile_beats=b["w_depth"] * ceil_div(chunk.tm if dw else chunk.tm * chunk.tn, v_in))
+
+
+_GEOMETRY_NAME = {"channels": "C", "kernel": "K"}   # register name -> LayerGeometry field, where they differ
+
+
 def check_fits(layer: Layer, chunk: Chunk, mem: MemoryInterface, mapping: Mapping) -> LayerGeometry:
     """Validate a mapping against the chunk's buffers; return the geometry. Errors name what does not fit."""
+    g = _check_fits(layer, chunk, mem, mapping)
+    for name, bound in field_bounds(chunk, mem).items():
+        v = g.fields[_GEOMETRY_NAME.get(name, name)]
+        if v > bound:     # (the buffer checks imply these: a safety net for the RTL's widths)
+            raise ConfigError(f"layer[{layer.name!r}].mapping", dataclasses.asdict(mapping),
+                              f"tiles whose {name} = {v} is at most {bound} on chunk {chunk.name!r}")
+    return g
+
+
+def _check_fits(layer: Layer, chunk: Chunk, mem: MemoryInterface, mapping: Mapping) -> LayerGeometry:
     g = LayerGeometry(layer, chunk, mem, mapping)
     w = f"layer[{layer.name!r}]"
     if layer.bits != chunk.bits:

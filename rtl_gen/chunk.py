@@ -18,12 +18,12 @@ from amaranth.lib.wiring import In, Out
 
 from hw_model import timing
 from hw_model.config import BIAS_BITS, LOGIT_BITS, MULT_BITS, PARAM_RECORD_BITS, SHIFT_BITS, Chunk, MemoryInterface
-from hw_model.mapping import ceil_div
+from hw_model.mapping import ceil_div, field_bounds
 from hw_model.regs import CFG_BITS, field_offsets
 
-from .walk import CARRY, nested_sum, registered_lasts, round_clamp, shift_less_one, times, times_small
+from .walk import CARRY, count_width, nested_sum, registered_lasts, round_clamp, shift_less_one, times, times_small
 
-CNT = 16  # width of loop counters
+CNT = 16  # width of the layer-level counters (steps, map coordinates); tile counters take field_bounds
 
 
 class ConvChunk(wiring.Component):
@@ -96,8 +96,13 @@ class ConvChunk(wiring.Component):
         p_wr = [mm.write_port() for mm in p_mem]
 
         # loop ends compare counters with registered cfg - 1 values (walk.registered_lasts)
+        BND = field_bounds(ch, mi)
+
+        def tile_count(name, label):
+            """A counter over [0, cfg[name] - 1], as wide as the field's bound on this chunk."""
+            return Signal(count_width(BND[name]), name=label)
         last_of = registered_lasts(m, cfg, ("kernel", "ng", "cgs", "trb", "tcb", "mg", "rows_in", "cols_in", "kb_in",
-                                            "kb_out", "p_tile_beats", "w_tile_beats")).__getitem__
+                                            "kb_out", "p_tile_beats", "w_tile_beats"), BND).__getitem__
 
         # ------------------------------------------------------------ step controller
         cm, cr, cc, cn = (Signal(CNT, name=f"step_{x}") for x in "mrcn")  # step being computed
@@ -221,7 +226,8 @@ class ConvChunk(wiring.Component):
         c_first_n = Signal()
         c_run = Signal()
         c_drain = Signal(range(timing.COMPUTE_DRAIN + 1))
-        i_mg, i_r, i_c, i_ng, i_kh, i_kw = (Signal(CNT, name=f"c_{x}") for x in ("mg", "r", "c", "ng", "kh", "kw"))
+        i_mg, i_r, i_c, i_ng, i_kh, i_kw = (tile_count(f, f"c_{x}") for f, x in (
+            ("mg", "mg"), ("trb", "r"), ("cgs", "c"), ("ng", "ng"), ("kernel", "kh"), ("kernel", "kw")))
         with m.If(c_go):
             m.d.sync += [c_bank.eq(kbank), c_abank.eq(abank), c_first_n.eq(cn == 0), c_run.eq(1),
                          i_mg.eq(0), i_r.eq(0), i_c.eq(0), i_ng.eq(0), i_kh.eq(0), i_kw.eq(0)]
@@ -232,7 +238,7 @@ class ConvChunk(wiring.Component):
         e_r = i_r == last_of("trb")
         e_mg = i_mg == last_of("mg")
         # pixel: the input channel of the current step, as (beat, slot) of the tile's input beats
-        c_jb, c_slot = Signal(CNT), Signal(range(V_IN))
+        c_jb, c_slot = tile_count("kb_in", "c_jb"), Signal(range(V_IN))
         IW = max(1, (2 * D_IN - 1).bit_length())   # width of an input-buffer word address
         c_jboff = Signal(IW)                         # pixel: c_jb * ROWS_MAX * COLSB
         if PX:
@@ -395,7 +401,7 @@ class ConvChunk(wiring.Component):
         m.d.sync += [self.mem_rd_en.eq(rq_en), self.mem_rd_addr.eq(rq_addr)]
         # tag: kind (0 none, 1 params, 2 inputs, 3 weights), inr, sub, and destination info
         TAG_KIND, TAG_INR, TAG_SUB = Signal(2), Signal(), Signal(range(max(SUB_IN, 1) + 1))
-        TAG_A, TAG_B, TAG_C = Signal(max(IW, len(w_addr))), Signal(CNT), Signal(IW)
+        TAG_A, TAG_B, TAG_C = Signal(max(IW, len(w_addr))), Signal(count_width(max(LANES, B_W, P_GB))), Signal(IW)
         tag_now = [TAG_KIND, TAG_INR, TAG_SUB, TAG_A, TAG_B, TAG_C]
         line = [tag_now]
         for d in range(LAT + 1):
@@ -438,17 +444,20 @@ class ConvChunk(wiring.Component):
         # phase sequencer
         ph_drain = Signal(range(max(LAT + timing.READ_DRAIN_EXTRA, timing.WRITE_DRAIN) + 2))
         # input-stream counters
-        l_row, l_col, l_k, l_s = Signal(CNT), Signal(CNT), Signal(CNT), Signal(range(SUB_IN + 1))
-        l_rot, l_gb = Signal(CNT), Signal(CNT)
+        l_row, l_col, l_k = tile_count("rows_in", "l_row"), tile_count("cols_in", "l_col"), tile_count("kb_in", "l_k")
+        l_s = Signal(range(SUB_IN + 1))
+        l_rot, l_gb = Signal(count_width(LANES)), Signal(CNT)
         # weight-stream counters
-        lw_i, lw_b, lw_word = Signal(MA), Signal(CNT), Signal(len(w_addr))
+        lw_i, lw_b, lw_word = tile_count("w_tile_beats", "lw_i"), Signal(count_width(B_W)), Signal(len(w_addr))
         # param-stream counters
-        lp_i, lp_g, lp_b = Signal(MA), Signal(CNT), Signal(CNT)
+        lp_i, lp_g, lp_b = tile_count("p_tile_beats", "lp_i"), tile_count("mg", "lp_g"), Signal(count_width(P_GB))
         # writer counters
-        o_r, o_c, o_kb, o_s = Signal(CNT), Signal(CNT), Signal(CNT), Signal(8)
-        o_cg, o_cp = Signal(CNT), Signal(range(TP + 1))     # pixel: o_c = o_cg * TP + o_cp
-        o_rot, o_gb = Signal(CNT), Signal(CNT)
-        o_rotv = Signal(CNT + 1)     # o_rot + vo_mod (walk_beats)
+        SUB_W = max(ceil_div(BUS // ob, TM) for ob in OUTS)   # sub-beats of the widest output beat
+        o_r, o_c, o_kb = tile_count("trb", "o_r"), tile_count("tcb", "o_c"), tile_count("kb_out", "o_kb")
+        o_s = Signal(count_width(SUB_W))
+        o_cg, o_cp = tile_count("cgs", "o_cg"), Signal(range(TP + 1))     # pixel: o_c = o_cg * TP + o_cp
+        o_rot, o_gb = Signal(count_width(TM)), tile_count("mg", "o_gb")
+        o_rotv = Signal(count_width(2 * TM))     # o_rot + vo_mod (walk_beats)
         AW = len(acc_addr)
         o_pix, o_goff, o_soff = Signal(AW), Signal(AW), Signal(AW)   # pixel, group base * acc_plane, sub * acc_plane
         l_goff, l_soff = Signal(IW), Signal(IW)                      # group base * in_plane, sub * in_plane
@@ -457,8 +466,9 @@ class ConvChunk(wiring.Component):
         # reads them many cycles after start, once a tile has been computed)
         # vo_mod, vo_div: values per beat mod / div TM; last_sub_w: sub-beats per output beat, less one; raw:
         # out_bits = LOGIT_BITS (write acc + bias as int32 logits, no requantization)
-        decoded = [Signal(CNT, name="vo_mod_d"), Signal(CNT, name="vo_div_d"), Signal(AW, name="vo_div_plane_d"),
-                   Signal(8, name="last_sub_w_d"), Signal(8, name="omax_d"), Signal(name="raw_d")]
+        decoded = [Signal(count_width(TM), name="vo_mod_d"), Signal(range(BUS // min(OUTS) // TM + 1), name="vo_div_d"),
+                   Signal(AW, name="vo_div_plane_d"), Signal(count_width(SUB_W), name="last_sub_w_d"),
+                   Signal(8, name="omax_d"), Signal(name="raw_d")]
         QW = max(OUTS)      # width of an output value
         with m.Switch(cfg["ob_sel"]):
             for i, ob in enumerate(OUTS):

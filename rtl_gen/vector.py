@@ -17,12 +17,12 @@ from amaranth.lib.wiring import In, Out
 
 from hw_model import timing
 from hw_model.config import MULT_BITS, Chunk, MemoryInterface
+from hw_model.mapping import field_bounds
 from hw_model.regs import CFG_BITS, field_offsets
 
-from .walk import registered_lasts, round_clamp, shift_less_one
+from .walk import count_width, registered_lasts, round_clamp, shift_less_one
 
-CNT = 16
-ADDR = 32
+CNT = 16   # steps of a layer; tile counters take field_bounds, addresses the memory's addr_bits
 
 
 class VectorChunk(wiring.Component):
@@ -52,7 +52,10 @@ class VectorChunk(wiring.Component):
         wr = [b.write_port() for b in bufs]
 
         # loop ends compare counters with registered cfg - 1 values (walk.registered_lasts)
-        lasts = registered_lasts(m, cfg, ("n_steps", "tcb", "channels"))
+        BND = {**field_bounds(ch, mi), "n_steps": 1 << CNT}
+        lasts = registered_lasts(m, cfg, ("n_steps", "tcb", "channels", "in_nb"), BND)
+        ADDR = mi.addr_bits                        # memory offsets; pixel counts one bit wider (a pixel is >= 1 beat)
+        WORD = count_width(2 * D)                  # a pixel-buffer word, either bank
 
         # ------------------------------------------------------------ step controller
         step = Signal(CNT)
@@ -91,8 +94,8 @@ class VectorChunk(wiring.Component):
         # ------------------------------------------------------------ load engine
         # walks pixels t of the step, sources a (then b), beats jb; pixel index and tensor offset run on
         # across steps (steps are loaded in order)
-        l_run, l_t, l_src, l_jb = Signal(), Signal(CNT), Signal(), Signal(CNT)
-        l_p, l_off, l_word, l_bank = Signal(ADDR), Signal(ADDR), Signal(ADDR), Signal()
+        l_run, l_t, l_src, l_jb = Signal(), Signal(count_width(BND["tcb"])), Signal(), Signal(count_width(BND["in_nb"]))
+        l_p, l_off, l_word, l_bank = Signal(ADDR + 1), Signal(ADDR), Signal(WORD), Signal()
         l_drain = Signal(range(LAT + timing.READ_DRAIN_EXTRA + 2))
         with m.If(layer_start):
             m.d.sync += [l_p.eq(0), l_off.eq(0)]
@@ -107,12 +110,12 @@ class VectorChunk(wiring.Component):
         last_src = l_src | pool   # the pool reads one source
         with m.If(l_run):
             m.d.sync += l_jb.eq(l_jb + 1)
-            with m.If(l_jb == cfg["in_nb"] - 1):
+            with m.If(l_jb == lasts["in_nb"]):
                 m.d.sync += [l_jb.eq(0), l_src.eq(~l_src)]
                 with m.If(last_src):
                     m.d.sync += [l_src.eq(0), l_t.eq(l_t + 1), l_p.eq(l_p + 1), l_off.eq(l_off + cfg["in_nb"]),
                                  l_word.eq(l_word + cfg["in_nb"])]
-                    with m.If(l_t == cfg["tcb"] - 1):
+                    with m.If(l_t == lasts["tcb"]):
                         m.d.sync += [l_run.eq(0), l_drain.eq(LAT + timing.READ_DRAIN_EXTRA)]
         with m.If(~l_run & (l_drain != 0)):
             m.d.sync += l_drain.eq(l_drain - 1)
@@ -133,11 +136,11 @@ class VectorChunk(wiring.Component):
         # ------------------------------------------------------------ compute engine
         c_run, c_bank = Signal(), Signal()
         c_drain = Signal(range(timing.VEC_DRAIN + 1))
-        t, t_word = Signal(CNT), Signal(ADDR)                   # pixel of the step, its first buffer word
-        c, c_beat, c_slot = Signal(CNT), Signal(CNT), Signal(range(V_IN))
-        o_beat, o_slot = Signal(CNT), Signal(8)
-        p, o_off = Signal(ADDR), Signal(ADDR)                    # add: pixel of the layer, its output offset
-        vo_m1 = Signal(8)
+        t, t_word = Signal(count_width(BND["tcb"])), Signal(WORD)   # pixel of the step, its first buffer word
+        c, c_beat, c_slot = Signal(count_width(BND["channels"])), Signal(count_width(BND["in_nb"])), Signal(range(V_IN))
+        o_beat, o_slot = Signal(count_width(BND["channels"])), Signal(count_width(BUS // min(OUTS)))
+        p, o_off = Signal(ADDR + 1), Signal(ADDR)                # add: pixel of the layer, its output offset
+        vo_m1 = Signal(count_width(BUS // min(OUTS)))
         omax = Signal(8)
         with m.Switch(cfg["ob_sel"]):
             for i, ob in enumerate(OUTS):

@@ -29,11 +29,18 @@ def times_small(s, k: int, s_max: int):
     return Array(Const(i * k, width) for i in range(s_max + 1))[s]
 
 
-def registered_lasts(m, cfg, names) -> dict:
+def count_width(bound: int) -> int:
+    """Bits of a counter over [0, bound - 1] (at least 1)."""
+    return max(1, (bound - 1).bit_length())
+
+
+def registered_lasts(m, cfg, names, bounds: dict) -> dict:
     """{name: cfg[name] - 1, registered}: loop ends compare counters with these (no subtractor in a counter's
-    path). cfg is latched a cycle before start (hw_model.timing.TOP_DISPATCH), so they are valid from the cycle
-    after start; the chunks' first comparisons come after PRE."""
-    lasts = {name: Signal(len(cfg[name]), name=f"last_{name}") for name in names}
+    path). Each is count_width(bounds[name]) bits wide, as the counters compared with it (bounds from
+    hw_model.mapping.field_bounds, which check_fits enforces). cfg is latched a cycle before start
+    (hw_model.timing.TOP_DISPATCH), so they are valid from the cycle after start; the chunks' first comparisons
+    come after PRE."""
+    lasts = {name: Signal(count_width(bounds[name]), name=f"last_{name}") for name in names}
     m.d.sync += [r.eq(cfg[name] - 1) for name, r in lasts.items()]   # outside any condition
     return lasts
 

@@ -1,4 +1,5 @@
 """The cycle, traffic and batch models against hand arithmetic and brute-force enumeration."""
+import dataclasses
 import itertools
 
 import numpy as np
@@ -138,3 +139,55 @@ def test_largest_supported_layer_maps_and_programs_on_the_default_accelerator():
         regs = program(g, Addresses(0, 1 << 22, 1 << 23, (1 << 23) + 4096))   # every field fits its width
         assert regs["n_n"] * g.tnb >= 1024 and regs["n_r"] * g.mapping.trb >= 112
         assert layer_cycles(g) > layer.macs // (g.chunk.tm * g.chunk.tn)
+
+
+def test_field_bounds_hold_for_every_mapping_the_buffers_accept():
+    """The RTL sizes its tile counters from field_bounds; they must follow from the buffer checks alone (checked
+    here against random layers and random mappings, many of them at the edge of the buffers), so the bound check
+    in check_fits never rejects a mapping that fits."""
+    from hw_model import mapping as mp
+    from hw_model.config import ConfigError
+    rng = np.random.default_rng(7)
+    mem = MemoryInterface(bus_bits=64)
+    tight = {}
+    for _ in range(20000):
+        df = rng.choice(["channel", "depthwise", "pixel", "vector"])
+        bits = int(rng.choice([4, 5, 6, 8]))
+        vec = df == "vector"
+        tm, tn = (1, 1) if vec else (int(rng.choice([1, 2, 4])), 1 if df == "depthwise" else int(rng.choice([1, 2, 4])))
+        tmb = int(rng.choice([4, 8, 16, 32])) if not vec else int(rng.choice([8, 16, 64]))
+        chunk = Chunk(name="c", bits=bits, dataflow=str(df), tm=tm, tn=tn, trb=1 if vec else int(rng.integers(1, 5)),
+                      tcb=int(rng.integers(1, 9)), tmb=max(tmb, tm), tnb=max(tmb, tm) if df in ("depthwise", "vector")
+                      else max(int(rng.choice([4, 8, 16, 32])), tn if df != "pixel" else 1),
+                      max_kernel=1 if vec else int(rng.choice([1, 3, 5])), max_stride=1 if vec else int(rng.choice([1, 2])),
+                      out_bits=(bits,) if df == "depthwise" else (4, 8))
+        k = 1 if vec else int(rng.integers(1, chunk.max_kernel + 1))
+        c = int(rng.integers(1, 97))
+        layer = Layer(name="l", in_channels=c, out_channels=c if df in ("depthwise", "vector") else int(rng.integers(1, 97)),
+                      in_size=(int(rng.integers(k, 20)), int(rng.integers(k, 20))), kernel=k,
+                      stride=1 if vec else int(rng.integers(1, chunk.max_stride + 1)), groups=c if df == "depthwise" else 1,
+                      bits=bits, out_bits=bits if df == "depthwise" else int(rng.choice([4, 8])),
+                      op="add" if vec else "conv")
+        def draw():     # small values mostly, now and then up to a whole buffer
+            return int(rng.integers(1, 1 + int(rng.choice([2, 4, 16, 64, 1024]))))
+        edge = rng.integers(4)      # one tile dimension large, the others 1 (the buffers' corners)
+        kb = draw() if edge in (2, 3) else 1
+        m = Mapping(trb=draw() if edge in (0, 3) else 1, tcb=draw() if edge in (1, 3) else 1, kb_in=kb,
+                    kb_out=kb if df == "depthwise" else (draw() if edge == 3 else 1))
+        if edge == 2 and df != "vector":
+            c2 = int(rng.integers(1, 4097))
+            layer = dataclasses.replace(layer, kernel=1, stride=1, in_size=(1, 1), in_channels=c2,
+                                        **(dict(out_channels=c2, groups=c2) if df == "depthwise" else {}))
+        if vec:
+            m = Mapping(trb=1, tcb=int(rng.integers(1, chunk.tcb + 1)), kb_in=1, kb_out=1)
+        try:
+            g = mp._check_fits(layer, chunk, mem, m)
+        except ConfigError:
+            continue
+        for name, bound in mp.field_bounds(chunk, mem).items():
+            v = g.fields[mp._GEOMETRY_NAME.get(name, name)]
+            assert v <= bound, (name, v, bound, chunk, layer, m)
+            tight[(str(df), name)] = max(tight.get((str(df), name), 0), v / bound)
+    # the draw reaches every dataflow and every bounded field
+    assert {d for d, _ in tight} == {"channel", "depthwise", "pixel", "vector"}
+    assert len(tight) >= 30, tight
