@@ -21,7 +21,8 @@ from hw_model.config import BIAS_BITS, LOGIT_BITS, MULT_BITS, PARAM_RECORD_BITS,
 from hw_model.mapping import ceil_div, field_bounds
 from hw_model.regs import CFG_BITS, field_offsets
 
-from .walk import CARRY, count_width, nested_sum, registered_lasts, round_clamp, shift_less_one, times, times_small
+from .walk import (CARRY, count_width, narrow_shift, nested_sum, registered_lasts, round_clamp, shift_less_one,
+                   times, times_small)
 
 CNT = 16  # width of the layer-level counters (steps, map coordinates); tile counters take field_bounds
 
@@ -269,7 +270,9 @@ class ConvChunk(wiring.Component):
                                     m.d.sync += [c_run.eq(0), c_drain.eq(timing.COMPUTE_DRAIN)]
         with m.If(~c_run & (c_drain != 0)):
             m.d.sync += c_drain.eq(c_drain - 1)
-        m.d.comb += c_busy.eq(c_run | (c_drain != 0))
+        # c_busy = c_run | (c_drain != 0), kept in a flip-flop: next cycle it is set by a start or a run (whose end
+        # loads the drain), else by a drain not about to reach 0 (the step controller then reads a register)
+        m.d.sync += c_busy.eq(c_go | c_run | (c_drain > 1))
 
         # buffer addresses over the compute nest (mg, r, c, ng, kh, kw), by additions (rtl_gen.walk):
         #   input  (g*in_plane + (r*S + kh)*cols_in + c*S + kw, g = mg when depthwise, else ng)
@@ -470,6 +473,7 @@ class ConvChunk(wiring.Component):
                    Signal(AW, name="vo_div_plane_d"), Signal(count_width(SUB_W), name="last_sub_w_d"),
                    Signal(8, name="omax_d"), Signal(name="raw_d")]
         QW = max(OUTS)      # width of an output value
+        QN = max([ob for ob in OUTS if ob != LOGIT_BITS] or [1])   # of a requantized one
         with m.Switch(cfg["ob_sel"]):
             for i, ob in enumerate(OUTS):
                 with m.Case(i):
@@ -675,10 +679,16 @@ class ConvChunk(wiring.Component):
                          s1[0].eq(shift_less_one(sh[0])), s1[1].eq(s1[0])]
             t = Signal(signed(YW), name=f"t{a}")            # (acc + bias) * mult, exactly
             m.d.sync += t.eq((p_hi << LO) + p_lo)
-            z = Signal(signed(YW), name=f"z{a}")
+            z = narrow_shift(m, t, s1[1], QN + 1, f"z{a}")  # t >> s1, as far as round_clamp reads it
             whole = Signal(name=f"whole{a}")                # shift 0: no rounding
-            m.d.sync += [z.eq(t >> s1[1]), whole.eq(sh[2] == 0)]
-            m.d.sync += q[a].eq(Mux(raw, z[:QW], round_clamp(z, whole, omax, QW, signed_in=True)))
+            m.d.sync += whole.eq(sh[2] == 0)
+            q_req = round_clamp(z, whole, omax, QN, signed_in=True)
+            if LOGIT_BITS in OUTS:                          # raw: shift 0, so t itself
+                t_raw = Signal(QW, name=f"traw{a}")
+                m.d.sync += t_raw.eq(t[:QW])
+                m.d.sync += q[a].eq(Mux(raw, t_raw, q_req))
+            else:
+                m.d.sync += q[a].eq(q_req)
         w6 = stage(w5, "w6")
         run3, last3, s3_, rot3, inr3, addr3 = w6[:6]
         rot_q = []

@@ -20,7 +20,7 @@ from hw_model.config import MULT_BITS, Chunk, MemoryInterface
 from hw_model.mapping import field_bounds
 from hw_model.regs import CFG_BITS, field_offsets
 
-from .walk import count_width, registered_lasts, round_clamp, shift_less_one
+from .walk import count_width, narrow_shift, registered_lasts, round_clamp, shift_less_one
 
 CNT = 16   # steps of a layer; tile counters take field_bounds, addresses the memory's addr_bits
 
@@ -52,15 +52,17 @@ class VectorChunk(wiring.Component):
         wr = [b.write_port() for b in bufs]
 
         # loop ends compare counters with registered cfg - 1 values (walk.registered_lasts)
-        BND = {**field_bounds(ch, mi), "n_steps": 1 << CNT}
-        lasts = registered_lasts(m, cfg, ("n_steps", "tcb", "channels", "in_nb"), BND)
+        BND = field_bounds(ch, mi)
+        lasts = registered_lasts(m, cfg, ("tcb", "channels", "in_nb"), BND)
         ADDR = mi.addr_bits                        # memory offsets; pixel counts one bit wider (a pixel is >= 1 beat)
         WORD = count_width(2 * D)                  # a pixel-buffer word, either bank
 
         # ------------------------------------------------------------ step controller
         step = Signal(CNT)
         kbank = Signal()
-        last_step = step == lasts["n_steps"]
+        # step == n_steps - 1 as a flag register (as the conv chunk's step flags): set in PRE, then for the next step
+        last_step, one_step, pen_step = Signal(), Signal(), Signal(CNT)
+        m.d.sync += [one_step.eq(cfg["n_steps"] == 1), pen_step.eq(cfg["n_steps"] - 2)]
         c_go, g_go, g_bank = Signal(), Signal(), Signal()
         c_busy, g_busy = Signal(), Signal()
         layer_start = Signal()
@@ -72,6 +74,7 @@ class VectorChunk(wiring.Component):
                     m.next = "PRE"
             with m.State("PRE"):
                 m.d.comb += [g_go.eq(1), g_bank.eq(0)]
+                m.d.sync += last_step.eq(one_step)
                 m.next = "PRE_WAIT"
             with m.State("PRE_WAIT"):
                 with m.If(~g_busy):
@@ -84,7 +87,7 @@ class VectorChunk(wiring.Component):
                     with m.If(last_step):
                         m.next = "DONE"
                     with m.Else():
-                        m.d.sync += [step.eq(step + 1), kbank.eq(~kbank)]
+                        m.d.sync += [step.eq(step + 1), kbank.eq(~kbank), last_step.eq(step == pen_step)]
                         m.next = "STEP"
             with m.State("DONE"):
                 m.d.comb += self.done.eq(1)
@@ -119,7 +122,8 @@ class VectorChunk(wiring.Component):
                         m.d.sync += [l_run.eq(0), l_drain.eq(LAT + timing.READ_DRAIN_EXTRA)]
         with m.If(~l_run & (l_drain != 0)):
             m.d.sync += l_drain.eq(l_drain - 1)
-        m.d.comb += g_busy.eq(l_run | (l_drain != 0))
+        # g_busy = l_run | (l_drain != 0) and c_busy likewise, kept in flip-flops (as the conv chunk's c_busy)
+        m.d.sync += g_busy.eq(g_go | l_run | (l_drain > 1))
 
         # tags travel with the request until its data returns (LAT + 1 cycles)
         tag = [l_run, inr, l_src, Mux(l_bank, D, 0) + l_word + l_jb]
@@ -188,7 +192,7 @@ class VectorChunk(wiring.Component):
                         finish()
         with m.If(~c_run & (c_drain != 0)):
             m.d.sync += c_drain.eq(c_drain - 1)
-        m.d.comb += c_busy.eq(c_run | (c_drain != 0))
+        m.d.sync += c_busy.eq(c_go | c_run | (c_drain > 1))
 
         for r in rd:
             m.d.comb += r.addr.eq(Mux(c_bank, D, 0) + t_word + c_beat)
@@ -223,8 +227,7 @@ class VectorChunk(wiring.Component):
         m.d.sync += y.eq(pa + pb)
         vs1, whole = Signal(len(cfg["vshift"])), Signal()   # the layer's, settled long before stage 5
         m.d.sync += [vs1.eq(shift_less_one(cfg["vshift"])), whole.eq(cfg["vshift"] == 0)]
-        z = Signal(SUM + MULT_BITS + 1)
-        m.d.sync += z.eq(y >> vs1)
+        z = narrow_shift(m, y, vs1, 9, "z")             # y >> vs1, as far as round_clamp reads it
         qv = Signal(8)
         m.d.sync += qv.eq(round_clamp(z, whole, omax, 8, signed_in=False))
         s4 = stage(s3, "v4")

@@ -50,6 +50,38 @@ def shift_less_one(shift):
     return Mux(shift == 0, 0, shift - 1)
 
 
+def narrow_shift(m, t, s, keep: int, name: str):
+    """z = t >> s (arithmetic when t is signed) for a round_clamp of at most keep - 1 output bits, without a
+    full-width shifter. Registers (a pipeline stage, like a register of z) the low `keep` bits of z, whether t is
+    negative and whether any bit of z above those is set; returns from them a value z' of keep + 2 bits, signed as
+    t, that round_clamp maps exactly as it maps z: z itself where 0 <= z < 2^keep, 2^keep when z is larger (past
+    the top clamp: round_clamp's omax < 2^(keep - 1)), -2^keep when z is negative (round half up of a negative z
+    is <= 0: clamped to 0 whatever its value).
+    The shifter keeps, after each of its levels, only the bits that can still end below bit `keep` (keep + the
+    largest remaining shift); the rest are OR-ed into the flag (a bit folded ends at or above `keep` in z). On the
+    conv chunk's 50-bit product and 6-bit shift that is 111 multiplexers instead of 300."""
+    signed_in = t.shape().signed
+    sign = t[-1] if signed_in else Const(0, 1)
+    folds = []
+
+    def trim(v, rem):
+        if len(v) > keep + rem:
+            folds.append(v[keep + rem:])
+            v = v[:keep + rem]
+        return v
+
+    v = trim(t.as_unsigned(), (1 << len(s)) - 1)
+    for k in reversed(range(len(s))):
+        sh = 1 << k
+        v = trim(Mux(s[k], v >> sh, v), sh - 1)     # (v unsigned: a negative t's bits do not matter)
+    zl, neg, hi = Signal(keep, name=f"{name}_lo"), Signal(name=f"{name}_neg"), Signal(name=f"{name}_hi")
+    m.d.sync += [zl.eq(v), neg.eq(sign), hi.eq(Cat(*folds).any() if folds else 0)]
+    zero, b0, b1 = Const(0, keep), Const(0, 1), Const(1, 1)
+    if signed_in:
+        return Mux(neg, Cat(zero, b1, b1), Mux(hi, Cat(zero, b1, b0), Cat(zl, b0, b0))).as_signed()
+    return Mux(hi, Cat(zero, b1), Cat(zl, b0))
+
+
 def round_clamp(z, whole, omax, width: int, signed_in: bool):
     """Round half up, then clamp to [0, omax], without a 2^shift-wide rounding half: for shift >= 1,
     (y + 2^(shift-1)) >> shift == ((y >> (shift-1)) + 1) >> 1 (floor division throughout), so the caller shifts
