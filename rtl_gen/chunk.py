@@ -137,8 +137,12 @@ class ConvChunk(wiring.Component):
         counts = {"m": cm, "r": cr, "c": cc, "n": cn}
         next_end = {x: Signal(name=f"next_last_{x}") for x in "mrcn"}
         moves = {"n": Const(1, 1), "c": last_n, "r": last_n & last_c, "m": last_n & last_c & last_r}
+        # count == its end less 1, registered: the counters hold from one advance to the next, and the next
+        # advance is at least three cycles later (STEP, then STEP_WAIT, whose first cycle sees c_busy set)
+        at_pen = {x: Signal(name=f"at_pen_{x}") for x in "mrcn"}
+        m.d.sync += [at_pen[x].eq(counts[x] == pens[x]) for x in "mrcn"]
         for x in "mrcn":
-            m.d.comb += next_end[x].eq(Mux(moves[x], Mux(ends[x], ones[x], counts[x] == pens[x]), ends[x]))
+            m.d.comb += next_end[x].eq(Mux(moves[x], Mux(ends[x], ones[x], at_pen[x]), ends[x]))
 
         # engine start strobes and their job
         c_go = Signal()
