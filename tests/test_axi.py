@@ -14,7 +14,8 @@ from sim.axi import run_network_axi
 from sim.refnet import reference_images, reference_network
 from sim.tools import available
 
-@pytest.mark.parametrize("simulator", ["verilator", "icarus"])
+# (the AXI top's Verilator build takes minutes: `make test` runs it on Icarus, `make test-all` on both)
+@pytest.mark.parametrize("simulator", [pytest.param("verilator", marks=pytest.mark.slow), "icarus"])
 def test_axi_per_layer_cycle_exact_and_bit_exact(simulator):
     if not available(simulator):
         pytest.fail(f"{simulator} is not installed (see .ci/run)")

@@ -75,8 +75,11 @@ def cases_for(acc: Accelerator, n: int, seed: int):
     return out
 
 
-@pytest.mark.parametrize("simulator", ["verilator", "icarus"])
-@pytest.mark.parametrize("config", sorted(CONFIGS))
+# Verilator compiles every chunk of a config (about a minute each on two cores), Icarus in seconds: `make test`
+# runs every config on Icarus and the default on both; `make test-all` runs every config on both.
+@pytest.mark.parametrize("config,simulator", [
+    pytest.param(c, s, id=f"{c}-{s}", marks=[pytest.mark.slow] if s == "verilator" and c != "default" else [])
+    for c in sorted(CONFIGS) for s in ("verilator", "icarus")])
 def test_regression_cycle_exact_and_bit_exact(config, simulator):
     if not available(simulator):
         pytest.fail(f"{simulator} is not installed (see .ci/run)")
