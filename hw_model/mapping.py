@@ -55,21 +55,22 @@ class LayerGeometry:
 
 def field_bounds(chunk: Chunk, mem: MemoryInterface) -> dict[str, int]:
     """The largest value each per-tile register (hw_model.regs) can hold on this chunk, for any layer and any
-    mapping that fits its buffers. The RTL sizes its tile counters and loop ends from these (a 16-bit counter
+    mapping that fits its buffers (and sub_w, the writer's sub-beats per output beat, which the RTL decodes). The RTL sizes its tile counters and loop ends from these (a 16-bit counter
     whose bound is 7 costs 13 bits of adder, multiplexer and compare for nothing), and check_fits enforces them,
     so a counter never wraps early."""
     bus = mem.bus_bits
     v_in = mem.values_per_beat(chunk.bits)
-    kb_out = max(1, max(chunk.p_depth * chunk.tm // mem.values_per_beat(ob) for ob in chunk.out_bits))
     if chunk.vector:
         return dict(tcb=chunk.tcb, channels=chunk.tmb, in_nb=ceil_div(chunk.tmb, v_in))
+    kb_out = max(1, max(chunk.p_depth * chunk.tm // mem.values_per_beat(ob) for ob in chunk.out_bits))
+    sub_w = max(ceil_div(mem.values_per_beat(ob), chunk.tm) for ob in chunk.out_bits)
     b = chunk.buffers(bus)
     p_tile = b["p_depth"] * ceil_div(chunk.tm, mem.records_per_beat)
     if chunk.pixel:
         # _check_pixel bounds trb, tcb, kb_in and mg directly; the rest follow from them
         return dict(kernel=chunk.max_kernel, trb=chunk.trb, tcb=chunk.tcb, cgs=b["cgs_max"], mg=b["p_depth"],
                     ng=b["kb_max"] * v_in, kb_in=b["kb_max"], kb_out=kb_out, rows_in=b["rows_max"],
-                    cols_in=chunk.cols_in_max, p_tile_beats=p_tile,
+                    cols_in=chunk.cols_in_max, p_tile_beats=p_tile, sub_w=sub_w,
                     w_tile_beats=b["w_depth"] * ceil_div(chunk.tm, v_in))
     # the buffer checks: mg * trb * tcb <= acc_depth, ng * rows_in * cols_in <= in_depth, mg <= p_depth
     # (every factor >= 1), mg * ng * K^2 <= w_depth; ng = ceil(kb_in * V_in / tn), mg = ceil(kb_out * V_out / tm)
@@ -77,7 +78,7 @@ def field_bounds(chunk: Chunk, mem: MemoryInterface) -> dict[str, int]:
     return dict(kernel=chunk.max_kernel, trb=b["acc_depth"], tcb=b["acc_depth"], cgs=b["acc_depth"],
                 mg=b["p_depth"], ng=1 if dw else b["in_depth"],
                 kb_in=kb_out if dw else max(1, b["in_depth"] * chunk.tn // v_in), kb_out=kb_out,
-                rows_in=b["in_depth"], cols_in=b["in_depth"], p_tile_beats=p_tile,
+                rows_in=b["in_depth"], cols_in=b["in_depth"], p_tile_beats=p_tile, sub_w=sub_w,
                 w_tile_beats=b["w_depth"] * ceil_div(chunk.tm if dw else chunk.tm * chunk.tn, v_in))
 
 

@@ -459,9 +459,8 @@ class ConvChunk(wiring.Component):
         # param-stream counters
         lp_i, lp_g, lp_b = tile_count("p_tile_beats", "lp_i"), tile_count("mg", "lp_g"), Signal(count_width(P_GB))
         # writer counters
-        SUB_W = max(ceil_div(BUS // ob, TM) for ob in OUTS)   # sub-beats of the widest output beat
         o_r, o_c, o_kb = tile_count("trb", "o_r"), tile_count("tcb", "o_c"), tile_count("kb_out", "o_kb")
-        o_s = Signal(count_width(SUB_W))
+        o_s = tile_count("sub_w", "o_s")
         o_cg, o_cp = tile_count("cgs", "o_cg"), Signal(range(TP + 1))     # pixel: o_c = o_cg * TP + o_cp
         o_rot, o_gb = Signal(count_width(TM)), tile_count("mg", "o_gb")
         o_rotv = Signal(count_width(2 * TM))     # o_rot + vo_mod (walk_beats)
@@ -474,7 +473,7 @@ class ConvChunk(wiring.Component):
         # vo_mod, vo_div: values per beat mod / div TM; last_sub_w: sub-beats per output beat, less one; raw:
         # out_bits = LOGIT_BITS (write acc + bias as int32 logits, no requantization)
         decoded = [Signal(count_width(TM), name="vo_mod_d"), Signal(range(BUS // min(OUTS) // TM + 1), name="vo_div_d"),
-                   Signal(AW, name="vo_div_plane_d"), Signal(count_width(SUB_W), name="last_sub_w_d"),
+                   Signal(AW, name="vo_div_plane_d"), Signal(count_width(BND["sub_w"]), name="last_sub_w_d"),
                    Signal(8, name="omax_d"), Signal(name="raw_d")]
         QW = max(OUTS)      # width of an output value
         QN = max([ob for ob in OUTS if ob != LOGIT_BITS] or [1])   # of a requantized one

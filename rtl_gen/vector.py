@@ -142,10 +142,11 @@ class VectorChunk(wiring.Component):
         c_drain = Signal(range(timing.VEC_DRAIN + 1))
         t, t_word = Signal(count_width(BND["tcb"])), Signal(WORD)   # pixel of the step, its first buffer word
         c, c_beat, c_slot = Signal(count_width(BND["channels"])), Signal(count_width(BND["in_nb"])), Signal(range(V_IN))
-        o_beat, o_slot = Signal(count_width(BND["channels"])), Signal(count_width(BUS // min(OUTS)))
+        o_beat, o_slot = Signal(count_width(BND["channels"])), Signal(count_width(BUS // min(OUTS)))   # of the most values a beat
         p, o_off = Signal(ADDR + 1), Signal(ADDR)                # add: pixel of the layer, its output offset
-        vo_m1 = Signal(count_width(BUS // min(OUTS)))
-        omax = Signal(8)
+        vo_m1 = Signal(len(o_slot))
+        QN = max(OUTS)                                           # width of an output value
+        omax = Signal(QN)
         with m.Switch(cfg["ob_sel"]):
             for i, ob in enumerate(OUTS):
                 with m.Case(i):
@@ -227,9 +228,9 @@ class VectorChunk(wiring.Component):
         m.d.sync += y.eq(pa + pb)
         vs1, whole = Signal(len(cfg["vshift"])), Signal()   # the layer's, settled long before stage 5
         m.d.sync += [vs1.eq(shift_less_one(cfg["vshift"])), whole.eq(cfg["vshift"] == 0)]
-        z = narrow_shift(m, y, vs1, 9, "z")             # y >> vs1, as far as round_clamp reads it
-        qv = Signal(8)
-        m.d.sync += qv.eq(round_clamp(z, whole, omax, 8, signed_in=False))
+        z = narrow_shift(m, y, vs1, QN + 1, "z")        # y >> vs1, as far as round_clamp reads it
+        qv = Signal(QN)
+        m.d.sync += qv.eq(round_clamp(z, whole, omax, QN, signed_in=False))
         s4 = stage(s3, "v4")
         s5 = stage(s4, "v5")
         s6 = stage(s5, "v6")
