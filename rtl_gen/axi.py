@@ -145,7 +145,7 @@ class AxiAccelerator(wiring.Component):
         # ---------------------------------------------------------------- the sequencer
         layer = regs["LAYER"]
         sel = Signal(DESC_SEL_BITS)
-        desc = Signal(nbeats * B)                    # the descriptor being fetched, beat by beat
+        desc = Signal(nbeats * B, reset_less=True)   # the descriptor being fetched, beat by beat
         beat = Signal(range(nbeats + 1))
         desc_ptr = Signal(A)                         # beat address of the current layer's descriptor
         ar_sent = Signal()

@@ -221,7 +221,7 @@ class ConvChunk(wiring.Component):
             obase=step_sum("obase", unsigned(MA), cfg["out_base"],
                            [cfg["kb_out"], cfg["out_tile_row"], cfg["out_tile_col"], None]))
         # the finished output tile's values, held until its write job starts
-        wtile = {k: Signal(cur.shape(), name=f"wtile_{k}") for k, (cur, _) in write_sums.items()}
+        wtile = {k: Signal(cur.shape(), name=f"wtile_{k}", reset_less=True) for k, (cur, _) in write_sums.items()}
         with m.If(st_fin & last_n):
             m.d.sync += [wtile[k].eq(cur) for k, (cur, _) in write_sums.items()]
 
@@ -322,8 +322,9 @@ class ConvChunk(wiring.Component):
             m.d.comb += p.addr.eq(w_addr)
 
         def reg(value, name):
-            """value, registered (a cycle later)."""
-            r = Signal(value.shape(), name=name)
+            """value, registered (a cycle later). Flags of one or two bits (valid bits, the tag kind, write
+            enables) keep the reset; wider values (addresses, selects, decoded cfg values) are data (no reset)."""
+            r = Signal(value.shape(), name=name, reset_less=len(value) > 2)
             m.d.sync += r.eq(value)
             return r
 
@@ -343,15 +344,15 @@ class ConvChunk(wiring.Component):
             # each bank's value of the step's channel, then bank -> column lane
             per_bank = Array([in_rd[b].data.word_select(s1[5], Q) for b in range(NBK)])
             for p in range(TP):
-                xv = Signal(unsigned(Q), name=f"x{p}")
+                xv = Signal(unsigned(Q), name=f"x{p}", reset_less=True)
                 m.d.sync += xv.eq(per_bank[s1[6 + p]])
                 x.append(xv)
         else:
             for t in range(LANES):
-                xv = Signal(unsigned(Q), name=f"x{t}")
+                xv = Signal(unsigned(Q), name=f"x{t}", reset_less=True)
                 m.d.sync += xv.eq(Mux(s1[4] & (t >= cfg["ng_last"]), 0, in_rd[t].data))
                 x.append(xv)
-        wcat = Signal(len(w_rd) * BUS)
+        wcat = Signal(len(w_rd) * BUS, reset_less=True)
         m.d.sync += wcat.eq(Cat(*[p.data for p in w_rd]))
         # products (output lane, input lane, weight slot): a tm x tn block (lane pair (a, t) at slot a*tn + t)
         # summed over t; tm lanes (slot a); or tm x tn lanes (a, p) each its own output (pixel, slot a)
@@ -364,12 +365,12 @@ class ConvChunk(wiring.Component):
         prod = [[] for _ in range(OL)]
         for o, t, f in pairs:
             bit = (f // V_IN) * BUS + (f % V_IN) * Q
-            p_ = Signal(signed(2 * Q + 1), name=f"prod{o}_{t}")
+            p_ = Signal(signed(2 * Q + 1), name=f"prod{o}_{t}", reset_less=True)
             m.d.sync += p_.eq(wcat[bit:bit + Q].as_signed() * x[t])
             prod[o].append(p_)
         s2 = stage(stage(s1[:4], "s1b"), "s2")
         # stage 2: adder trees
-        tree = [Signal(signed(32), name=f"tree{a}") for a in range(OL)]
+        tree = [Signal(signed(32), name=f"tree{a}", reset_less=True) for a in range(OL)]
         for a in range(OL):
             terms = list(prod[a])
             while len(terms) > 1:
@@ -377,7 +378,7 @@ class ConvChunk(wiring.Component):
             m.d.sync += tree[a].eq(terms[0])
         s3 = stage(s2, "s3")
         # stage 3: reduction over (ng, kh, kw); read the accumulator on the last term
-        red = [Signal(signed(32), name=f"red{a}") for a in range(OL)]
+        red = [Signal(signed(32), name=f"red{a}", reset_less=True) for a in range(OL)]
         with m.If(s3[0]):
             for a in range(OL):
                 m.d.sync += red[a].eq(Mux(s3[1], tree[a], red[a] + tree[a]))
@@ -395,8 +396,8 @@ class ConvChunk(wiring.Component):
         job_w = Signal()
         job_l = Signal()
         # the job's step values: the next step's for the loader, the pending tile's for the writer
-        gl = {k: Signal(cur.shape(), name=f"g_l{k}") for k, (cur, _) in load_sums.items()}
-        gw = {k: Signal(v.shape(), name=f"g_w{k}") for k, v in wtile.items()}
+        gl = {k: Signal(cur.shape(), name=f"g_l{k}", reset_less=True) for k, (cur, _) in load_sums.items()}
+        gw = {k: Signal(v.shape(), name=f"g_w{k}", reset_less=True) for k, v in wtile.items()}
         with m.If(g_go):
             m.d.sync += [job_w.eq(g_do_w), job_l.eq(g_do_l), g_lb.eq(g_lbank), g_wbank.eq(wbank)]
             m.d.sync += [gl[k].eq(Mux(in_step, nxt, cur)) for k, (cur, nxt) in load_sums.items()]
@@ -405,7 +406,9 @@ class ConvChunk(wiring.Component):
         # read request port (registered) and the tag delay line aligned with read data
         rq_en = Signal()
         rq_addr = Signal(MA)
-        m.d.sync += [self.mem_rd_en.eq(rq_en), self.mem_rd_addr.eq(rq_addr)]
+        rd_addr_r = Signal(MA, reset_less=True)
+        m.d.sync += [self.mem_rd_en.eq(rq_en), rd_addr_r.eq(rq_addr)]
+        m.d.comb += self.mem_rd_addr.eq(rd_addr_r)
         # tag: kind (0 none, 1 params, 2 inputs, 3 weights), inr, sub, and destination info
         TAG_KIND, TAG_INR, TAG_SUB = Signal(2), Signal(), Signal(range(max(SUB_IN, 1) + 1))
         TAG_A, TAG_B, TAG_C = Signal(max(IW, len(w_addr))), Signal(count_width(max(LANES, B_W, P_GB))), Signal(IW)
@@ -414,7 +417,7 @@ class ConvChunk(wiring.Component):
         for d in range(LAT + 1):
             line.append(stage(line[-1], f"dl{d}"))
         k_, inr_, sub_, ta, _, _ = line[-1]
-        hold = Signal(BUS)
+        hold = Signal(BUS, reset_less=True)
         data_now = Signal(BUS)
         m.d.comb += data_now.eq(Mux(sub_ == 0, Mux(inr_, self.mem_rd_data, 0), hold))
         with m.If(k_ != 0):
@@ -665,29 +668,29 @@ class ConvChunk(wiring.Component):
         w3 = stage(w2, "w3")
         w4 = stage(w3, "w4")
         w5 = stage(w4, "w5")
-        q = [Signal(QW, name=f"q{a}") for a in range(TM)]
+        q = [Signal(QW, name=f"q{a}", reset_less=True) for a in range(TM)]
         for a in range(TM):
             rec = p_rd[a].data
-            sacc = Signal(signed(SW), name=f"sacc{a}")
-            mlt = Signal(MULT_BITS, name=f"mlt{a}")
-            sh = [Signal(SHIFT_BITS, name=f"sh{i}_{a}") for i in range(1, 4)]
+            sacc = Signal(signed(SW), name=f"sacc{a}", reset_less=True)
+            mlt = Signal(MULT_BITS, name=f"mlt{a}", reset_less=True)
+            sh = [Signal(SHIFT_BITS, name=f"sh{i}_{a}", reset_less=True) for i in range(1, 4)]
             m.d.sync += [sacc.eq(acc_val[a] + rec[0:BIAS_BITS].as_signed()),
                          mlt.eq(Mux(raw, 1, rec[BIAS_BITS:BIAS_BITS + MULT_BITS])),
                          sh[0].eq(Mux(raw, 0, rec[BIAS_BITS + MULT_BITS:])), sh[1].eq(sh[0]), sh[2].eq(sh[1])]
-            p_lo = Signal(unsigned(LO + MULT_BITS), name=f"plo{a}")
-            p_hi = Signal(signed(SW - LO + MULT_BITS + 1), name=f"phi{a}")
+            p_lo = Signal(unsigned(LO + MULT_BITS), name=f"plo{a}", reset_less=True)
+            p_hi = Signal(signed(SW - LO + MULT_BITS + 1), name=f"phi{a}", reset_less=True)
             # round half up on the product shifted by max(shift - 1, 0) (walk.round_clamp)
-            s1 = [Signal(SHIFT_BITS, name=f"s1_{i}_{a}") for i in range(2)]
+            s1 = [Signal(SHIFT_BITS, name=f"s1_{i}_{a}", reset_less=True) for i in range(2)]
             m.d.sync += [p_lo.eq(sacc[:LO] * mlt), p_hi.eq(sacc[LO:].as_signed() * mlt),
                          s1[0].eq(shift_less_one(sh[0])), s1[1].eq(s1[0])]
-            t = Signal(signed(YW), name=f"t{a}")            # (acc + bias) * mult, exactly
+            t = Signal(signed(YW), name=f"t{a}", reset_less=True)            # (acc + bias) * mult, exactly
             m.d.sync += t.eq((p_hi << LO) + p_lo)
             z = narrow_shift(m, t, s1[1], QN + 1, f"z{a}")  # t >> s1, as far as round_clamp reads it
             whole = Signal(name=f"whole{a}")                # shift 0: no rounding
             m.d.sync += whole.eq(sh[2] == 0)
             q_req = round_clamp(z, whole, omax, QN, signed_in=True)
             if LOGIT_BITS in OUTS:                          # raw: shift 0, so t itself
-                t_raw = Signal(QW, name=f"traw{a}")
+                t_raw = Signal(QW, name=f"traw{a}", reset_less=True)
                 m.d.sync += t_raw.eq(t[:QW])
                 m.d.sync += q[a].eq(Mux(raw, t_raw, q_req))
             else:
@@ -701,7 +704,7 @@ class ConvChunk(wiring.Component):
             rq = Signal(QW, name=f"rotq{u}")
             m.d.comb += rq.eq(qa[idx])
             rot_q.append(rq)
-        beat = Signal(BUS)
+        beat = Signal(BUS, reset_less=True)
         beat_next = Signal(BUS)
         m.d.comb += beat_next.eq(Mux(s3_ == 0, 0, beat))
         with m.Switch(cfg["ob_sel"]):
@@ -718,7 +721,9 @@ class ConvChunk(wiring.Component):
         with m.If(run3):
             m.d.sync += beat.eq(beat_next)
         m.d.sync += [wr_en_r.eq(run3 & last3 & inr3)]
+        wr_addr_r, wr_data_r = Signal(MA, reset_less=True), Signal(BUS, reset_less=True)
         with m.If(run3 & last3):
-            m.d.sync += [self.mem_wr_addr.eq(addr3), self.mem_wr_data.eq(beat_next)]
+            m.d.sync += [wr_addr_r.eq(addr3), wr_data_r.eq(beat_next)]
+        m.d.comb += [self.mem_wr_addr.eq(wr_addr_r), self.mem_wr_data.eq(wr_data_r)]
         m.d.comb += self.mem_wr_en.eq(wr_en_r)
         return m

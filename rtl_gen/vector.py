@@ -109,7 +109,9 @@ class VectorChunk(wiring.Component):
         rq_addr = Signal(ADDR)
         m.d.comb += [rq_en.eq(l_run & inr),
                      rq_addr.eq(Mux(l_src, cfg["w_base"], cfg["act_base"]) + l_off + l_jb)]
-        m.d.sync += [self.mem_rd_en.eq(rq_en), self.mem_rd_addr.eq(rq_addr)]
+        rd_addr_r = Signal(ADDR, reset_less=True)
+        m.d.sync += [self.mem_rd_en.eq(rq_en), rd_addr_r.eq(rq_addr)]
+        m.d.comb += self.mem_rd_addr.eq(rd_addr_r)
         last_src = l_src | pool   # the pool reads one source
         with m.If(l_run):
             m.d.sync += l_jb.eq(l_jb + 1)
@@ -129,7 +131,7 @@ class VectorChunk(wiring.Component):
         tag = [l_run, inr, l_src, Mux(l_bank, D, 0) + l_word + l_jb]
         line = tag
         for d in range(LAT + 1):
-            nxt = [Signal(s.shape(), name=f"ld{d}_{i}") for i, s in enumerate(line)]
+            nxt = [Signal(s.shape(), name=f"ld{d}_{i}", reset_less=len(s) > 2) for i, s in enumerate(line)]
             m.d.sync += [a.eq(b) for a, b in zip(nxt, line)]
             line = nxt
         t_v, t_inr, t_src, t_word = line
@@ -202,34 +204,34 @@ class VectorChunk(wiring.Component):
         waddr = cfg["out_base"] + Mux(pool, 0, o_off) + o_beat
 
         def stage(sigs, name):
-            out = [Signal(s.shape(), name=f"{name}_{i}") for i, s in enumerate(sigs)]
+            out = [Signal(s.shape(), name=f"{name}_{i}", reset_less=len(s) > 2) for i, s in enumerate(sigs)]
             m.d.sync += [a.eq(b) for a, b in zip(out, sigs)]
             return out
 
         first = ~pool | (t == 0)
         s1 = stage([c_run, first, emit, c_slot, o_slot, write, waddr], "v1")
         # stage 1: the operands out of their beats
-        xa, xb = Signal(Q), Signal(Q)
+        xa, xb = Signal(Q, reset_less=True), Signal(Q, reset_less=True)
         m.d.sync += [xa.eq(rd[0].data.word_select(s1[3], Q)), xb.eq(rd[1].data.word_select(s1[3], Q))]
         s2 = stage([s1[0], s1[1], s1[2], s1[4], s1[5], s1[6]], "v2")
         # stage 2: the pool's running sum (the add passes a through)
         SUM = Q + 16
-        acc = Signal(SUM)
+        acc = Signal(SUM, reset_less=True)
         with m.If(s2[0]):
             m.d.sync += acc.eq(Mux(s2[1], xa, acc + xa))
-        xb2 = Signal(Q)
+        xb2 = Signal(Q, reset_less=True)
         m.d.sync += xb2.eq(Mux(pool, 0, xb))
         s3 = stage(s2[2:], "v3")
         # stages 3..6, one operation each: the two products, their sum, the shift by max(vshift - 1, 0), the
         # rounding and clamp (walk.round_clamp)
-        pa, pb = Signal(SUM + MULT_BITS), Signal(Q + MULT_BITS)
+        pa, pb = Signal(SUM + MULT_BITS, reset_less=True), Signal(Q + MULT_BITS, reset_less=True)
         m.d.sync += [pa.eq(acc * cfg["mult_a"]), pb.eq(xb2 * cfg["mult_b"])]
-        y = Signal(SUM + MULT_BITS + 1)
+        y = Signal(SUM + MULT_BITS + 1, reset_less=True)
         m.d.sync += y.eq(pa + pb)
-        vs1, whole = Signal(len(cfg["vshift"])), Signal()   # the layer's, settled long before stage 5
+        vs1, whole = Signal(len(cfg["vshift"]), reset_less=True), Signal(reset_less=True)   # the layer's, settled long before stage 5
         m.d.sync += [vs1.eq(shift_less_one(cfg["vshift"])), whole.eq(cfg["vshift"] == 0)]
         z = narrow_shift(m, y, vs1, QN + 1, "z")        # y >> vs1, as far as round_clamp reads it
-        qv = Signal(QN)
+        qv = Signal(QN, reset_less=True)
         m.d.sync += qv.eq(round_clamp(z, whole, omax, QN, signed_in=False))
         s4 = stage(s3, "v4")
         s5 = stage(s4, "v5")
@@ -237,7 +239,7 @@ class VectorChunk(wiring.Component):
         s7 = stage(s6, "v7")
         emit4, oslot4, write4, addr4 = s7
         # stage 7: place into the output beat
-        beat, beat_next = Signal(BUS), Signal(BUS)
+        beat, beat_next = Signal(BUS, reset_less=True), Signal(BUS)
         m.d.comb += beat_next.eq(Mux(oslot4 == 0, 0, beat))
         with m.Switch(cfg["ob_sel"]):
             for i, ob in enumerate(OUTS):
@@ -249,6 +251,8 @@ class VectorChunk(wiring.Component):
         with m.If(emit4):
             m.d.sync += beat.eq(beat_next)
         m.d.sync += self.mem_wr_en.eq(write4)
+        wr_addr_r, wr_data_r = Signal(ADDR, reset_less=True), Signal(BUS, reset_less=True)
         with m.If(write4):
-            m.d.sync += [self.mem_wr_addr.eq(addr4), self.mem_wr_data.eq(beat_next)]
+            m.d.sync += [wr_addr_r.eq(addr4), wr_data_r.eq(beat_next)]
+        m.d.comb += [self.mem_wr_addr.eq(wr_addr_r), self.mem_wr_data.eq(wr_data_r)]
         return m

@@ -40,7 +40,7 @@ def registered_lasts(m, cfg, names, bounds: dict) -> dict:
     hw_model.mapping.field_bounds, which check_fits enforces). cfg is latched a cycle before start
     (hw_model.timing.TOP_DISPATCH), so they are valid from the cycle after start; the chunks' first comparisons
     come after PRE."""
-    lasts = {name: Signal(count_width(bounds[name]), name=f"last_{name}") for name in names}
+    lasts = {name: Signal(count_width(bounds[name]), name=f"last_{name}", reset_less=True) for name in names}
     m.d.sync += [r.eq(cfg[name] - 1) for name, r in lasts.items()]   # outside any condition
     return lasts
 
@@ -74,7 +74,8 @@ def narrow_shift(m, t, s, keep: int, name: str):
     for k in reversed(range(len(s))):
         sh = 1 << k
         v = trim(Mux(s[k], v >> sh, v), sh - 1)     # (v unsigned: a negative t's bits do not matter)
-    zl, neg, hi = Signal(keep, name=f"{name}_lo"), Signal(name=f"{name}_neg"), Signal(name=f"{name}_hi")
+    zl, neg, hi = (Signal(keep, name=f"{name}_lo", reset_less=True), Signal(name=f"{name}_neg", reset_less=True),
+                   Signal(name=f"{name}_hi", reset_less=True))
     m.d.sync += [zl.eq(v), neg.eq(sign), hi.eq(Cat(*folds).any() if folds else 0)]
     zero, b0, b1 = Const(0, keep), Const(0, 1), Const(1, 1)
     if signed_in:
@@ -111,7 +112,7 @@ def nested_sum(m, name, shape, init, coefs, ends, adv, restart):
         if c is None:
             base.append(prev)
         else:
-            r = Signal(shape, name=f"{name}_b{L}")
+            r = Signal(shape, name=f"{name}_b{L}", reset_less=True)   # set by restart before use
             base.append(r)
             regs.append((L, r))
             prev = r

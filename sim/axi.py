@@ -80,13 +80,16 @@ def run_driver_sim(acc: Accelerator, program: dict, images: np.ndarray, simulato
 
 def run_network_axi(acc: Accelerator, layers: list[Layer], graph: dict, images: np.ndarray,
                     simulator: str = "verilator", per_layer: bool = True, backpressure: bool = False,
-                    seed: int = 0, build_root: Path = Path("sim_build")) -> dict:
+                    seed: int = 0, abort: bool = False, build_root: Path = Path("sim_build")) -> dict:
+    """abort: first start the whole network on the first image and reset the core half-way through it (its
+    data registers keep what the aborted run left there; only control state is reset), then run as usual."""
     import torch
     from search.export import int_forward
 
     ensure_tool_path()
     _ensure_root_on_path()
     plan = plan_network(acc, layers, graph)
+    model_total = sum(step_model_cycles(s) for s in plan.steps)
     prog = parse_program(network_program(acc, layers, graph, plan))
     bb = acc.memory.bus_bits // 8
     bdir = build_axi(acc, simulator, build_root)
@@ -103,7 +106,8 @@ def run_network_axi(acc: Accelerator, layers: list[Layer], graph: dict, images: 
         job = {"ram_bytes": 1 << (RAM_BASE + prog["window_beats"] * bb).bit_length(), "base": RAM_BASE,
                "bus_bytes": bb, "static": str(static), "images": files, "desc_addr": prog["desc_addr"],
                "desc_beats": desc_beats(acc.memory), "n_layers": prog["n_layers"], "names": [s.layer.name for s in plan.steps], "per_layer": per_layer,
-               "backpressure": backpressure, "seed": seed, "dump_lo": plan.act_lo, "dump_hi": plan.act_hi,
+               "backpressure": backpressure, "seed": seed, "abort_cycles": model_total // 2 if abort else 0,
+               "dump_lo": plan.act_lo, "dump_hi": plan.act_hi,
                "regs": {r.name: r.offset for r in CONTROL}}
         result = run_job(simulator, bdir, "sim.tb_axi", axi_module_name(acc.name), tmp, job, "AXI simulation")
     if not per_layer:   # no per-layer counters: score the outputs, then the run's totals
@@ -111,9 +115,8 @@ def run_network_axi(acc: Accelerator, layers: list[Layer], graph: dict, images: 
             img["layers"] = [{"name": s.layer.name, "cycles": 1, "reads": 0, "writes": 0} for s in plan.steps]
     rep = _score(acc, plan, result, ref, len(images))
     runs = [r for img in result["images"] for r in img["runs"]]
-    model_total = sum(step_model_cycles(s) for s in plan.steps)
     rep["axi"] = {
-        "per_layer": per_layer, "backpressure": backpressure, "runs": runs,
+        "per_layer": per_layer, "backpressure": backpressure, "runs": runs, "aborted": result.get("aborted"),
         "stall_cycles": sum(r["STALL_CYCLES"] for r in runs),
         "busy_cycles_per_image": [sum(r["BUSY_CYCLES"] for r in img["runs"]) for img in result["images"]],
         "model_cycles_per_image": model_total,

@@ -21,7 +21,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
 
-from hw_model.control import CTRL_START, GIE_ENABLE, IRQ_DONE
+from hw_model.control import CTRL_IDLE, CTRL_START, GIE_ENABLE, IRQ_DONE
 
 
 def _read_hex(path: str) -> dict[int, int]:
@@ -87,15 +87,34 @@ async def run_axi(dut):
         out["irq_after_clear"] = int(dut.irq.value)
         return out
 
-    await ctl.write_dword(regs["MEM_BASE_LO"], base & 0xFFFFFFFF)
-    await ctl.write_dword(regs["MEM_BASE_HI"], base >> 32)
-    await ctl.write_dword(regs["GIE"], GIE_ENABLE)
-    await ctl.write_dword(regs["IER"], IRQ_DONE)
+    async def setup():
+        await ctl.write_dword(regs["MEM_BASE_LO"], base & 0xFFFFFFFF)
+        await ctl.write_dword(regs["MEM_BASE_HI"], base >> 32)
+        await ctl.write_dword(regs["GIE"], GIE_ENABLE)
+        await ctl.write_dword(regs["IER"], IRQ_DONE)
+
+    await setup()
     info = await ctl.read_dword(regs["INFO"])
     static = _read_hex(job["static"])
     images = []
+    aborted = None
     for i, img_file in enumerate(job["images"]):
         _load(ram, {**(static if i == 0 else {}), **_read_hex(img_file)}, base, bb)
+        if i == 0 and job["abort_cycles"]:
+            # start the whole network, reset the core half-way (reset clears control state only: the data
+            # registers keep what this run left in them), then run as usual: the results must not change
+            await ctl.write_dword(regs["DESC_ADDR"], job["desc_addr"])
+            await ctl.write_dword(regs["N_LAYERS"], job["n_layers"])
+            await ctl.write_dword(regs["CTRL"], CTRL_START)
+            await ClockCycles(dut.clk, job["abort_cycles"])
+            aborted = {"LAYER": await ctl.read_dword(regs["LAYER"]), "CTRL": await ctl.read_dword(regs["CTRL"])}
+            dut.rst.value = 1
+            await ClockCycles(dut.clk, 4)
+            dut.rst.value = 0
+            await ClockCycles(dut.clk, 2)
+            aborted["CTRL_after_reset"] = await ctl.read_dword(regs["CTRL"])
+            assert aborted["CTRL_after_reset"] == CTRL_IDLE, f"not idle after the reset: {aborted}"
+            await setup()
         t0 = time.perf_counter()
         rows, runs = [], []
         if job["per_layer"]:
@@ -112,4 +131,4 @@ async def run_axi(dut):
         dump = [format(int.from_bytes(data[k * bb:(k + 1) * bb], "little"), "x") for k in range(hi - lo + 1)]
         images.append({"layers": rows, "runs": runs, "dump": dump, "run_seconds": run_s})
     with open(job["result"], "w") as f:
-        json.dump({"images": images, "info": info}, f)
+        json.dump({"images": images, "info": info, "aborted": aborted}, f)
