@@ -153,12 +153,15 @@ write_hw_platform -fixed -include_bit -force $build/{name}.xsa
 def ecp5_commands(acc: Accelerator, top: str, target: Target) -> tuple[list[str], list[str]]:
     """The yosys and nextpnr-ecp5 argument lists (tool name first), paths relative to the bundle folder: the one
     description that ecp5/build.sh writes out and `make fpga` runs. Out of context: the core has no pins of its own
-    (no IO buffers), as it would sit inside a board design."""
+    (no IO buffers), as it would sit inside a board design. The static (electrostatic) placer and router2: with
+    HeAP + router1 or router2 the default did not route (congestion), with these it does (docs/fpga.md). The config's
+    clock is the timing target; missing it is reported (achieved against target), not a failed run."""
     net = f"ecp5/{top}_ecp5.json"
     yosys = ["yosys", "-q", "-l", "reports/yosys_ecp5.log", "-p",
              f"read_verilog -DSYNTHESIS rtl/{top}.v; synth_ecp5 -top {top} -json {net}; "
              f"tee -o reports/yosys_ecp5_stat.txt stat"]
     nextpnr = ["nextpnr-ecp5", *target.nextpnr_args, "--out-of-context", "--lpf-allow-unconstrained",
+               "--placer", "static", "--router", "router2", "--timing-allow-fail",
                "--json", net, "--lpf", f"constraints/{top}.lpf", "--freq",
                f"{acc.clock_mhz:g}", "--report", "reports/nextpnr_ecp5_report.json",
                "--log", "reports/nextpnr_ecp5.log"]
@@ -350,8 +353,8 @@ def resource_table(acc: Accelerator, ecp5: dict | None, xc7: dict | None) -> tup
                f"{ecp5.get('error', '')}): " + ", ".join(f"{k} {v:.1f} MHz"
                                                          for k, v in ecp5["fmax_placed_estimate_mhz"].items())]
     if ecp5 and ecp5.get("fmax_mhz"):
-        md += ["", "Max frequency (nextpnr, out of context): " + ", ".join(
-            f"{k} {v:.1f} MHz" for k, v in ecp5["fmax_mhz"].items())]
+        md += ["", "Max frequency (nextpnr, routed, out of context): " + ", ".join(
+            f"{k} {v:.1f} MHz" for k, v in ecp5["fmax_mhz"].items()) + f" (the config's clock: {acc.clock_mhz:g} MHz)"]
     if ecp5 and not ecp5["fits"]:
         over = [f"{k} {ecp5['utilization'][k]}/{ecp5['available'][k]}" for k in ecp5["utilization"]
                 if ecp5["utilization"][k] > ecp5["available"][k]]
