@@ -271,15 +271,13 @@ class AxiAccelerator(wiring.Component):
         # decision is made a cycle ahead from the bridge's next state, so that the enable of the whole top is a
         # register with no logic behind it: the data condition is exact (data that arrive the cycle before they
         # are due are in time, as with a combinational stall); the room conditions are taken whether or not the
-        # top requests (it may, and which it does is known only in the cycle itself), and count this cycle's
-        # request as made whenever the top runs: the chunks' strobes, which come from across the die, are not in
-        # the decision at all. Without back-pressure the queues never come near full (the no-stall test).
-        def level_next(q, w_en):
-            return q.level + (w_en & q.w_rdy) - (q.r_en & q.r_rdy)
-        due_next = (Mux(stall, due[L - 1], due[L - 2]) if L >= 2 else Mux(stall, due[0], rd_en))
-        m.d.sync += stall.eq((due_next & (level_next(rq, rq.w_en) == 0))
-                             | (level_next(arq, ~stall) >= arq.depth) | (credits + ~stall - pop >= depth_r - 1)
-                             | (level_next(wq, ~stall) >= wq.depth))
+        # top requests (it may, and which it does is known only in the cycle itself).
+        def level_next(q):
+            return q.level + (q.w_en & q.w_rdy) - (q.r_en & q.r_rdy)
+        due_next = Mux(stall, due, Cat(rd_en, due[:-1]))
+        m.d.sync += stall.eq((due_next[L - 1] & (level_next(rq) == 0))
+                             | (level_next(arq) >= arq.depth) | (credits + issue - pop >= depth_r - 1)
+                             | (level_next(wq) >= wq.depth))
 
         # ---------------------------------------------------------------- constant AXI fields
         m.d.comb += [
