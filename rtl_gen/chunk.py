@@ -21,8 +21,8 @@ from hw_model.config import BIAS_BITS, LOGIT_BITS, MULT_BITS, PARAM_RECORD_BITS,
 from hw_model.mapping import ceil_div, field_bounds
 from hw_model.regs import CFG_BITS, field_offsets
 
-from .walk import (CARRY, count_width, narrow_shift, nested_sum, registered_lasts, round_clamp, shift_less_one,
-                   times, times_small)
+from .walk import (CARRY, count_width, narrow_shift, nested_sum, pipe_reg, registered_lasts, round_clamp,
+                   shift_less_one, times, times_small)
 
 CNT = 16  # width of the layer-level counters (steps, map coordinates); tile counters take field_bounds
 
@@ -322,11 +322,7 @@ class ConvChunk(wiring.Component):
             m.d.comb += p.addr.eq(w_addr)
 
         def reg(value, name):
-            """value, registered (a cycle later). Flags of one or two bits (valid bits, the tag kind, write
-            enables) keep the reset; wider values (addresses, selects, decoded cfg values) are data (no reset)."""
-            r = Signal(value.shape(), name=name, reset_less=len(value) > 2)
-            m.d.sync += r.eq(value)
-            return r
+            return pipe_reg(m, value, name)
 
         # pipeline tags: stage s holds the tag of the iteration issued s cycles ago
         def stage(sig_list, name):

@@ -20,7 +20,7 @@ from hw_model.config import MULT_BITS, Chunk, MemoryInterface
 from hw_model.mapping import field_bounds
 from hw_model.regs import CFG_BITS, field_offsets
 
-from .walk import count_width, narrow_shift, registered_lasts, round_clamp, shift_less_one
+from .walk import count_width, narrow_shift, pipe_reg, registered_lasts, round_clamp, shift_less_one
 
 CNT = 16   # steps of a layer; tile counters take field_bounds, addresses the memory's addr_bits
 
@@ -131,9 +131,7 @@ class VectorChunk(wiring.Component):
         tag = [l_run, inr, l_src, Mux(l_bank, D, 0) + l_word + l_jb]
         line = tag
         for d in range(LAT + 1):
-            nxt = [Signal(s.shape(), name=f"ld{d}_{i}", reset_less=len(s) > 2) for i, s in enumerate(line)]
-            m.d.sync += [a.eq(b) for a, b in zip(nxt, line)]
-            line = nxt
+            line = [pipe_reg(m, s, f"ld{d}_{i}") for i, s in enumerate(line)]
         t_v, t_inr, t_src, t_word = line
         for i in range(2):
             m.d.comb += [wr[i].en.eq(t_v & (t_src == i)), wr[i].addr.eq(t_word),
@@ -204,9 +202,7 @@ class VectorChunk(wiring.Component):
         waddr = cfg["out_base"] + Mux(pool, 0, o_off) + o_beat
 
         def stage(sigs, name):
-            out = [Signal(s.shape(), name=f"{name}_{i}", reset_less=len(s) > 2) for i, s in enumerate(sigs)]
-            m.d.sync += [a.eq(b) for a, b in zip(out, sigs)]
-            return out
+            return [pipe_reg(m, s, f"{name}_{i}") for i, s in enumerate(sigs)]
 
         first = ~pool | (t == 0)
         s1 = stage([c_run, first, emit, c_slot, o_slot, write, waddr], "v1")

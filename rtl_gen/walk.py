@@ -45,6 +45,15 @@ def registered_lasts(m, cfg, names, bounds: dict) -> dict:
     return lasts
 
 
+def pipe_reg(m, value, name: str):
+    """value, registered (a cycle later). Flags of one or two bits (valid bits, the tag kind, write enables) keep
+    the reset; wider values (addresses, selects, decoded cfg values) are data, without one (docs/architecture.md
+    "Resets")."""
+    r = Signal(value.shape(), name=name, reset_less=len(value) > 2)
+    m.d.sync += r.eq(value)
+    return r
+
+
 def shift_less_one(shift):
     """max(shift - 1, 0): how far round_clamp's input is shifted (see round_clamp)."""
     return Mux(shift == 0, 0, shift - 1)
