@@ -18,8 +18,9 @@ READ_DRAIN_EXTRA = 1
 # plus the rounding half (1) -> shift (1) -> clamp (1) -> beat register and port (1): the port shows the last
 # beat 7 cycles after the last slot. (One operation a stage: 100 MHz on an ECP5-85, see README.)
 WRITE_DRAIN = 7
-# A step: one cycle to start the engines, one to see them both idle.
-STEP_OVERHEAD = 2
+# A step: one cycle to start the engines (STEP), one to see them both idle (STEP_WAIT), one to advance the step
+# counters and sums (ADV: their enables are flip-flops set in STEP_WAIT, not the engines' busy flags).
+STEP_OVERHEAD = 3
 # The first load: one cycle to start it, one to see it finish.
 START_OVERHEAD = 2
 # The last tile's write: one cycle to start it, one to see it finish, one for the done pulse.

@@ -154,7 +154,9 @@ class AxiAccelerator(wiring.Component):
         b_pending = Signal(16)
         seq_ar = Signal()                            # the sequencer drives AR/R (descriptor fetch)
         chunk_done = Signal()
-        m.d.comb += chunk_done.eq(Array(top.done)[sel])
+        # one layer runs at a time and a chunk's done is a flip-flop, set for one cycle as its layer ends: no
+        # select (an OR of flip-flops, not a multiplexer on sel)
+        m.d.comb += chunk_done.eq(top.done.any())
         # the running layer's chunk, a register: desc holds still from DISPATCH to the next FETCH, so sel is
         # right from the cycle after DISPATCH (in DISPATCH itself no chunk has started: TOP_DISPATCH); the
         # memory ports' multiplexers select from flip-flops, not from the sequencer's state

@@ -150,7 +150,10 @@ class ConvChunk(wiring.Component):
         g_do_w = Signal()
         g_do_l = Signal()
         g_lbank = Signal()
-        st_restart, st_fin, in_step = Signal(), Signal(), Signal()
+        st_restart = Signal()
+        in_step = Signal()                    # flip-flop, set for the STEP cycle
+        done = Signal()                       # flip-flop, set for the DONE cycle
+        st_fin, st_adv = Signal(), Signal()   # flip-flops, set for the ADV cycle: a step ends (and is not the last)
         c_busy = Signal()
         g_busy = Signal()
 
@@ -167,39 +170,49 @@ class ConvChunk(wiring.Component):
                 m.next = "PRE_WAIT"
             with m.State("PRE_WAIT"):
                 with m.If(~g_busy):
+                    m.d.sync += in_step.eq(1)
                     m.next = "STEP"
             with m.State("STEP"):
-                m.d.comb += [c_go.eq(1), g_go.eq(1), g_do_w.eq(pend_w), g_do_l.eq(~last_step), g_lbank.eq(~kbank),
-                             in_step.eq(1)]
+                m.d.sync += in_step.eq(0)
                 m.next = "STEP_WAIT"
             with m.State("STEP_WAIT"):
                 with m.If(~c_busy & ~g_busy):
-                    m.d.comb += st_fin.eq(1)
-                    m.d.sync += pend_w.eq(last_n)
-                    with m.If(last_n):
-                        m.d.sync += [wbank.eq(abank), abank.eq(~abank)]
-                    with m.If(last_step):
-                        m.next = "FINAL"
-                    with m.Else():
-                        m.d.sync += [cm.eq(nm), cr.eq(nr), cc.eq(nc), cn.eq(nn), kbank.eq(~kbank)]
-                        m.d.sync += [ends[x].eq(next_end[x]) for x in "mrcn"]
-                        m.d.sync += last_step.eq(next_end["m"] & next_end["r"] & next_end["c"] & next_end["n"])
-                        m.next = "STEP"
+                    m.d.sync += [st_fin.eq(1), st_adv.eq(~last_step)]
+                    m.next = "ADV"
+            with m.State("ADV"):
+                with m.If(last_step):
+                    m.next = "FINAL"
+                with m.Else():
+                    m.d.sync += in_step.eq(1)
+                    m.next = "STEP"
             with m.State("FINAL"):
                 m.d.comb += [g_go.eq(1), g_do_w.eq(1)]
                 m.next = "FINAL_WAIT"
             with m.State("FINAL_WAIT"):
                 with m.If(~g_busy):
+                    m.d.sync += done.eq(1)
                     m.next = "DONE"
             with m.State("DONE"):
-                m.d.comb += self.done.eq(1)
+                m.d.sync += done.eq(0)
                 m.next = "IDLE"
+        m.d.comb += self.done.eq(done)
         m.d.comb += self.busy.eq(~ctrl_fsm.ongoing("IDLE"))
+        with m.If(in_step):   # the STEP state, as a flip-flop: the engines' start strobes and their job
+            m.d.comb += [c_go.eq(1), g_go.eq(1), g_do_w.eq(pend_w), g_do_l.eq(~last_step), g_lbank.eq(~kbank)]
+        # the step's end (the ADV cycle), decided in STEP_WAIT: the enables are flip-flops (st_fin, st_adv) and
+        # the step flags, not the engines' busy flags nor the state register (timing.STEP_OVERHEAD)
+        with m.If(st_fin):
+            m.d.sync += [st_fin.eq(0), st_adv.eq(0), pend_w.eq(last_n)]
+            with m.If(last_n):
+                m.d.sync += [wbank.eq(abank), abank.eq(~abank)]
+        with m.If(st_adv):
+            m.d.sync += [cm.eq(nm), cr.eq(nr), cc.eq(nc), cn.eq(nn), kbank.eq(~kbank)]
+            m.d.sync += [ends[x].eq(next_end[x]) for x in "mrcn"]
+            m.d.sync += last_step.eq(next_end["m"] & next_end["r"] & next_end["c"] & next_end["n"])
 
         # per-step addresses and coordinates, kept by additions over the step nest (m, r, c, n): the loader
         # takes the next step's (the first step's in PRE), the writer the finished output tile's
         S = cfg["stride"]
-        st_adv = st_fin & ~last_step
         dw_lvl = (lambda v: [v, None, None, None]) if DW else (lambda v: [None, None, None, v])
 
         def step_sum(name, shape, init, coefs):

@@ -65,6 +65,7 @@ class VectorChunk(wiring.Component):
         m.d.sync += [one_step.eq(cfg["n_steps"] == 1), pen_step.eq(cfg["n_steps"] - 2)]
         c_go, g_go, g_bank = Signal(), Signal(), Signal()
         c_busy, g_busy = Signal(), Signal()
+        in_step, st_adv, done = Signal(), Signal(), Signal()   # the STEP, ADV and DONE states, as flip-flops
         layer_start = Signal()
         with m.FSM(name="ctrl") as ctrl:
             with m.State("IDLE"):
@@ -78,21 +79,36 @@ class VectorChunk(wiring.Component):
                 m.next = "PRE_WAIT"
             with m.State("PRE_WAIT"):
                 with m.If(~g_busy):
+                    m.d.sync += in_step.eq(1)
                     m.next = "STEP"
             with m.State("STEP"):
-                m.d.comb += [c_go.eq(1), g_go.eq(~last_step), g_bank.eq(~kbank)]
+                m.d.sync += in_step.eq(0)
                 m.next = "STEP_WAIT"
             with m.State("STEP_WAIT"):
                 with m.If(~c_busy & ~g_busy):
-                    with m.If(last_step):
-                        m.next = "DONE"
-                    with m.Else():
-                        m.d.sync += [step.eq(step + 1), kbank.eq(~kbank), last_step.eq(step == pen_step)]
-                        m.next = "STEP"
+                    m.d.sync += st_adv.eq(~last_step)
+                    m.next = "ADV"
+            with m.State("ADV"):
+                m.d.sync += st_adv.eq(0)
+                with m.If(last_step):
+                    m.d.sync += done.eq(1)
+                    m.next = "DONE"
+                with m.Else():
+                    m.d.sync += in_step.eq(1)
+                    m.next = "STEP"
             with m.State("DONE"):
-                m.d.comb += self.done.eq(1)
+                m.d.sync += done.eq(0)
                 m.next = "IDLE"
+        m.d.comb += self.done.eq(done)
         m.d.comb += self.busy.eq(~ctrl.ongoing("IDLE"))
+        # the STEP and ADV states as flip-flops (as the conv chunk's): the engines' start strobes, and the step's
+        # end decided a cycle ahead in STEP_WAIT (timing.STEP_OVERHEAD)
+        with m.If(in_step):
+            m.d.comb += [c_go.eq(1), g_go.eq(~last_step), g_bank.eq(~kbank)]
+        at_pen = Signal()
+        m.d.sync += at_pen.eq(step == pen_step)
+        with m.If(st_adv):
+            m.d.sync += [step.eq(step + 1), kbank.eq(~kbank), last_step.eq(at_pen)]
 
         # ------------------------------------------------------------ load engine
         # walks pixels t of the step, sources a (then b), beats jb; pixel index and tensor offset run on
