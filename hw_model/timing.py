@@ -12,8 +12,9 @@ Engine busy times (cycles), each a closed form; see docs/architecture.md for the
 # register (1) -> reduction register (1, which also reads the accumulator) -> accumulator write (1).
 COMPUTE_DRAIN = 5
 # A read issued at cycle t leaves the chunk at t+1 (registered port); memory returns it read_latency cycles
-# later, when it is scattered into the buffer: the last write lands read_latency + 1 cycles after the last issue.
-READ_DRAIN_EXTRA = 1
+# later into the chunk's data register (the port is across the die from the buffers), from which it is
+# scattered into the buffer: the last write lands read_latency + 2 cycles after the last issue.
+READ_DRAIN_EXTRA = 2
 # Writer: counters -> accumulator/record read (1) -> bias add (1) -> two partial products (1) -> their sum
 # plus the rounding half (1) -> shift (1) -> clamp (1) -> beat register and port (1): the port shows the last
 # beat 7 cycles after the last slot. (One operation a stage: 100 MHz on an ECP5-85, see README.)
@@ -27,10 +28,10 @@ START_OVERHEAD = 2
 END_OVERHEAD = 3
 
 # Vector chunk (residual add, global average pool), one channel per cycle:
-# counters -> pixel-buffer read (1) -> slot select (1) -> sum (1) -> products (1) -> their sum plus the rounding
-# half (1) -> shift (1) -> clamp (1) -> into the output beat and the port register (1): the last beat reaches the
-# port VEC_DRAIN cycles after the last iteration.
-VEC_DRAIN = 8
+# counters -> pixel-buffer read (1) -> beat register (1) -> slot select (1) -> sum (1) -> products (1) -> their
+# sum plus the rounding half (1) -> shift (1) -> clamp (1) -> into the output beat and the port register (1): the
+# last beat reaches the port VEC_DRAIN cycles after the last iteration.
+VEC_DRAIN = 9
 # After the last step: one cycle for the done pulse.
 VEC_END_OVERHEAD = 1
 

@@ -153,6 +153,7 @@ class AxiAccelerator(wiring.Component):
         base = Cat(regs["MEM_BASE_LO"], regs["MEM_BASE_HI"])
         b_pending = Signal(16)
         seq_ar = Signal()                            # the sequencer drives AR/R (descriptor fetch)
+        push_r = Signal()                            # a chunk's write, registered, goes into the write queue
         chunk_done = Signal()
         # one layer runs at a time and a chunk's done is a flip-flop, set for one cycle as its layer ends: no
         # select (an OR of flip-flops, not a multiplexer on sel)
@@ -161,6 +162,9 @@ class AxiAccelerator(wiring.Component):
         # right from the cycle after DISPATCH (in DISPATCH itself no chunk has started: TOP_DISPATCH); the
         # memory ports' multiplexers select from flip-flops, not from the sequencer's state
         m.d.sync += sel.eq(desc[:DESC_SEL_BITS])
+        # the descriptor's chunk and cfg, always driven (an idle chunk's cfg register follows them; top.start in
+        # DISPATCH starts the chunk named)
+        m.d.comb += [top.sel.eq(desc[:len(top.sel)]), top.cfg.eq(desc[32:32 + CFG_BITS])]
 
         with m.If(running):
             m.d.sync += regs["CYCLES"].eq(regs["CYCLES"] + 1)
@@ -187,7 +191,7 @@ class AxiAccelerator(wiring.Component):
                         m.d.sync += beat.eq(0)
                         m.next = "DISPATCH"
             with m.State("DISPATCH"):
-                m.d.comb += [top.start.eq(1), top.sel.eq(desc[:len(top.sel)]), top.cfg.eq(desc[32:32 + CFG_BITS])]
+                m.d.comb += top.start.eq(1)
                 m.d.sync += done_seen.eq(0)
                 m.next = "RUN"
             with m.State("RUN"):
@@ -198,7 +202,7 @@ class AxiAccelerator(wiring.Component):
                         m.d.sync += regs["BUSY_CYCLES"].eq(regs["BUSY_CYCLES"] + 1)
                         with m.If(chunk_done):
                             m.d.sync += done_seen.eq(1)
-                with m.Elif((wq.level == 0) & (b_pending == 0)):
+                with m.Elif((wq.level == 0) & ~push_r & (b_pending == 0)):
                     m.d.sync += [layer.eq(layer + 1), desc_ptr.eq(desc_ptr + nbeats)]
                     m.next = "FETCH"
                     with m.If(layer + 1 == regs["N_LAYERS"]):
@@ -244,14 +248,20 @@ class AxiAccelerator(wiring.Component):
         m.d.comb += [wr_en.eq(top.mem_wr_en.any()),
                      wr_addr.eq(Array(top.mem_wr_addr[i * A:(i + 1) * A] for i in range(n))[sel]),
                      wr_data.eq(Array(top.mem_wr_data[i * B:(i + 1) * B] for i in range(n))[sel])]
+        # the running chunk's write, registered beside the queue (the chunks are across the die from it): it is
+        # pushed the cycle after the request, which the stall's room condition reserves for
+        push_w = Signal()
+        wr_word = Signal(A + B, reset_less=True)
+        m.d.sync += push_r.eq(push_w)
+        with m.If(push_w):
+            m.d.sync += wr_word.eq(Cat(wr_addr, wr_data))
         aw_done = Signal()
         w_done = Signal()
         aw_hs = Signal()
         w_hs = Signal()
-        push_w = Signal()
         pop_w = Signal()
         m.d.comb += [
-            push_w.eq(wr_en & ~stall), wq.w_en.eq(push_w), wq.w_data.eq(Cat(wr_addr, wr_data)),
+            push_w.eq(wr_en & ~stall), wq.w_en.eq(push_r), wq.w_data.eq(wr_word),
             self.m_axi_awaddr.eq(base + (wq.r_data[:A] << size)), self.m_axi_wdata.eq(wq.r_data[A:]),
             self.m_axi_awvalid.eq(wq.r_rdy & ~aw_done), self.m_axi_wvalid.eq(wq.r_rdy & ~w_done),
             aw_hs.eq(self.m_axi_awvalid & self.m_axi_awready), w_hs.eq(self.m_axi_wvalid & self.m_axi_wready),
@@ -273,13 +283,17 @@ class AxiAccelerator(wiring.Component):
         # decision is made a cycle ahead from the bridge's next state, so that the enable of the whole top is a
         # register with no logic behind it: the data condition is exact (data that arrive the cycle before they
         # are due are in time, as with a combinational stall); the room conditions are taken whether or not the
-        # top requests (it may, and which it does is known only in the cycle itself).
-        def level_next(q):
-            return q.level + (q.w_en & q.w_rdy) - (q.r_en & q.r_rdy)
-        due_next = Mux(stall, due, Cat(rd_en, due[:-1]))
-        m.d.sync += stall.eq((due_next[L - 1] & (level_next(rq) == 0))
-                             | (level_next(arq) >= arq.depth) | (credits + issue - pop >= depth_r - 1)
-                             | (level_next(wq) >= wq.depth))
+        # top requests (it may, and which it does is known only in the cycle itself), and count this cycle's
+        # request as made whenever the top runs: the chunks' strobes, which come from across the die, are not in
+        # the decision at all. Writes reach their queue a cycle late (registered; reads do not: that cycle would
+        # come out of the memory's time to answer), so the write queue keeps room for the one in flight: level
+        # next cycle + (the top runs now) < depth.
+        def level_next(q, w_en=None):
+            return q.level + ((q.w_en if w_en is None else w_en) & q.w_rdy) - (q.r_en & q.r_rdy)
+        due_next = Mux(stall, due[L - 1], due[L - 2]) if L >= 2 else Mux(stall, due[0], rd_en)
+        m.d.sync += stall.eq((due_next & (level_next(rq) == 0))
+                             | (level_next(arq, ~stall) >= arq.depth) | (credits + ~stall - pop >= depth_r - 1)
+                             | (level_next(wq) + ~stall >= wq.depth))
 
         # ---------------------------------------------------------------- constant AXI fields
         m.d.comb += [

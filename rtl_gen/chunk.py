@@ -422,13 +422,16 @@ class ConvChunk(wiring.Component):
         TAG_KIND, TAG_INR, TAG_SUB = Signal(2), Signal(), Signal(range(max(SUB_IN, 1) + 1))
         TAG_A, TAG_B, TAG_C = Signal(max(IW, len(w_addr))), Signal(count_width(max(LANES, B_W, P_GB))), Signal(IW)
         tag_now = [TAG_KIND, TAG_INR, TAG_SUB, TAG_A, TAG_B, TAG_C]
+        # read data are registered as they arrive (the memory port is across the die from the buffers): the tag
+        # travels LAT + READ_DRAIN_EXTRA cycles, the port register, the memory's latency and this one
+        rd_data = reg(self.mem_rd_data, "rd_data_r")
         line = [tag_now]
-        for d in range(LAT + 1):
+        for d in range(LAT + timing.READ_DRAIN_EXTRA):
             line.append(stage(line[-1], f"dl{d}"))
         k_, inr_, sub_, ta, _, _ = line[-1]
         hold = Signal(BUS, reset_less=True)
         data_now = Signal(BUS)
-        m.d.comb += data_now.eq(Mux(sub_ == 0, Mux(inr_, self.mem_rd_data, 0), hold))
+        m.d.comb += data_now.eq(Mux(sub_ == 0, Mux(inr_, rd_data, 0), hold))
         with m.If(k_ != 0):
             m.d.sync += hold.eq(data_now)
         # scatter into the buffers. Each write port's enable, address and lane select are computed from the tag

@@ -1,8 +1,10 @@
 """AcceleratorTop: every chunk of an accelerator, each with its own memory port and its own cfg register.
 
 A layer is dispatched with `start` high for one cycle, `sel` naming the chunk (its index in the config) and
-`cfg` its packed registers (hw_model.regs): the top latches cfg into that chunk's register and starts the
-chunk the next cycle (hw_model.timing.TOP_DISPATCH). Chunks run independently, so frames can be pipelined
+`cfg` its packed registers (hw_model.regs): the top starts that chunk the next cycle
+(hw_model.timing.TOP_DISPATCH). A chunk's cfg register follows the cfg input while the chunk is idle and holds
+from its start to its end, so the dispatch cycle's cfg is the one it runs (the register's enable is the chunk's
+own idle state, not the dispatch decode from the sequencer). Chunks run independently, so frames can be pipelined
 across them (each chunk works on a different frame); `busy` and `done` are per chunk. Memory ports are
 flattened: chunk i's read address is mem_rd_addr[i*ADDR +: ADDR], and so on.
 """
@@ -40,7 +42,7 @@ class AcceleratorTop(wiring.Component):
             cfg = Signal(CFG_BITS, name=f"{ch.name}_cfg", reset_less=True)   # data: latched at dispatch
             go = Signal(name=f"{ch.name}_go")
             hit = self.start & (self.sel == i)
-            with m.If(hit):
+            with m.If(~self.busy[i]):
                 m.d.sync += cfg.eq(self.cfg)
             m.d.sync += go.eq(hit)
             m.d.comb += [

@@ -143,15 +143,17 @@ class VectorChunk(wiring.Component):
         # g_busy = l_run | (l_drain != 0) and c_busy likewise, kept in flip-flops (as the conv chunk's c_busy)
         m.d.sync += g_busy.eq(g_go | l_run | (l_drain > 1))
 
-        # tags travel with the request until its data returns (LAT + 1 cycles)
+        # tags travel with the request until its data are in the data register (LAT + READ_DRAIN_EXTRA cycles: the
+        # port register, the memory's latency, the register the data arrive in, as the conv chunk's)
+        rd_data = pipe_reg(m, self.mem_rd_data, "rd_data_r")
         tag = [l_run, inr, l_src, Mux(l_bank, D, 0) + l_word + l_jb]
         line = tag
-        for d in range(LAT + 1):
+        for d in range(LAT + timing.READ_DRAIN_EXTRA):
             line = [pipe_reg(m, s, f"ld{d}_{i}") for i, s in enumerate(line)]
         t_v, t_inr, t_src, t_word = line
         for i in range(2):
             m.d.comb += [wr[i].en.eq(t_v & (t_src == i)), wr[i].addr.eq(t_word),
-                         wr[i].data.eq(Mux(t_inr, self.mem_rd_data, 0))]
+                         wr[i].data.eq(Mux(t_inr, rd_data, 0))]
 
         # ------------------------------------------------------------ compute engine
         c_run, c_bank = Signal(), Signal()
@@ -222,9 +224,12 @@ class VectorChunk(wiring.Component):
 
         first = ~pool | (t == 0)
         s1 = stage([c_run, first, emit, c_slot, o_slot, write, waddr], "v1")
-        # stage 1: the operands out of their beats
-        xa, xb = Signal(Q, reset_less=True), Signal(Q, reset_less=True)
-        m.d.sync += [xa.eq(rd[0].data.word_select(s1[3], Q)), xb.eq(rd[1].data.word_select(s1[3], Q))]
+        # stage 1: the buffers' beats into registers (a block RAM's output is slow, and the select is a wide
+        # multiplexer); stage 1b: the operands out of their beats
+        beat_a, beat_b = (pipe_reg(m, r.data, f"beat_{x}") for r, x in zip(rd, "ab"))
+        s1 = stage(s1, "v1b")
+        xa, xb = Signal(Q, name="xa", reset_less=True), Signal(Q, name="xb", reset_less=True)
+        m.d.sync += [xa.eq(beat_a.word_select(s1[3], Q)), xb.eq(beat_b.word_select(s1[3], Q))]
         s2 = stage([s1[0], s1[1], s1[2], s1[4], s1[5], s1[6]], "v2")
         # stage 2: the pool's running sum (the add passes a through)
         SUM = Q + 16
