@@ -5,8 +5,8 @@ Every step of a layer has the same shape, so a layer's cycles are a closed form 
 
     C = mg*trb*cgs*ng*K^2 + COMPUTE_DRAIN                         compute busy cycles per step
                                                                   (cgs = tcb, or ceil(tcb/tn) on a pixel chunk)
-    R = rows_in*cols_in*kb_in*sub_in + w_tile_beats + LAT + 2     read stream: next step's inputs, weights
-    P = p_tile_beats + LAT + 2                                    requantization records of a finished tile
+    R = rows_in*cols_in*kb_in*sub_in + w_tile_beats + LAT + READ_DRAIN_EXTRA     next step's inputs, weights
+    P = p_tile_beats + LAT + READ_DRAIN_EXTRA                     requantization records of a finished tile
     W = trb*tcb*kb_out*sub_w + WRITE_DRAIN                        requantize and write a finished tile
 
 Steps k = 0..S-1 (S = n_m*n_r*n_c*n_n, n innermost). Step k's memory engine writes the tile finished by
@@ -47,7 +47,7 @@ def vector_cycles_from_fields(f: dict) -> np.ndarray:
     every source (R) while the previous step runs its tcb*C channel iterations (C); writes leave from the
     pipeline, so there is no write phase.
 
-        R = tcb*in_nb*srcs + LAT + 2      C = tcb*C + VEC_DRAIN
+        R = tcb*in_nb*srcs + LAT + READ_DRAIN_EXTRA      C = tcb*C + VEC_DRAIN
         total = R + START_OVERHEAD + (n_steps-1)*max(C, R) + C + n_steps*STEP_OVERHEAD + VEC_END_OVERHEAD
     """
     R = f["tcb"] * f["in_nb"] * f["srcs"] + f["lat"] + timing.READ_DRAIN_EXTRA

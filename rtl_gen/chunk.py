@@ -22,7 +22,7 @@ from hw_model.mapping import ceil_div, field_bounds
 from hw_model.regs import CFG_BITS, field_offsets
 
 from .walk import (CARRY, count_width, narrow_shift, nested_sum, pipe_reg, registered_lasts, round_clamp,
-                   shift_less_one, times, times_small)
+                   shift_less_one, split_product, times, times_small)
 
 CNT = 16  # width of the layer-level counters (steps, map coordinates); tile counters take field_bounds
 
@@ -675,7 +675,6 @@ class ConvChunk(wiring.Component):
                    for a in range(TM)]
         SW = BIAS_BITS + 1                       # acc + bias
         YW = SW + MULT_BITS + 1                  # (acc + bias) * mult
-        LO = MULT_BITS                           # the product splits acc + bias at this bit: LO x MULT_BITS, rest
         w2 = stage(w1, "w2")
         w3 = stage(w2, "w3")
         w4 = stage(w3, "w4")
@@ -689,14 +688,11 @@ class ConvChunk(wiring.Component):
             m.d.sync += [sacc.eq(acc_val[a] + rec[0:BIAS_BITS].as_signed()),
                          mlt.eq(Mux(raw, 1, rec[BIAS_BITS:BIAS_BITS + MULT_BITS])),
                          sh[0].eq(Mux(raw, 0, rec[BIAS_BITS + MULT_BITS:])), sh[1].eq(sh[0]), sh[2].eq(sh[1])]
-            p_lo = Signal(unsigned(LO + MULT_BITS), name=f"plo{a}", reset_less=True)
-            p_hi = Signal(signed(SW - LO + MULT_BITS + 1), name=f"phi{a}", reset_less=True)
             # round half up on the product shifted by max(shift - 1, 0) (walk.round_clamp)
             s1 = [Signal(SHIFT_BITS, name=f"s1_{i}_{a}", reset_less=True) for i in range(2)]
-            m.d.sync += [p_lo.eq(sacc[:LO] * mlt), p_hi.eq(sacc[LO:].as_signed() * mlt),
-                         s1[0].eq(shift_less_one(sh[0])), s1[1].eq(s1[0])]
+            m.d.sync += [s1[0].eq(shift_less_one(sh[0])), s1[1].eq(s1[0])]
             t = Signal(signed(YW), name=f"t{a}", reset_less=True)            # (acc + bias) * mult, exactly
-            m.d.sync += t.eq((p_hi << LO) + p_lo)
+            m.d.sync += t.eq(split_product(m, sacc, mlt, f"p{a}"))
             z = narrow_shift(m, t, s1[1], QN + 1, f"z{a}")  # t >> s1, as far as round_clamp reads it
             whole = Signal(name=f"whole{a}")                # shift 0: no rounding
             m.d.sync += whole.eq(sh[2] == 0)

@@ -39,7 +39,7 @@ class AcceleratorTop(wiring.Component):
         for i, ch in enumerate(self.acc.chunks):
             unit = VectorChunk(ch, self.acc.memory) if ch.vector else ConvChunk(ch, self.acc.memory)
             m.submodules[ch.name] = unit
-            cfg = Signal(CFG_BITS, name=f"{ch.name}_cfg", reset_less=True)   # data: latched at dispatch
+            cfg = Signal(CFG_BITS, name=f"{ch.name}_cfg", reset_less=True)   # data: follows cfg while idle
             go = Signal(name=f"{ch.name}_go")
             hit = self.start & (self.sel == i)
             with m.If(~self.busy[i]):

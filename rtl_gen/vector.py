@@ -20,7 +20,7 @@ from hw_model.config import MULT_BITS, Chunk, MemoryInterface
 from hw_model.mapping import field_bounds
 from hw_model.regs import CFG_BITS, field_offsets
 
-from .walk import count_width, narrow_shift, pipe_reg, registered_lasts, round_clamp, shift_less_one
+from .walk import count_width, narrow_shift, pipe_reg, registered_lasts, round_clamp, shift_less_one, split_product
 
 CNT = 16   # steps of a layer; tile counters take field_bounds, addresses the memory's addr_bits
 
@@ -241,15 +241,13 @@ class VectorChunk(wiring.Component):
         s3 = stage(s2[2:], "v3")
         # stages 3..6, one operation each: the two products, their sum, the shift by max(vshift - 1, 0), the
         # rounding and clamp (walk.round_clamp)
-        # the sum is wider than a multiplier's port: its product is two (split at MULT_BITS, as the conv chunk's
-        # requantizer's), each registered, and summed with the other product in the next stage
-        LO = MULT_BITS
-        pa_lo, pa_hi = Signal(LO + MULT_BITS, reset_less=True), Signal(SUM - LO + MULT_BITS, reset_less=True)
+        # the sum is wider than a multiplier's port: its product is two (walk.split_product), summed with the
+        # other product in the next stage
+        pa = split_product(m, acc, cfg["mult_a"], "pa")
         pb = Signal(Q + MULT_BITS, reset_less=True)
-        m.d.sync += [pa_lo.eq(acc[:LO] * cfg["mult_a"]), pa_hi.eq(acc[LO:] * cfg["mult_a"]),
-                     pb.eq(xb2 * cfg["mult_b"])]
+        m.d.sync += pb.eq(xb2 * cfg["mult_b"])
         y = Signal(SUM + MULT_BITS + 1, reset_less=True)
-        m.d.sync += y.eq((pa_hi << LO) + pa_lo + pb)
+        m.d.sync += y.eq(pa + pb)
         vs1, whole = Signal(len(cfg["vshift"]), reset_less=True), Signal(reset_less=True)   # the layer's, settled long before stage 5
         m.d.sync += [vs1.eq(shift_less_one(cfg["vshift"])), whole.eq(cfg["vshift"] == 0)]
         z = narrow_shift(m, y, vs1, QN + 1, "z")        # y >> vs1, as far as round_clamp reads it

@@ -14,6 +14,8 @@ from operator import and_
 
 from amaranth import Array, Cat, Const, Mux, Signal
 
+from hw_model.config import MULT_BITS
+
 CARRY = "carry"  # a level that continues from the innermost level's next value (a linear count)
 
 
@@ -52,6 +54,17 @@ def pipe_reg(m, value, name: str):
     r = Signal(value.shape(), name=name, reset_less=len(value) > 2)
     m.d.sync += r.eq(value)
     return r
+
+
+def split_product(m, x, k, name: str):
+    """x * k for an x wider than a multiplier's port (k at most MULT_BITS wide): two products, of x's low MULT_BITS
+    bits and of the rest (signed as x), each registered (a pipeline stage); returns their sum, x * k exactly, for
+    the next stage to register. Each product fits one MULT18X18D / DSP48E1."""
+    lo_x = x[:MULT_BITS]
+    hi_x = x[MULT_BITS:].as_signed() if x.shape().signed else x[MULT_BITS:]
+    lo, hi = (Signal((v * k).shape(), name=f"{name}_{s}", reset_less=True) for v, s in ((lo_x, "lo"), (hi_x, "hi")))
+    m.d.sync += [lo.eq(lo_x * k), hi.eq(hi_x * k)]
+    return (hi << MULT_BITS) + lo
 
 
 def shift_less_one(shift):
