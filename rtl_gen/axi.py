@@ -29,7 +29,7 @@ from amaranth.lib.wiring import In, Out
 from hw_model.config import Accelerator
 from hw_model.control import (AXI_ADDR_BITS, AXI_ID_BITS, CONTROL, CTRL_ADDR_BITS, CTRL_DONE, CTRL_IDLE, CTRL_START,
                               GIE_ENABLE, IRQ_DONE, desc_beats, info_word)
-from hw_model.regs import CFG_BITS, DESC_SEL_BITS
+from hw_model.regs import DESC_SEL_BITS
 
 from .top import AcceleratorTop
 
@@ -73,7 +73,7 @@ class AxiAccelerator(wiring.Component):
         nbeats = desc_beats(mem)
 
         stall = Signal()    # a register: it drives the clock enable of every flip-flop of the top
-        top = AcceleratorTop(acc)
+        top = AcceleratorTop(acc, desc_beats=nbeats)
         m.submodules.top = EnableInserter(~stall)(top)
         depth_r = 1 << (L + 3).bit_length()          # > read_latency + the AXI round trip
         m.submodules.arq = arq = SyncFIFO(width=A, depth=4)             # read requests for AR
@@ -145,7 +145,7 @@ class AxiAccelerator(wiring.Component):
         # ---------------------------------------------------------------- the sequencer
         layer = regs["LAYER"]
         sel = Signal(DESC_SEL_BITS)
-        desc = Signal(nbeats * B, reset_less=True)   # the descriptor being fetched, beat by beat
+        desc_sel = Signal(DESC_SEL_BITS, reset_less=True)   # the fetched descriptor's chunk select (beat 0)
         beat = Signal(range(nbeats + 1))
         desc_ptr = Signal(A)                         # beat address of the current layer's descriptor
         ar_sent = Signal()
@@ -158,13 +158,18 @@ class AxiAccelerator(wiring.Component):
         # one layer runs at a time and a chunk's done is a flip-flop, set for one cycle as its layer ends: no
         # select (an OR of flip-flops, not a multiplexer on sel)
         m.d.comb += chunk_done.eq(top.done.any())
-        # the running layer's chunk, a register: desc holds still from DISPATCH to the next FETCH, so sel is
+        # the running layer's chunk, a register: desc_sel holds still from DISPATCH to the next FETCH, so sel is
         # right from the cycle after DISPATCH (in DISPATCH itself no chunk has started: TOP_DISPATCH); the
         # memory ports' multiplexers select from flip-flops, not from the sequencer's state
-        m.d.sync += sel.eq(desc[:DESC_SEL_BITS])
-        # the descriptor's chunk and cfg, always driven (an idle chunk's cfg register follows them; top.start in
-        # DISPATCH starts the chunk named)
-        m.d.comb += [top.sel.eq(desc[:len(top.sel)]), top.cfg.eq(desc[32:32 + CFG_BITS])]
+        m.d.sync += sel.eq(desc_sel)
+        m.d.comb += top.sel.eq(desc_sel[:len(top.sel)])
+        # the descriptor's beats go to every idle chunk as they arrive (AcceleratorTop's desc_beats form),
+        # registered here: the last one is written in DISPATCH, the cycle before the chunk starts
+        desc_we = Signal()
+        desc_beat = Signal(range(nbeats), reset_less=True)
+        desc_data = Signal(B, reset_less=True)
+        m.d.comb += [top.desc_we.eq(desc_we), top.desc_beat.eq(desc_beat), top.desc_data.eq(desc_data)]
+        m.d.sync += desc_we.eq(0)
 
         with m.If(running):
             m.d.sync += regs["CYCLES"].eq(regs["CYCLES"] + 1)
@@ -186,7 +191,10 @@ class AxiAccelerator(wiring.Component):
                 with m.If(self.m_axi_arvalid & self.m_axi_arready):
                     m.d.sync += ar_sent.eq(1)
                 with m.If(ar_sent & self.m_axi_rvalid):
-                    m.d.sync += [desc.eq(Cat(desc[B:], self.m_axi_rdata)), beat.eq(beat + 1), ar_sent.eq(0)]
+                    m.d.sync += [desc_we.eq(1), desc_beat.eq(beat), desc_data.eq(self.m_axi_rdata),
+                                 beat.eq(beat + 1), ar_sent.eq(0)]
+                    with m.If(beat == 0):
+                        m.d.sync += desc_sel.eq(self.m_axi_rdata[:DESC_SEL_BITS])
                     with m.If(beat == nbeats - 1):       # leave FETCH with beat 0 for the next descriptor
                         m.d.sync += beat.eq(0)
                         m.next = "DISPATCH"

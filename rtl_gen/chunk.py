@@ -297,8 +297,13 @@ class ConvChunk(wiring.Component):
         #   accumulator mg*acc_plane + r*cgs + c = (mg*trb + r)*cgs + c: one linear count over (mg, r, c)
         SMAX = ch.max_stride
 
-        def comp_sum(name, width, coefs):
-            cur, _ = nested_sum(m, f"c_{name}", unsigned(width), 0, coefs, [e_mg, e_r, e_c, e_ng, e_kh, e_kw],
+        # a buffer address's bank offset is the sum's initial value, not an adder between the sum's register and
+        # the block RAMs' address pins: restart (c_go) takes the new step's bank (kbank, latched into c_bank then)
+        c_bank_now = Mux(c_go, kbank, c_bank)
+
+        def comp_sum(name, width, coefs, bank_depth=0):
+            init = Mux(c_bank_now, bank_depth, 0) if bank_depth else 0
+            cur, _ = nested_sum(m, f"c_{name}", unsigned(width), init, coefs, [e_mg, e_r, e_c, e_ng, e_kh, e_kw],
                                 c_run, c_go)
             return cur
         in_plane = cfg["in_plane"]
@@ -306,13 +311,13 @@ class ConvChunk(wiring.Component):
         w_addr = Signal(max(1, (2 * D_W - 1).bit_length()))
         acc_addr = Signal(max(1, (2 * D_ACC - 1).bit_length()))
         m.d.comb += [
-            w_addr.eq(Mux(c_bank, D_W, 0) + comp_sum("w", len(w_addr), [CARRY, None, None, CARRY, CARRY, 1])),
+            w_addr.eq(comp_sum("w", len(w_addr), [CARRY, None, None, CARRY, CARRY, 1], D_W)),
             acc_addr.eq(Mux(c_abank, D_ACC, 0) + comp_sum("acc", len(acc_addr), [CARRY, CARRY, 1, None, None, None])),
         ]
         if not PX:
-            m.d.comb += in_addr.eq(Mux(c_bank, D_IN, 0) + comp_sum(
+            m.d.comb += in_addr.eq(comp_sum(
                 "in", IW, [in_plane if DW else None, cfg["in_row_step"], S, None if DW else in_plane,
-                             cfg["cols_in"], 1]))
+                           cfg["cols_in"], 1], D_IN))
         bank_of = []
         if PX:
             # lane p reads column (cg*TP + p)*S + kw of row r*S + kh: bank = column mod NBK, distinct per lane

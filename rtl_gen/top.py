@@ -4,30 +4,41 @@ A layer is dispatched with `start` high for one cycle, `sel` naming the chunk (i
 `cfg` its packed registers (hw_model.regs): the top starts that chunk the next cycle
 (hw_model.timing.TOP_DISPATCH). A chunk's cfg register follows the cfg input while the chunk is idle and holds
 from its start to its end, so the dispatch cycle's cfg is the one it runs (the register's enable is the chunk's
-own idle state, not the dispatch decode from the sequencer). Chunks run independently, so frames can be pipelined
+own idle state, not the dispatch decode from the sequencer).
+
+With `desc_beats` (the AXI wrapper's form) there is no parallel cfg port: the layer's descriptor is written into
+every idle chunk beat by beat, as it is fetched (`desc_we`, `desc_beat`, `desc_data`: a memory-bus-wide beat of the
+descriptor of hw_model.regs), and each chunk's cfg is the descriptor's cfg field (from bit DESC_CFG_BIT). On a
+die, a 972-bit cfg bus to every chunk is the design's largest bundle of long wires; the beats are as wide as
+the memory bus. A beat written in the cycle before `start` is in the chunk's cfg when it starts. Chunks run independently, so frames can be pipelined
 across them (each chunk works on a different frame); `busy` and `done` are per chunk. Memory ports are
 flattened: chunk i's read address is mem_rd_addr[i*ADDR +: ADDR], and so on.
 """
 from __future__ import annotations
 
-from amaranth import Module, Signal
+from amaranth import Cat, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hw_model.config import Accelerator
-from hw_model.regs import CFG_BITS
+from hw_model.regs import CFG_BITS, DESC_CFG_BIT
 
 from .chunk import ConvChunk
 from .vector import VectorChunk
 
 
 class AcceleratorTop(wiring.Component):
-    def __init__(self, acc: Accelerator):
-        self.acc = acc
+    def __init__(self, acc: Accelerator, desc_beats: int = 0):
+        self.acc, self.desc_beats = acc, desc_beats
         n, mem = len(acc.chunks), acc.memory
         self.sel_bits = max(1, (n - 1).bit_length())
+        if desc_beats:
+            assert desc_beats * mem.bus_bits >= DESC_CFG_BIT + CFG_BITS
+            cfg_in = {"desc_we": In(1), "desc_beat": In(range(desc_beats)), "desc_data": In(mem.bus_bits)}
+        else:
+            cfg_in = {"cfg": In(CFG_BITS)}
         super().__init__({
-            "start": In(1), "sel": In(self.sel_bits), "cfg": In(CFG_BITS),
+            "start": In(1), "sel": In(self.sel_bits), **cfg_in,
             "busy": Out(n), "done": Out(n),
             "mem_rd_en": Out(n), "mem_rd_addr": Out(n * mem.addr_bits), "mem_rd_data": In(n * mem.bus_bits),
             "mem_wr_en": Out(n), "mem_wr_addr": Out(n * mem.addr_bits), "mem_wr_data": Out(n * mem.bus_bits),
@@ -39,11 +50,19 @@ class AcceleratorTop(wiring.Component):
         for i, ch in enumerate(self.acc.chunks):
             unit = VectorChunk(ch, self.acc.memory) if ch.vector else ConvChunk(ch, self.acc.memory)
             m.submodules[ch.name] = unit
-            cfg = Signal(CFG_BITS, name=f"{ch.name}_cfg", reset_less=True)   # data: follows cfg while idle
             go = Signal(name=f"{ch.name}_go")
             hit = self.start & (self.sel == i)
-            with m.If(~self.busy[i]):
-                m.d.sync += cfg.eq(self.cfg)
+            if self.desc_beats:
+                # the descriptor, one bus-wide register per beat (bits the chunk does not read are not kept)
+                words = [Signal(B, name=f"{ch.name}_desc{k}", reset_less=True) for k in range(self.desc_beats)]
+                for k, w in enumerate(words):
+                    with m.If(~self.busy[i] & self.desc_we & (self.desc_beat == k)):
+                        m.d.sync += w.eq(self.desc_data)
+                cfg = Cat(*words)[DESC_CFG_BIT:DESC_CFG_BIT + CFG_BITS]
+            else:
+                cfg = Signal(CFG_BITS, name=f"{ch.name}_cfg", reset_less=True)   # data: follows cfg while idle
+                with m.If(~self.busy[i]):
+                    m.d.sync += cfg.eq(self.cfg)
             m.d.sync += go.eq(hit)
             m.d.comb += [
                 unit.start.eq(go), unit.cfg.eq(cfg),

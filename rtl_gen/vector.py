@@ -10,7 +10,7 @@ hw_model.timing; the cycle formula is hw_model.cycles.vector_cycles_from_fields.
 """
 from __future__ import annotations
 
-from amaranth import Module, Mux, Signal, unsigned
+from amaranth import Const, Module, Mux, Signal, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -177,6 +177,14 @@ class VectorChunk(wiring.Component):
         last_t = t == lasts["tcb"]
         last_c = c == lasts["channels"]
 
+        # the buffers' read address, bank + t_word + c_beat, kept in a register beside them (updated with the same
+        # steps: no adder between a register and the block RAMs' address pins)
+        r_addr = Signal(len(rd[0].addr), reset_less=True)
+        bank_off = Mux(c_bank, D, 0)
+        beat_step = (c_slot == V_IN - 1) if V_IN > 1 else Const(1, 1)   # the next channel is in the next beat
+        with m.If(c_go):
+            m.d.sync += r_addr.eq(Mux(kbank, D, 0))
+
         def next_channel():
             m.d.sync += [c.eq(c + 1), c_slot.eq(c_slot + 1), o_slot.eq(o_slot + 1)]
             if V_IN > 1:
@@ -195,18 +203,19 @@ class VectorChunk(wiring.Component):
 
         with m.If(c_run):
             with m.If(pool):        # channels outer, pixels inner
-                m.d.sync += [t.eq(t + 1), t_word.eq(t_word + cfg["in_nb"])]
+                m.d.sync += [t.eq(t + 1), t_word.eq(t_word + cfg["in_nb"]), r_addr.eq(r_addr + cfg["in_nb"])]
                 with m.If(last_t):
-                    m.d.sync += [t.eq(0), t_word.eq(0)]
+                    m.d.sync += [t.eq(0), t_word.eq(0), r_addr.eq(bank_off + c_beat + beat_step)]
                     next_channel()
                     with m.If(last_c):
                         finish()
             with m.Else():          # pixels outer, channels inner
                 next_channel()
+                m.d.sync += r_addr.eq(r_addr + beat_step)
                 with m.If(last_c):
                     first_channel()
                     m.d.sync += [t.eq(t + 1), t_word.eq(t_word + cfg["in_nb"]), p.eq(p + 1),
-                                 o_off.eq(o_off + cfg["out_nb"])]
+                                 o_off.eq(o_off + cfg["out_nb"]), r_addr.eq(bank_off + t_word + cfg["in_nb"])]
                     with m.If(last_t):
                         finish()
         with m.If(~c_run & (c_drain != 0)):
@@ -214,7 +223,7 @@ class VectorChunk(wiring.Component):
         m.d.sync += c_busy.eq(c_go | c_run | (c_drain > 1))
 
         for r in rd:
-            m.d.comb += r.addr.eq(Mux(c_bank, D, 0) + t_word + c_beat)
+            m.d.comb += r.addr.eq(r_addr)
         emit = c_run & (~pool | last_t)
         write = emit & ((o_slot == vo_m1) | last_c) & (pool | (p < cfg["pixels"]))
         waddr = cfg["out_base"] + Mux(pool, 0, o_off) + o_beat
