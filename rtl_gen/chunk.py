@@ -543,12 +543,15 @@ class ConvChunk(wiring.Component):
                                o_last_s], o_run, o_restart)
         m.d.comb += [o_inr.eq((o_ho < cfg["out_h"]) & (o_wo < cfg["out_w"]) & (o_jb < cfg["out_nb"])),
                      o_addr.eq(gw["obase"] + o_off)]
+        # the writer's reads: addresses computed from the walk's registers, registered (a pipeline stage), then to
+        # the memories' address pins (the accumulator's block RAMs are across the chunk from the walk)
         for a in range(TM):
             grp = o_gb + o_s + (a < o_rot)
             for p in range(TP):
-                m.d.comb += acc_rd_w[a * TP + p].addr.eq(Mux(g_wbank, D_ACC, 0) + o_goff + o_soff
-                                                         + Mux(a < o_rot, cfg["acc_plane"], 0) + o_pix)
-            m.d.comb += p_rd[a].addr.eq(grp)
+                m.d.comb += acc_rd_w[a * TP + p].addr.eq(pipe_reg(
+                    m, Mux(g_wbank, D_ACC, 0) + o_goff + o_soff + Mux(a < o_rot, cfg["acc_plane"], 0) + o_pix,
+                    f"acc_rd_addr{a * TP + p}"))
+            m.d.comb += p_rd[a].addr.eq(pipe_reg(m, grp, f"p_rd_addr{a}"))
 
         def start_input_stream(bank):
             m.d.comb += l_restart.eq(1)
@@ -674,7 +677,7 @@ class ConvChunk(wiring.Component):
         # that no stage holds more than one adder, multiplier or shifter: bias add, two 17 x 16 products (one
         # DSP each), their sum, the shift by max(shift - 1, 0), the rounding and clamp (walk.round_clamp), the beat
         o_tags = [o_run, o_last_s, o_s, o_rot, o_inr, o_addr, o_cp]
-        w1 = stage(o_tags, "w1")
+        w1 = stage(stage(o_tags, "w0"), "w1")
         # each output channel's accumulator: its lane, or (pixel) the lane of the pixel's column
         acc_val = [Array([acc_rd_w[a * TP + p].data for p in range(TP)])[w1[6]] if PX else acc_rd_w[a].data
                    for a in range(TM)]
