@@ -391,11 +391,12 @@ class ConvChunk(wiring.Component):
                 terms = [terms[i] + terms[i + 1] if i + 1 < len(terms) else terms[i] for i in range(0, len(terms), 2)]
             m.d.sync += tree[a].eq(terms[0])
         s3 = stage(s2, "s3")
-        # stage 3: reduction over (ng, kh, kw); read the accumulator on the last term
+        # stage 3: reduction over (ng, kh, kw); read the accumulator on the last term. No enable: a run's terms
+        # come one a cycle from its first (the AXI stall holds the whole chunk), each reduction starts with a
+        # first term, and a reduction's last value is written (stage 4) before anything after it lands
         red = [Signal(signed(32), name=f"red{a}", reset_less=True) for a in range(OL)]
-        with m.If(s3[0]):
-            for a in range(OL):
-                m.d.sync += red[a].eq(Mux(s3[1], tree[a], red[a] + tree[a]))
+        for a in range(OL):
+            m.d.sync += red[a].eq(Mux(s3[1], tree[a], red[a] + tree[a]))
         for p in acc_rd_c:
             m.d.comb += p.addr.eq(s3[3])
         s4 = stage(s3, "s4")
