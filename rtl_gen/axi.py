@@ -20,8 +20,7 @@ never pushes back, a layer never stalls and BUSY_CYCLES equals the cycle model e
 """
 from __future__ import annotations
 
-from amaranth import Array, Cat, Const, Module, Mux, Signal
-from amaranth.hdl import EnableInserter
+from amaranth import Array, Cat, ClockSignal, Const, Instance, Module, Mux, ResetSignal, Signal
 from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
@@ -72,9 +71,17 @@ class AxiAccelerator(wiring.Component):
         size = (B // 8 - 1).bit_length()            # AxSIZE: log2(bytes per beat)
         nbeats = desc_beats(mem)
 
-        stall = Signal()    # a register: it drives the clock enable of every flip-flop of the top
-        top = AcceleratorTop(acc, desc_beats=nbeats)
-        m.submodules.top = EnableInserter(~stall)(top)
+        # the stall, a register. Each chunk's flip-flops are held by a copy of it of its own (top.hold), kept apart
+        # in synthesis (keep_reg_verilog): one register driving the enables of every chunk is a net over the die
+        stall = Signal()
+        stall_next = Signal()
+        top = AcceleratorTop(acc, desc_beats=nbeats, hold=True)
+        m.submodules.top = top
+        for i in range(n):
+            hold = Signal(name=f"hold_{acc.chunks[i].name}")
+            m.submodules[f"hold_{acc.chunks[i].name}"] = Instance(
+                keep_reg_name(acc.name), i_clk=ClockSignal(), i_rst=ResetSignal(), i_d=stall_next, o_q=hold)
+            m.d.comb += top.hold[i].eq(hold)
         depth_r = 1 << (L + 3).bit_length()          # > read_latency + the AXI round trip
         m.submodules.arq = arq = SyncFIFO(width=A, depth=4)             # read requests for AR
         m.submodules.rq = rq = SyncFIFO(width=B, depth=depth_r)         # R data until due
@@ -299,9 +306,10 @@ class AxiAccelerator(wiring.Component):
         def level_next(q, w_en=None):
             return q.level + ((q.w_en if w_en is None else w_en) & q.w_rdy) - (q.r_en & q.r_rdy)
         due_next = Mux(stall, due[L - 1], due[L - 2]) if L >= 2 else Mux(stall, due[0], rd_en)
-        m.d.sync += stall.eq((due_next & (level_next(rq) == 0))
-                             | (level_next(arq, ~stall) >= arq.depth) | (credits + ~stall - pop >= depth_r - 1)
-                             | (level_next(wq) + ~stall >= wq.depth))
+        m.d.comb += stall_next.eq((due_next & (level_next(rq) == 0))
+                                  | (level_next(arq, ~stall) >= arq.depth) | (credits + ~stall - pop >= depth_r - 1)
+                                  | (level_next(wq) + ~stall >= wq.depth))
+        m.d.sync += stall.eq(stall_next)
 
         # ---------------------------------------------------------------- constant AXI fields
         m.d.comb += [
@@ -318,8 +326,21 @@ def axi_module_name(acc_name: str) -> str:
     return f"trips_{acc_name.replace('-', '_')}_axi"
 
 
+def keep_reg_name(acc_name: str) -> str:
+    return f"{axi_module_name(acc_name)}_keep_reg"
+
+
+def keep_reg_verilog(acc_name: str) -> str:
+    """A one-bit register (synchronous reset to 0) that synthesis keeps as a module of its own: yosys merges
+    registers with the same input (opt_merge) whatever their wires' attributes, and merged copies of the stall
+    would be one net over the die again."""
+    return (f"(* keep_hierarchy *)\nmodule {keep_reg_name(acc_name)}(input clk, input rst, input d, output reg q);\n"
+            "  always @(posedge clk)\n    if (rst) q <= 1'b0;\n    else q <= d;\nendmodule\n")
+
+
 def axi_verilog(acc: Accelerator) -> str:
     from amaranth.back import verilog
 
     from .emit import _clean
-    return _clean(verilog.convert(AxiAccelerator(acc), name=axi_module_name(acc.name), emit_src=False))
+    return _clean(verilog.convert(AxiAccelerator(acc), name=axi_module_name(acc.name), emit_src=False)) \
+        + keep_reg_verilog(acc.name)

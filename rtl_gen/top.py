@@ -10,13 +10,18 @@ With `desc_beats` (the AXI wrapper's form) there is no parallel cfg port: the la
 every idle chunk beat by beat, as it is fetched (`desc_we`, `desc_beat`, `desc_data`: a memory-bus-wide beat of the
 descriptor of hw_model.regs), and each chunk's cfg is the descriptor's cfg field (from bit DESC_CFG_BIT). On a
 die, a 972-bit cfg bus to every chunk is the design's largest bundle of long wires; the beats are as wide as
-the memory bus. A beat written in the cycle before `start` is in the chunk's cfg when it starts. Chunks run independently, so frames can be pipelined
+the memory bus. A beat written in the cycle before `start` is in the chunk's cfg when it starts.
+
+With `hold`, each chunk has a hold input (`hold[i]`): while it is high the chunk, its dispatch register and its
+descriptor registers keep their state (a clock enable). The AXI wrapper drives each from its own copy of the
+stall register: one register driving the enables of every chunk's flip-flops is a net across the whole die. Chunks run independently, so frames can be pipelined
 across them (each chunk works on a different frame); `busy` and `done` are per chunk. Memory ports are
 flattened: chunk i's read address is mem_rd_addr[i*ADDR +: ADDR], and so on.
 """
 from __future__ import annotations
 
-from amaranth import Cat, Module, Signal
+from amaranth import Cat, Const, Module, Signal
+from amaranth.hdl import EnableInserter
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -28,8 +33,8 @@ from .vector import VectorChunk
 
 
 class AcceleratorTop(wiring.Component):
-    def __init__(self, acc: Accelerator, desc_beats: int = 0):
-        self.acc, self.desc_beats = acc, desc_beats
+    def __init__(self, acc: Accelerator, desc_beats: int = 0, hold: bool = False):
+        self.acc, self.desc_beats, self.has_hold = acc, desc_beats, hold
         n, mem = len(acc.chunks), acc.memory
         self.sel_bits = max(1, (n - 1).bit_length())
         if desc_beats:
@@ -38,7 +43,7 @@ class AcceleratorTop(wiring.Component):
         else:
             cfg_in = {"cfg": In(CFG_BITS)}
         super().__init__({
-            "start": In(1), "sel": In(self.sel_bits), **cfg_in,
+            "start": In(1), "sel": In(self.sel_bits), **cfg_in, **({"hold": In(n)} if hold else {}),
             "busy": Out(n), "done": Out(n),
             "mem_rd_en": Out(n), "mem_rd_addr": Out(n * mem.addr_bits), "mem_rd_data": In(n * mem.bus_bits),
             "mem_wr_en": Out(n), "mem_wr_addr": Out(n * mem.addr_bits), "mem_wr_data": Out(n * mem.bus_bits),
@@ -49,21 +54,23 @@ class AcceleratorTop(wiring.Component):
         A, B = self.acc.memory.addr_bits, self.acc.memory.bus_bits
         for i, ch in enumerate(self.acc.chunks):
             unit = VectorChunk(ch, self.acc.memory) if ch.vector else ConvChunk(ch, self.acc.memory)
-            m.submodules[ch.name] = unit
+            run = ~self.hold[i] if self.has_hold else Const(1, 1)
+            m.submodules[ch.name] = EnableInserter(run)(unit) if self.has_hold else unit
             go = Signal(name=f"{ch.name}_go")
             hit = self.start & (self.sel == i)
             if self.desc_beats:
                 # the descriptor, one bus-wide register per beat (bits the chunk does not read are not kept)
                 words = [Signal(B, name=f"{ch.name}_desc{k}", reset_less=True) for k in range(self.desc_beats)]
                 for k, w in enumerate(words):
-                    with m.If(~self.busy[i] & self.desc_we & (self.desc_beat == k)):
+                    with m.If(run & ~self.busy[i] & self.desc_we & (self.desc_beat == k)):
                         m.d.sync += w.eq(self.desc_data)
                 cfg = Cat(*words)[DESC_CFG_BIT:DESC_CFG_BIT + CFG_BITS]
             else:
                 cfg = Signal(CFG_BITS, name=f"{ch.name}_cfg", reset_less=True)   # data: follows cfg while idle
                 with m.If(~self.busy[i]):
                     m.d.sync += cfg.eq(self.cfg)
-            m.d.sync += go.eq(hit)
+            with m.If(run):
+                m.d.sync += go.eq(hit)
             m.d.comb += [
                 unit.start.eq(go), unit.cfg.eq(cfg),
                 self.busy[i].eq(unit.busy | go), self.done[i].eq(unit.done),
