@@ -7,7 +7,8 @@
 - `irq`: level interrupt, GIE & IER & ISR.
 
 A run: for each of N_LAYERS descriptors (hw_model.regs.descriptor, packed into beats by
-hw_model.control.descriptor_beats), fetch it from the memory window, dispatch it to the top (start + sel + cfg),
+hw_model.control.descriptor_beats), fetch it from the memory window (its beats go into the idle chunks'
+descriptor registers as they arrive), dispatch it to the top (start + sel),
 let the chunk run with its memory port bridged to the AXI master, wait until its writes are acknowledged, go
 on. Layers run one at a time.
 
@@ -296,9 +297,10 @@ class AxiAccelerator(wiring.Component):
 
         # hold the top in a cycle where a due read has not arrived, or where a request might find no room. The
         # decision is made a cycle ahead from the bridge's next state, so that the enable of the whole top is a
-        # register with no logic behind it: the data condition is exact (data that arrive the cycle before they
-        # are due are in time, as with a combinational stall); the room conditions are taken whether or not the
-        # top requests (it may, and which it does is known only in the cycle itself), and count this cycle's
+        # register with no logic behind it (a copy per chunk, top.hold): the data condition is exact (data that
+        # arrive the cycle before they are due are in time, as with a combinational stall); the room conditions
+        # are taken whether or not the top requests (it may, and which it does is known only in the cycle itself),
+        # and count this cycle's
         # request as made whenever the top runs: the chunks' strobes, which come from across the die, are not in
         # the decision at all. Writes reach their queue a cycle late (registered; reads do not: that cycle would
         # come out of the memory's time to answer), so the write queue keeps room for the one in flight: level

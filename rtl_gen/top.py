@@ -7,16 +7,18 @@ from its start to its end, so the dispatch cycle's cfg is the one it runs (the r
 own idle state, not the dispatch decode from the sequencer).
 
 With `desc_beats` (the AXI wrapper's form) there is no parallel cfg port: the layer's descriptor is written into
-every idle chunk beat by beat, as it is fetched (`desc_we`, `desc_beat`, `desc_data`: a memory-bus-wide beat of the
-descriptor of hw_model.regs), and each chunk's cfg is the descriptor's cfg field (from bit DESC_CFG_BIT). On a
+every idle chunk beat by beat, as it is fetched (`desc_we`, `desc_beat`, `desc_data`: a memory-bus-wide beat of
+the descriptor of hw_model.regs), and each chunk's cfg is the descriptor's cfg field (from bit DESC_CFG_BIT). On a
 die, a 972-bit cfg bus to every chunk is the design's largest bundle of long wires; the beats are as wide as
 the memory bus. A beat written in the cycle before `start` is in the chunk's cfg when it starts.
 
 With `hold`, each chunk has a hold input (`hold[i]`): while it is high the chunk, its dispatch register and its
 descriptor registers keep their state (a clock enable). The AXI wrapper drives each from its own copy of the
-stall register: one register driving the enables of every chunk's flip-flops is a net across the whole die. Chunks run independently, so frames can be pipelined
-across them (each chunk works on a different frame); `busy` and `done` are per chunk. Memory ports are
-flattened: chunk i's read address is mem_rd_addr[i*ADDR +: ADDR], and so on.
+stall register: one register driving the enables of every chunk's flip-flops is a net across the whole die.
+
+Chunks run independently, so frames can be pipelined across them (each chunk works on a different frame); `busy`
+and `done` are per chunk. Memory ports are flattened: chunk i's read address is mem_rd_addr[i*ADDR +: ADDR], and
+so on.
 """
 from __future__ import annotations
 
