@@ -143,9 +143,10 @@ def pack_cfg(values: dict[str, int]) -> int:
 # A layer descriptor: the top's chunk select and the cfg word, in 32-bit words (little end first):
 #   word 0: sel (bits 7:0; the chunk's index in the config), words 1..: cfg bits [32*(i-1), 32*i)
 DESC_SEL_BITS = 8
-DESC_CFG_BIT = 32          # the cfg word's first bit in the descriptor (word 1)
+DESC_SEL_WORDS = 1
+DESC_CFG_BIT = 32 * DESC_SEL_WORDS   # the cfg word's first bit in the descriptor
 CFG_WORDS = -(-CFG_BITS // 32)
-DESC_WORDS = 1 + CFG_WORDS
+DESC_WORDS = DESC_SEL_WORDS + CFG_WORDS
 
 
 def descriptor(sel: int, cfg_word: int) -> list[int]:

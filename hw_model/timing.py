@@ -15,9 +15,9 @@ COMPUTE_DRAIN = 5
 # later into the chunk's data register (the port is across the die from the buffers), from which it is
 # scattered into the buffer: the last write lands read_latency + 2 cycles after the last issue.
 READ_DRAIN_EXTRA = 2
-# Writer: counters -> read addresses (1) -> accumulator/record read (1) -> bias add (1) -> two partial products (1) -> their sum
-# plus the rounding half (1) -> shift (1) -> clamp (1) -> beat register and port (1): the port shows the last
-# beat 8 cycles after the last slot. (One operation a stage, see docs/fpga.md "Timing status".)
+# Writer: counters -> read addresses (1) -> accumulator/record read (1) -> bias add (1) -> two partial products
+# (1) -> their sum plus the rounding half (1) -> shift (1) -> clamp (1) -> beat register and port (1): the port
+# shows the last beat 8 cycles after the last slot. (One operation a stage, see docs/fpga.md "Timing status".)
 WRITE_DRAIN = 8
 # A step: one cycle to start the engines (STEP), one to see them both idle (STEP_WAIT), one to advance the step
 # counters and sums (ADV: their enables are flip-flops set in STEP_WAIT, not the engines' busy flags).

@@ -300,8 +300,7 @@ class AxiAccelerator(wiring.Component):
         # register with no logic behind it (a copy per chunk, top.hold): the data condition is exact (data that
         # arrive the cycle before they are due are in time, as with a combinational stall); the room conditions
         # are taken whether or not the top requests (it may, and which it does is known only in the cycle itself),
-        # and count this cycle's
-        # request as made whenever the top runs: the chunks' strobes, which come from across the die, are not in
+        # and count this cycle's request as made whenever the top runs: the chunks' strobes, which come from across the die, are not in
         # the decision at all. Writes reach their queue a cycle late (registered; reads do not: that cycle would
         # come out of the memory's time to answer), so the write queue keeps room for the one in flight: level
         # next cycle + (the top runs now) < depth.

@@ -546,12 +546,13 @@ class ConvChunk(wiring.Component):
                      o_addr.eq(gw["obase"] + o_off)]
         # the writer's reads: addresses computed from the walk's registers, registered (a pipeline stage), then to
         # the memories' address pins (the accumulator's block RAMs are across the chunk from the walk)
+        o_abase = Signal(AW)                 # the lanes' common part: bank, group, sub-beat, pixel
+        m.d.comb += o_abase.eq(Mux(g_wbank, D_ACC, 0) + o_goff + o_soff + o_pix)
         for a in range(TM):
             grp = o_gb + o_s + (a < o_rot)
             for p in range(TP):
                 m.d.comb += acc_rd_w[a * TP + p].addr.eq(pipe_reg(
-                    m, Mux(g_wbank, D_ACC, 0) + o_goff + o_soff + Mux(a < o_rot, cfg["acc_plane"], 0) + o_pix,
-                    f"acc_rd_addr{a * TP + p}"))
+                    m, o_abase + Mux(a < o_rot, cfg["acc_plane"], 0), f"acc_rd_addr{a * TP + p}"))
             m.d.comb += p_rd[a].addr.eq(pipe_reg(m, grp, f"p_rd_addr{a}"))
 
         def start_input_stream(bank):

@@ -158,7 +158,7 @@ class VectorChunk(wiring.Component):
         # ------------------------------------------------------------ compute engine
         c_run, c_bank = Signal(), Signal()
         c_drain = Signal(range(timing.VEC_DRAIN + 1))
-        t, t_word = Signal(count_width(BND["tcb"])), Signal(WORD)   # pixel of the step, its first buffer word
+        t = Signal(count_width(BND["tcb"]))                       # pixel of the step
         c, c_beat, c_slot = Signal(count_width(BND["channels"])), Signal(count_width(BND["in_nb"])), Signal(range(V_IN))
         o_beat, o_slot = Signal(count_width(BND["channels"])), Signal(count_width(BUS // min(OUTS)))   # of the most values a beat
         p, o_off = Signal(ADDR + 1), Signal(ADDR)                # add: pixel of the layer, its output offset
@@ -172,13 +172,13 @@ class VectorChunk(wiring.Component):
         with m.If(layer_start):
             m.d.sync += [p.eq(0), o_off.eq(0)]
         with m.If(c_go):
-            m.d.sync += [c_run.eq(1), c_bank.eq(kbank), t.eq(0), t_word.eq(0), c.eq(0), c_beat.eq(0),
+            m.d.sync += [c_run.eq(1), c_bank.eq(kbank), t.eq(0), c.eq(0), c_beat.eq(0),
                          c_slot.eq(0), o_beat.eq(0), o_slot.eq(0)]
         last_t = t == lasts["tcb"]
         last_c = c == lasts["channels"]
 
-        # the buffers' read address, bank + t_word + c_beat, kept in a register beside them (updated with the same
-        # steps: no adder between a register and the block RAMs' address pins)
+        # the buffers' read address, bank + t * in_nb + c_beat, a register stepped with the counters (no adder
+        # between a register and the block RAMs' address pins): a pixel's channels are its in_nb beats in a row
         r_addr = Signal(len(rd[0].addr), reset_less=True)
         bank_off = Mux(c_bank, D, 0)
         beat_step = (c_slot == V_IN - 1) if V_IN > 1 else Const(1, 1)   # the next channel is in the next beat
@@ -203,9 +203,9 @@ class VectorChunk(wiring.Component):
 
         with m.If(c_run):
             with m.If(pool):        # channels outer, pixels inner
-                m.d.sync += [t.eq(t + 1), t_word.eq(t_word + cfg["in_nb"]), r_addr.eq(r_addr + cfg["in_nb"])]
+                m.d.sync += [t.eq(t + 1), r_addr.eq(r_addr + cfg["in_nb"])]
                 with m.If(last_t):
-                    m.d.sync += [t.eq(0), t_word.eq(0), r_addr.eq(bank_off + c_beat + beat_step)]
+                    m.d.sync += [t.eq(0), r_addr.eq(bank_off + c_beat + beat_step)]
                     next_channel()
                     with m.If(last_c):
                         finish()
@@ -214,8 +214,8 @@ class VectorChunk(wiring.Component):
                 m.d.sync += r_addr.eq(r_addr + beat_step)
                 with m.If(last_c):
                     first_channel()
-                    m.d.sync += [t.eq(t + 1), t_word.eq(t_word + cfg["in_nb"]), p.eq(p + 1),
-                                 o_off.eq(o_off + cfg["out_nb"]), r_addr.eq(bank_off + t_word + cfg["in_nb"])]
+                    m.d.sync += [t.eq(t + 1), p.eq(p + 1), o_off.eq(o_off + cfg["out_nb"]),
+                                 r_addr.eq(r_addr + 1)]   # the last channel is in beat in_nb - 1
                     with m.If(last_t):
                         finish()
         with m.If(~c_run & (c_drain != 0)):
