@@ -21,7 +21,7 @@ from hw_model.config import BIAS_BITS, LOGIT_BITS, MULT_BITS, PARAM_RECORD_BITS,
 from hw_model.mapping import ceil_div, field_bounds
 from hw_model.regs import CFG_BITS, field_offsets
 
-from .walk import (CARRY, count_width, narrow_shift, nested_sum, pipe_reg, registered_lasts, round_clamp,
+from .walk import (CARRY, Moves, count_width, narrow_shift, nested_sum, pipe_reg, registered_lasts, round_clamp,
                    shift_less_one, split_product, times, times_small)
 
 CNT = 16  # width of the layer-level counters (steps, map coordinates); tile counters take field_bounds
@@ -119,6 +119,8 @@ class ConvChunk(wiring.Component):
         ends = {x: Signal(name=f"last_{x}") for x in "mrcn"}
         last_m, last_r, last_c, last_n = (ends[x] for x in "mrcn")
         last_step = Signal()
+        # the step sums' advance conditions (walk.Moves), kept in flip-flops beside the flags they derive from
+        st_moves = Moves.registered(4, "st_mv")
         ones = {x: Signal(name=f"one_{x}") for x in "mrcn"}
         pens = {x: Signal(len(cfg[f"n_{x}"]), name=f"pen_{x}") for x in "mrcn"}
         m.d.sync += [r.eq(cfg[f"n_{x}"] == 1) for x, r in ones.items()]
@@ -166,6 +168,7 @@ class ConvChunk(wiring.Component):
             with m.State("PRE"):
                 m.d.comb += [g_go.eq(1), g_do_l.eq(1), g_lbank.eq(0)]
                 m.d.sync += [ends[x].eq(ones[x]) for x in "mrcn"]
+                m.d.sync += st_moves.load(ones[x] for x in "mrcn")
                 m.d.sync += last_step.eq(ones["m"] & ones["r"] & ones["c"] & ones["n"])
                 m.next = "PRE_WAIT"
             with m.State("PRE_WAIT"):
@@ -208,6 +211,7 @@ class ConvChunk(wiring.Component):
         with m.If(st_adv):
             m.d.sync += [cm.eq(nm), cr.eq(nr), cc.eq(nc), cn.eq(nn), kbank.eq(~kbank)]
             m.d.sync += [ends[x].eq(next_end[x]) for x in "mrcn"]
+            m.d.sync += st_moves.load(next_end[x] for x in "mrcn")
             m.d.sync += last_step.eq(next_end["m"] & next_end["r"] & next_end["c"] & next_end["n"])
 
         # per-step addresses and coordinates, kept by additions over the step nest (m, r, c, n): the loader
@@ -216,8 +220,7 @@ class ConvChunk(wiring.Component):
         dw_lvl = (lambda v: [v, None, None, None]) if DW else (lambda v: [None, None, None, v])
 
         def step_sum(name, shape, init, coefs):
-            return nested_sum(m, f"st_{name}", shape, init, coefs, [last_m, last_r, last_c, last_n], st_adv,
-                              st_restart)
+            return nested_sum(m, f"st_{name}", shape, init, coefs, st_moves, st_adv, st_restart)
         load_sums = dict(
             wblk=step_sum("wblk", unsigned(MA), cfg["w_base"], [CARRY, None, None, cfg["w_tile_beats"]]),
             h0=step_sum("h0", signed(CNT + 2), -cfg["pad"], [None, cfg["h_step"], None, None]),

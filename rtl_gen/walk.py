@@ -10,7 +10,7 @@ inside it at its end), it and every level inside it take base_L + coef_L. Consta
 from __future__ import annotations
 
 from functools import reduce
-from operator import and_
+from operator import and_, or_
 
 from amaranth import Array, Cat, Const, Mux, Signal
 
@@ -116,19 +116,59 @@ def round_clamp(z, whole, omax, width: int, signed_in: bool):
     return Mux(Mux(whole, z < 0, z < -1), 0, q) if signed_in else q
 
 
+class Moves:
+    """Which level of a loop nest (outer first) steps on its next advance, from the levels' end flags:
+    inc[L] (every level inside L at its end, L not: L steps, the levels inside it go back to 0), wrap (every level at
+    its end: the nest starts over) and upto[j] = wrap | inc[0] | ... | inc[j] (a nested_sum register of level j
+    changes). `Moves.of(ends)` computes them combinationally; `Moves.registered` keeps them in flip-flops, loaded
+    with `load(ends)` wherever the caller sets the end flags, so that a nested_sum's clock enables and multiplexer
+    selects read registers (the step controller, whose loop-end flags fan out to every step sum)."""
+
+    def __init__(self, inc, wrap, upto):
+        self.inc, self.wrap, self.upto = inc, wrap, upto
+
+    @staticmethod
+    def _exprs(ends):
+        n = len(ends)
+        all_end = [reduce(and_, ends[L + 1:], Const(1, 1)) for L in range(n)]   # every level inside L at its end
+        inc = [all_end[L] & ~ends[L] for L in range(n)]
+        wrap = all_end[0] & ends[0]
+        upto = [reduce(or_, inc[:j + 1], wrap) for j in range(n)]
+        return inc, wrap, upto
+
+    @classmethod
+    def of(cls, ends):
+        return cls(*cls._exprs(list(ends)))
+
+    @classmethod
+    def registered(cls, n: int, name: str):
+        return cls([Signal(name=f"{name}_inc{L}") for L in range(n)], Signal(name=f"{name}_wrap"),
+                   [Signal(name=f"{name}_upto{j}") for j in range(n)])
+
+    def load(self, ends):
+        """Statements (for m.d.sync) that set registered flags for the end flags `ends` (their next values)."""
+        inc, wrap, upto = self._exprs(list(ends))
+        return ([r.eq(v) for r, v in zip(self.inc, inc)] + [self.wrap.eq(wrap)]
+                + [r.eq(v) for r, v in zip(self.upto, upto)])
+
+
 def nested_sum(m, name, shape, init, coefs, ends, adv, restart):
     """value = init + sum over levels L (outer first) of coef_L * i_L, where i_L is level L's loop counter.
 
     coefs[L]: a Value or int (the level's step), None (the level does not move the value: its advance takes
     the value back to its base), or CARRY (the level advances to the innermost stepping level's next value:
     with coefs (CARRY, None, 1) the value counts levels 0 and 2 as one linear index, resetting with level 1).
-    ends[L]: level L's counter is at its last value. adv: the nest advances this cycle (the innermost level
-    steps). restart: every counter goes back to 0 (takes priority over adv).
+    ends: the levels' end flags (level L's counter is at its last value), or a Moves computed from them. adv: the
+    nest advances this cycle (the innermost level steps). restart: every counter goes back to 0 (takes priority
+    over adv).
     Returns (cur, nxt): the value for the current counters, and (combinationally) the value after one advance."""
     n = len(coefs)
+    mv = ends if isinstance(ends, Moves) else Moves.of(ends)
+    assert len(mv.inc) == n
     steps = [L for L in range(n) if coefs[L] is not None and coefs[L] is not CARRY]
     assert steps, "a nest needs a stepping level"
     inner = steps[-1]
+    assert all(c is not CARRY for c in coefs[inner:]), "a CARRY level is outside the innermost stepping level"
     base, regs, prev = [], [], init
     for L, c in enumerate(coefs):
         if c is None:
@@ -139,9 +179,6 @@ def nested_sum(m, name, shape, init, coefs, ends, adv, restart):
             regs.append((L, r))
             prev = r
     cur = base[-1]
-    all_end = [reduce(and_, ends[L + 1:], Const(1, 1)) for L in range(n)]   # every level inside L at its end
-    inc = [all_end[L] & ~ends[L] for L in range(n)]
-    wrap = all_end[0] & ends[0]
     nval = []
     for L, c in enumerate(coefs):
         if c is None:
@@ -151,15 +188,16 @@ def nested_sum(m, name, shape, init, coefs, ends, adv, restart):
         else:
             nval.append(base[L] + c)
     nxt = Signal(shape, name=f"{name}_next")
-    m.d.comb += nxt.eq(Mux(wrap, init, cur))
+    m.d.comb += nxt.eq(Mux(mv.wrap, init, cur))
     for L in range(n):
-        with m.If(inc[L]):
+        with m.If(mv.inc[L]):
             m.d.comb += nxt.eq(nval[L])
     for j, r in regs:
-        with m.If(restart | (adv & wrap)):
-            m.d.sync += r.eq(init)
-        with m.Elif(adv):
-            for L in range(j + 1):
-                with m.If(inc[L]):
-                    m.d.sync += r.eq(nval[L])
+        # register j changes when a level at or outside j steps or the nest wraps: its enable is
+        # restart | adv & upto[j] (one LUT when the flags are registers); the inc flags are one-hot
+        val = nval[j]
+        for L in reversed(range(j)):
+            val = Mux(mv.inc[L], nval[L], val)
+        with m.If(restart | (adv & mv.upto[j])):
+            m.d.sync += r.eq(Mux(restart | mv.wrap, init, val))
     return cur, nxt

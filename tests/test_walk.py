@@ -1,13 +1,15 @@
-"""The requantizer's narrow shifter (rtl_gen.walk.narrow_shift + round_clamp), simulated with Amaranth, against
-hw_model.numerics.requantize: every shift, every output width, values at and around each clamp."""
+"""rtl_gen.walk simulated with Amaranth: the requantizer's narrow shifter (narrow_shift + round_clamp) against
+hw_model.numerics.requantize (every shift, every output width, values at and around each clamp), and the
+address sums (nested_sum, with combinational and registered advance conditions) against the closed form
+init + sum of stride x counter over random loop nests."""
 import numpy as np
 import pytest
-from amaranth import Module, Signal, signed, unsigned
+from amaranth import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.sim import Simulator
 
 from hw_model.config import MULT_BITS, SHIFT_BITS
 from hw_model.numerics import requantize
-from rtl_gen.walk import narrow_shift, round_clamp, shift_less_one
+from rtl_gen.walk import CARRY, Moves, nested_sum, narrow_shift, round_clamp, shift_less_one
 
 YW = 50     # the conv chunk's product width: (acc + bias) * mult
 
@@ -73,3 +75,78 @@ def test_narrow_shift_requantizes_signed_products_exactly(keep):
 
 def test_narrow_shift_requantizes_unsigned_sums_exactly():
     _check(unsigned(YW - 2), 9, False)
+
+
+def _strides(coefs, bounds):
+    """The closed form's stride of each level: its coefficient; 0 for None; for CARRY, the span of the stepping
+    levels inside it (stride x (count - 1) each) plus the innermost stepping level's coefficient."""
+    inner = max(L for L, c in enumerate(coefs) if c is not None and c is not CARRY)
+    st = [0] * len(coefs)
+    for L in reversed(range(len(coefs))):
+        c = coefs[L]
+        if c is CARRY:
+            st[L] = sum(st[K] * (bounds[K] - 1) for K in range(L + 1, len(coefs))) + coefs[inner]
+        elif c is not None:
+            st[L] = c
+    return st
+
+
+@pytest.mark.parametrize("registered", [False, True], ids=["comb", "registered"])
+def test_nested_sum_follows_the_closed_form(registered):
+    rng = np.random.default_rng(5 + registered)
+    for trial in range(30):
+        n = int(rng.integers(2, 6))
+        bounds = [int(rng.integers(1, 4)) for _ in range(n)]
+        coefs = [(None, CARRY, int(rng.integers(0, 9)))[int(rng.integers(0, 3))] for _ in range(n)]
+        inner = int(rng.integers(0, n))
+        coefs[inner] = int(rng.integers(1, 9))      # the innermost stepping level; CARRY levels are outside it
+        coefs[inner + 1:] = [None] * (n - inner - 1)
+        init = int(rng.integers(0, 50))
+        st = _strides(coefs, bounds)
+        m = Module()
+        adv, restart = Signal(), Signal()
+        cnt = [Signal(range(b + 1), name=f"i{L}") for L, b in enumerate(bounds)]
+        ends = [c == b - 1 for c, b in zip(cnt, bounds)]
+        nxt_cnt = [Signal(len(c), name=f"n{L}") for L, c in enumerate(cnt)]   # the counters after an advance
+        carry = Const(1, 1)
+        for L in reversed(range(n)):
+            m.d.comb += nxt_cnt[L].eq(Mux(carry, Mux(ends[L], 0, cnt[L] + 1), cnt[L]))
+            carry = carry & ends[L]
+        with m.If(restart):
+            m.d.sync += [c.eq(0) for c in cnt]
+        with m.Elif(adv):
+            m.d.sync += [c.eq(v) for c, v in zip(cnt, nxt_cnt)]
+        if registered:
+            mv = Moves.registered(n, "mv")
+            with m.If(restart):
+                m.d.sync += mv.load(Const(b == 1, 1) for b in bounds)
+            with m.Elif(adv):
+                m.d.sync += mv.load(v == b - 1 for v, b in zip(nxt_cnt, bounds))
+        else:
+            mv = ends
+        cur, nxt = nested_sum(m, "s", unsigned(12), init, coefs, mv, adv, restart)
+        total = int(np.prod(bounds))
+        seq = [int(rng.integers(0, 2)) for _ in range(3 * total + 4)]
+        got = []
+        sim = Simulator(m)
+        sim.add_clock(1e-6)
+
+        async def bench(ctx):
+            ctx.set(restart, 1)
+            await ctx.tick()
+            ctx.set(restart, 0)
+            for a in seq:
+                ctx.set(adv, a)
+                got.append((a, ctx.get(cur), ctx.get(nxt)))
+                await ctx.tick()
+        sim.add_testbench(bench)
+        sim.run()
+        # the counters, enumerated in Python (n-1 innermost), and the closed form at each
+        idx = [tuple(int(d) for d in np.unravel_index(k, bounds)) for k in range(total)]
+        value = [init + sum(s_ * i for s_, i in zip(st, ix)) for ix in idx]
+        k = 0
+        for a, c, x in got:
+            assert c == value[k], (coefs, bounds, k, c, value[k])
+            assert x == value[(k + 1) % total], (coefs, bounds, k, x, value[(k + 1) % total])
+            k = (k + a) % total
+        assert len(got) == len(seq)
