@@ -519,7 +519,11 @@ class ConvChunk(wiring.Component):
         o_last_s = Signal()
 
         # the input stream's addresses over its nest (row, col, beat k, sub-beat s), by additions
-        l_restart, l_adv, o_restart = Signal(), Signal(), Signal()
+        # the walks' address sums start over at the chunk's start (a flip-flop, top's go), not at each walk's
+        # start (a state decode into every sum register's enable and reset): each walk runs its whole nest, so its
+        # last advance wraps the sums back to their initial value, 0 (walk.nested_sum)
+        l_adv = Signal()
+        l_restart = o_restart = self.start
 
         def load_sum(name, width, coefs):
             cur, _ = nested_sum(m, f"l_{name}", unsigned(width), 0, coefs,
@@ -559,7 +563,6 @@ class ConvChunk(wiring.Component):
             m.d.comb += p_rd[a].addr.eq(pipe_reg(m, grp, f"p_rd_addr{a}"))
 
         def start_input_stream(bank):
-            m.d.comb += l_restart.eq(1)
             m.d.sync += [l_row.eq(0), l_col.eq(0), l_k.eq(0), l_s.eq(0), l_rot.eq(0), l_gb.eq(0), l_goff.eq(0),
                          l_soff.eq(0), lw_i.eq(0), lw_b.eq(0), lw_word.eq(Mux(bank, D_W, 0))]
             m.next = "I"
@@ -612,7 +615,6 @@ class ConvChunk(wiring.Component):
             with m.State("P_DRAIN"):
                 m.d.sync += ph_drain.eq(ph_drain - 1)
                 with m.If(ph_drain == 1):
-                    m.d.comb += o_restart.eq(1)
                     m.d.sync += [o_r.eq(0), o_c.eq(0), o_kb.eq(0), o_s.eq(0), o_last_s.eq(sub_one), o_rot.eq(0),
                                  o_rotv.eq(vo_mod),
                                  o_gb.eq(0), o_cg.eq(0),
