@@ -8,17 +8,22 @@ Engine busy times (cycles), each a closed form; see docs/architecture.md for the
     step          T = max(C, M) + STEP_OVERHEAD        (M: the memory engine's phases, run back to back)
 """
 
-# Compute pipeline: counters -> buffer read (1) -> operand registers (1) -> multiply register (1) -> adder-tree
+# A product in a multiplier cell (rtl_gen.walk.dsp_product): registers on its operands, on the product, and on
+# the product again, so that the wires to and from the cell (placed at one of a few fixed sites) are each a
+# stage of their own.
+MULT_STAGES = 3
+# Compute pipeline: counters -> buffer read (1) -> operand registers (1) -> multiply (MULT_STAGES) -> adder-tree
 # register (1) -> reduction register (1, which also reads the accumulator) -> accumulator write (1).
-COMPUTE_DRAIN = 5
+COMPUTE_DRAIN = 4 + MULT_STAGES
 # A read issued at cycle t leaves the chunk at t+1 (registered port); memory returns it read_latency cycles
 # later into the chunk's data register (the port is across the die from the buffers), from which it is
 # scattered into the buffer: the last write lands read_latency + 2 cycles after the last issue.
 READ_DRAIN_EXTRA = 2
 # Writer: counters -> read addresses (1) -> accumulator/record read (1) -> bias add (1) -> two partial products
-# (1) -> their sum plus the rounding half (1) -> shift (1) -> clamp (1) -> beat register and port (1): the port
-# shows the last beat 8 cycles after the last slot. (One operation a stage, see docs/fpga.md "Timing status".)
-WRITE_DRAIN = 8
+# (MULT_STAGES) -> their sum plus the rounding half (1) -> shift (1) -> clamp (1) -> beat register and port (1):
+# the port shows the last beat 7 + MULT_STAGES cycles after the last slot. (One operation a stage, see
+# docs/fpga.md "Timing status".)
+WRITE_DRAIN = 7 + MULT_STAGES
 # A step: one cycle to start the engines (STEP), one to see them both idle (STEP_WAIT), one to advance the step
 # counters and sums (ADV: their enables are flip-flops set in STEP_WAIT, not the engines' busy flags).
 STEP_OVERHEAD = 3
@@ -28,10 +33,10 @@ START_OVERHEAD = 2
 END_OVERHEAD = 3
 
 # Vector chunk (residual add, global average pool), one channel per cycle:
-# counters -> pixel-buffer read (1) -> beat register (1) -> slot select (1) -> sum (1) -> products (1) -> their
-# sum plus the rounding half (1) -> shift (1) -> clamp (1) -> into the output beat and the port register (1): the
-# last beat reaches the port VEC_DRAIN cycles after the last iteration.
-VEC_DRAIN = 9
+# counters -> pixel-buffer read (1) -> beat register (1) -> slot select (1) -> sum (1) -> products (MULT_STAGES)
+# -> their sum plus the rounding half (1) -> shift (1) -> clamp (1) -> into the output beat and the port register
+# (1): the last beat reaches the port VEC_DRAIN cycles after the last iteration.
+VEC_DRAIN = 8 + MULT_STAGES
 # After the last step: one cycle for the done pulse.
 VEC_END_OVERHEAD = 1
 

@@ -172,7 +172,8 @@ class AxiAccelerator(wiring.Component):
         m.d.sync += sel.eq(desc_sel)
         m.d.comb += top.sel.eq(desc_sel[:len(top.sel)])
         # the descriptor's beats go to every idle chunk as they arrive (AcceleratorTop's desc_beats form),
-        # registered here: the last one is written in DISPATCH, the cycle before the chunk starts
+        # registered here and again in each chunk (AcceleratorTop): the last one is written in DISPATCH (LAND is
+        # the cycle between), the cycle before the chunk starts
         desc_we = Signal()
         desc_beat = Signal(range(nbeats), reset_less=True)
         desc_data = Signal(B, reset_less=True)
@@ -205,7 +206,9 @@ class AxiAccelerator(wiring.Component):
                         m.d.sync += desc_sel.eq(self.m_axi_rdata[:DESC_SEL_BITS])
                     with m.If(beat == nbeats - 1):       # leave FETCH with beat 0 for the next descriptor
                         m.d.sync += beat.eq(0)
-                        m.next = "DISPATCH"
+                        m.next = "LAND"
+            with m.State("LAND"):       # the last beat into the chunks' own beat registers
+                m.next = "DISPATCH"
             with m.State("DISPATCH"):
                 m.d.comb += top.start.eq(1)
                 m.d.sync += done_seen.eq(0)

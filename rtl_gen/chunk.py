@@ -22,7 +22,7 @@ from hw_model.mapping import ceil_div, field_bounds
 from hw_model.regs import CFG_BITS, field_offsets
 
 from .walk import (CARRY, Moves, count_width, narrow_shift, nested_sum, pipe_reg, registered_lasts, round_clamp,
-                   shift_less_one, split_product, times, times_small)
+                   shift_less_one, split_product, times, times_small, dsp_product)
 
 CNT = 16  # width of the layer-level counters (steps, map coordinates); tile counters take field_bounds
 
@@ -382,10 +382,10 @@ class ConvChunk(wiring.Component):
         prod = [[] for _ in range(OL)]
         for o, t, f in pairs:
             bit = (f // V_IN) * BUS + (f % V_IN) * Q
-            p_ = Signal(signed(2 * Q + 1), name=f"prod{o}_{t}", reset_less=True)
-            m.d.sync += p_.eq(wcat[bit:bit + Q].as_signed() * x[t])
-            prod[o].append(p_)
-        s2 = stage(stage(s1[:4], "s1b"), "s2")
+            prod[o].append(dsp_product(m, wcat[bit:bit + Q].as_signed(), x[t], f"prod{o}_{t}"))
+        s2 = stage(s1[:4], "s1b")
+        for i in range(timing.MULT_STAGES):
+            s2 = stage(s2, f"s2_{i}")
         # stage 2: adder trees
         tree = [Signal(signed(32), name=f"tree{a}", reset_less=True) for a in range(OL)]
         for a in range(OL):
@@ -692,6 +692,8 @@ class ConvChunk(wiring.Component):
         YW = SW + MULT_BITS + 1                  # (acc + bias) * mult
         w2 = stage(w1, "w2")
         w3 = stage(w2, "w3")
+        for i in range(timing.MULT_STAGES - 1):     # the products' extra stages (walk.dsp_product)
+            w3 = stage(w3, f"w3_{i}")
         w4 = stage(w3, "w4")
         w5 = stage(w4, "w5")
         q = [Signal(QW, name=f"q{a}", reset_less=True) for a in range(TM)]
@@ -699,18 +701,21 @@ class ConvChunk(wiring.Component):
             rec = p_rd[a].data
             sacc = Signal(signed(SW), name=f"sacc{a}", reset_less=True)
             mlt = Signal(MULT_BITS, name=f"mlt{a}", reset_less=True)
-            sh = [Signal(SHIFT_BITS, name=f"sh{i}_{a}", reset_less=True) for i in range(1, 4)]
+            # the shift travels beside the product: sh[-1] with t, s1[-1] too (MULT_STAGES + 1 stages after sacc)
+            NS = timing.MULT_STAGES + 2
+            sh = [Signal(SHIFT_BITS, name=f"sh{i}_{a}", reset_less=True) for i in range(1, NS + 1)]
             m.d.sync += [sacc.eq(acc_val[a] + rec[0:BIAS_BITS].as_signed()),
                          mlt.eq(Mux(raw, 1, rec[BIAS_BITS:BIAS_BITS + MULT_BITS])),
-                         sh[0].eq(Mux(raw, 0, rec[BIAS_BITS + MULT_BITS:])), sh[1].eq(sh[0]), sh[2].eq(sh[1])]
+                         sh[0].eq(Mux(raw, 0, rec[BIAS_BITS + MULT_BITS:]))]
+            m.d.sync += [sh[i].eq(sh[i - 1]) for i in range(1, NS)]
             # round half up on the product shifted by max(shift - 1, 0) (walk.round_clamp)
-            s1 = [Signal(SHIFT_BITS, name=f"s1_{i}_{a}", reset_less=True) for i in range(2)]
-            m.d.sync += [s1[0].eq(shift_less_one(sh[0])), s1[1].eq(s1[0])]
+            s1 = [Signal(SHIFT_BITS, name=f"s1_{i}_{a}", reset_less=True) for i in range(NS - 1)]
+            m.d.sync += [s1[0].eq(shift_less_one(sh[0]))] + [s1[i].eq(s1[i - 1]) for i in range(1, NS - 1)]
             t = Signal(signed(YW), name=f"t{a}", reset_less=True)            # (acc + bias) * mult, exactly
             m.d.sync += t.eq(split_product(m, sacc, mlt, f"p{a}"))
-            z = narrow_shift(m, t, s1[1], QN + 1, f"z{a}")  # t >> s1, as far as round_clamp reads it
+            z = narrow_shift(m, t, s1[-1], QN + 1, f"z{a}")  # t >> s1, as far as round_clamp reads it
             whole = Signal(name=f"whole{a}")                # shift 0: no rounding
-            m.d.sync += whole.eq(sh[2] == 0)
+            m.d.sync += whole.eq(sh[-1] == 0)
             q_req = round_clamp(z, whole, omax, QN, signed_in=True)
             if LOGIT_BITS in OUTS:                          # raw: shift 0, so t itself
                 t_raw = Signal(QW, name=f"traw{a}", reset_less=True)

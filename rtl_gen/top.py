@@ -10,7 +10,8 @@ With `desc_beats` (the AXI wrapper's form) there is no parallel cfg port: the la
 every idle chunk beat by beat, as it is fetched (`desc_we`, `desc_beat`, `desc_data`: a memory-bus-wide beat of
 the descriptor of hw_model.regs), and each chunk's cfg is the descriptor's cfg field (from bit DESC_CFG_BIT). On a
 die, a 972-bit cfg bus to every chunk is the design's largest bundle of long wires; the beats are as wide as
-the memory bus. A beat written in the cycle before `start` is in the chunk's cfg when it starts.
+the memory bus. Each chunk registers the beat first (a stage of its own), so a beat written two cycles
+before `start` is in the chunk's cfg when it starts.
 
 With `hold`, each chunk has a hold input (`hold[i]`): while it is high the chunk, its dispatch register and its
 descriptor registers keep their state (a clock enable). The AXI wrapper drives each from its own copy of the
@@ -62,10 +63,16 @@ class AcceleratorTop(wiring.Component):
             hit = self.start & (self.sel == i)
             if self.desc_beats:
                 # the descriptor, one bus-wide register per beat (bits the chunk does not read are not kept)
+                # first into a register of the chunk's own (the beat bus reaches every chunk across the die: a
+                # stage splits the wire; the copies differ in their enable, so synthesis keeps them apart)
+                we, bt = Signal(name=f"{ch.name}_dwe"), Signal(len(self.desc_beat), name=f"{ch.name}_dbeat")
+                dt = Signal(B, name=f"{ch.name}_ddata", reset_less=True)
+                with m.If(run):
+                    m.d.sync += [we.eq(self.desc_we), bt.eq(self.desc_beat), dt.eq(self.desc_data)]
                 words = [Signal(B, name=f"{ch.name}_desc{k}", reset_less=True) for k in range(self.desc_beats)]
                 for k, w in enumerate(words):
-                    with m.If(run & ~self.busy[i] & self.desc_we & (self.desc_beat == k)):
-                        m.d.sync += w.eq(self.desc_data)
+                    with m.If(run & ~self.busy[i] & we & (bt == k)):
+                        m.d.sync += w.eq(dt)
                 cfg = Cat(*words)[DESC_CFG_BIT:DESC_CFG_BIT + CFG_BITS]
             else:
                 cfg = Signal(CFG_BITS, name=f"{ch.name}_cfg", reset_less=True)   # data: follows cfg while idle

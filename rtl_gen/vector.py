@@ -20,7 +20,8 @@ from hw_model.config import MULT_BITS, Chunk, MemoryInterface
 from hw_model.mapping import field_bounds
 from hw_model.regs import CFG_BITS, field_offsets
 
-from .walk import count_width, narrow_shift, pipe_reg, registered_lasts, round_clamp, shift_less_one, split_product
+from .walk import (count_width, dsp_product, narrow_shift, pipe_reg, registered_lasts, round_clamp, shift_less_one,
+                   split_product)
 
 CNT = 16   # steps of a layer; tile counters take field_bounds, addresses the memory's addr_bits
 
@@ -248,13 +249,12 @@ class VectorChunk(wiring.Component):
         xb2 = Signal(Q, reset_less=True)
         m.d.sync += xb2.eq(Mux(pool, 0, xb))
         s3 = stage(s2[2:], "v3")
-        # stages 3..6, one operation each: the two products, their sum, the shift by max(vshift - 1, 0), the
-        # rounding and clamp (walk.round_clamp)
+        # stages 3..6 + MULT_STAGES - 1, one operation each: the two products (MULT_STAGES, walk.dsp_product),
+        # their sum, the shift by max(vshift - 1, 0), the rounding and clamp (walk.round_clamp)
         # the sum is wider than a multiplier's port: its product is two (walk.split_product), summed with the
         # other product in the next stage
         pa = split_product(m, acc, cfg["mult_a"], "pa")
-        pb = Signal(Q + MULT_BITS, reset_less=True)
-        m.d.sync += pb.eq(xb2 * cfg["mult_b"])
+        pb = dsp_product(m, xb2, cfg["mult_b"], "pb")
         y = Signal(SUM + MULT_BITS + 1, reset_less=True)
         m.d.sync += y.eq(pa + pb)
         vs1, whole = Signal(len(cfg["vshift"]), reset_less=True), Signal(reset_less=True)   # the layer's, settled long before stage 5
@@ -262,6 +262,8 @@ class VectorChunk(wiring.Component):
         z = narrow_shift(m, y, vs1, QN + 1, "z")        # y >> vs1, as far as round_clamp reads it
         qv = Signal(QN, reset_less=True)
         m.d.sync += qv.eq(round_clamp(z, whole, omax, QN, signed_in=False))
+        for i in range(timing.MULT_STAGES - 1):
+            s3 = stage(s3, f"v3_{i}")
         s4 = stage(s3, "v4")
         s5 = stage(s4, "v5")
         s6 = stage(s5, "v6")

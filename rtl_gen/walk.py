@@ -14,6 +14,7 @@ from operator import and_, or_
 
 from amaranth import Array, Cat, Const, Mux, Signal
 
+from hw_model import timing
 from hw_model.config import MULT_BITS
 
 CARRY = "carry"  # a level that continues from the innermost level's next value (a linear count)
@@ -56,14 +57,27 @@ def pipe_reg(m, value, name: str):
     return r
 
 
+def dsp_product(m, a, b, name: str):
+    """a * b in one multiplier cell (a MULT18X18D / DSP48E1), timing.MULT_STAGES registers deep: the operands, the
+    product, then the product again (MULT_STAGES - 2 times). A multiplier's sites are few and fixed on the die, so
+    a placer may put the cell far from both its operands' logic and its product's user: a register on each side
+    splits each long wire from the cell's own delay (nextpnr times an ECP5 multiplier as combinational whatever
+    its register parameters)."""
+    aq, bq = pipe_reg(m, a, f"{name}_a"), pipe_reg(m, b, f"{name}_b")
+    p = Signal((aq * bq).shape(), name=f"{name}_p", reset_less=True)
+    m.d.sync += p.eq(aq * bq)
+    for i in range(timing.MULT_STAGES - 2):
+        p = pipe_reg(m, p, f"{name}_p{i + 1}")
+    return p
+
+
 def split_product(m, x, k, name: str):
-    """x * k for an x wider than a multiplier's port (k at most MULT_BITS wide): two products, of x's low MULT_BITS
-    bits and of the rest (signed as x), each registered (a pipeline stage); returns their sum, x * k exactly, for
-    the next stage to register. Each product fits one MULT18X18D / DSP48E1."""
+    """x * k for an x wider than a multiplier's port (k at most MULT_BITS wide): two products (dsp_product, each
+    MULT_STAGES registers deep), of x's low MULT_BITS bits and of the rest (signed as x); returns their sum, x * k
+    exactly, for the next stage to register. Each product fits one MULT18X18D / DSP48E1."""
     lo_x = x[:MULT_BITS]
     hi_x = x[MULT_BITS:].as_signed() if x.shape().signed else x[MULT_BITS:]
-    lo, hi = (Signal((v * k).shape(), name=f"{name}_{s}", reset_less=True) for v, s in ((lo_x, "lo"), (hi_x, "hi")))
-    m.d.sync += [lo.eq(lo_x * k), hi.eq(hi_x * k)]
+    lo, hi = dsp_product(m, lo_x, k, f"{name}_lo"), dsp_product(m, hi_x, k, f"{name}_hi")
     return (hi << MULT_BITS) + lo
 
 
