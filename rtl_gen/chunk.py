@@ -21,7 +21,7 @@ from hw_model.config import BIAS_BITS, LOGIT_BITS, MULT_BITS, PARAM_RECORD_BITS,
 from hw_model.mapping import ceil_div, field_bounds
 from hw_model.regs import CFG_BITS, field_offsets
 
-from .walk import (CARRY, Moves, count_width, narrow_shift, nested_sum, pipe_reg, registered_lasts, round_clamp,
+from .walk import (CARRY, LoopNest, Moves, count_width, narrow_shift, nested_sum, pipe_reg, registered_lasts, round_clamp,
                    shift_less_one, split_product, times, times_small, dsp_product)
 
 CNT = 16  # width of the layer-level counters (steps, map coordinates); tile counters take field_bounds
@@ -247,17 +247,13 @@ class ConvChunk(wiring.Component):
         c_first_n = Signal()
         c_run = Signal()
         c_drain = Signal(range(timing.COMPUTE_DRAIN + 1))
-        i_mg, i_r, i_c, i_ng, i_kh, i_kw = (tile_count(f, f"c_{x}") for f, x in (
-            ("mg", "mg"), ("trb", "r"), ("cgs", "c"), ("ng", "ng"), ("kernel", "kh"), ("kernel", "kw")))
+        # the compute nest (mg, r, c, ng, kh, kw), one iteration a cycle: counters, end flags and advance
+        # conditions in flip-flops (walk.LoopNest)
+        c_nest = LoopNest(m, "c", [last_of(f) for f in ("mg", "trb", "cgs", "ng", "kernel", "kernel")], c_run, c_go)
+        i_mg, i_r, i_c, i_ng, i_kh, i_kw = c_nest.count
+        e_mg, e_r, e_c, e_ng, e_kh, e_kw = c_nest.ends
         with m.If(c_go):
-            m.d.sync += [c_bank.eq(kbank), c_abank.eq(abank), c_first_n.eq(cn == 0), c_run.eq(1),
-                         i_mg.eq(0), i_r.eq(0), i_c.eq(0), i_ng.eq(0), i_kh.eq(0), i_kw.eq(0)]
-        e_kw = i_kw == last_of("kernel")
-        e_kh = i_kh == last_of("kernel")
-        e_ng = i_ng == last_of("ng")
-        e_c = i_c == last_of("cgs")
-        e_r = i_r == last_of("trb")
-        e_mg = i_mg == last_of("mg")
+            m.d.sync += [c_bank.eq(kbank), c_abank.eq(abank), c_first_n.eq(cn == 0), c_run.eq(1)]
         # pixel: the input channel of the current step, as (beat, slot) of the tile's input beats
         c_jb, c_slot = tile_count("kb_in", "c_jb"), Signal(range(V_IN))
         IW = max(1, (2 * D_IN - 1).bit_length())   # width of an input-buffer word address
@@ -274,20 +270,8 @@ class ConvChunk(wiring.Component):
                     m.d.sync += c_slot.eq(c_slot + 1)
         red_first = (i_ng == 0) & (i_kh == 0) & (i_kw == 0)
         red_last = e_ng & e_kh & e_kw
-        with m.If(c_run):
-            m.d.sync += i_kw.eq(i_kw + 1)
-            with m.If(e_kw):
-                m.d.sync += [i_kw.eq(0), i_kh.eq(i_kh + 1)]
-                with m.If(e_kh):
-                    m.d.sync += [i_kh.eq(0), i_ng.eq(i_ng + 1)]
-                    with m.If(e_ng):
-                        m.d.sync += [i_ng.eq(0), i_c.eq(i_c + 1)]
-                        with m.If(e_c):
-                            m.d.sync += [i_c.eq(0), i_r.eq(i_r + 1)]
-                            with m.If(e_r):
-                                m.d.sync += [i_r.eq(0), i_mg.eq(i_mg + 1)]
-                                with m.If(e_mg):
-                                    m.d.sync += [c_run.eq(0), c_drain.eq(timing.COMPUTE_DRAIN)]
+        with m.If(c_run & c_nest.moves.wrap):        # the last iteration
+            m.d.sync += [c_run.eq(0), c_drain.eq(timing.COMPUTE_DRAIN)]
         with m.If(~c_run & (c_drain != 0)):
             m.d.sync += c_drain.eq(c_drain - 1)
         # c_busy = c_run | (c_drain != 0), kept in a flip-flop: next cycle it is set by a start or a run (whose end
@@ -306,8 +290,7 @@ class ConvChunk(wiring.Component):
 
         def comp_sum(name, width, coefs, bank_depth=0):
             init = Mux(c_bank_now, bank_depth, 0) if bank_depth else 0
-            cur, _ = nested_sum(m, f"c_{name}", unsigned(width), init, coefs, [e_mg, e_r, e_c, e_ng, e_kh, e_kw],
-                                c_run, c_go)
+            cur, _ = nested_sum(m, f"c_{name}", unsigned(width), init, coefs, c_nest.moves, c_run, c_go)
             return cur
         in_plane = cfg["in_plane"]
         in_addr = Signal(IW)

@@ -166,6 +166,34 @@ class Moves:
                 + [r.eq(v) for r, v in zip(self.upto, upto)])
 
 
+class LoopNest:
+    """The counters of a loop nest (outer first; the innermost steps on each advance) with their end flags and
+    advance conditions (Moves) in flip-flops: what reads them (nested_sum's enables and selects, the caller's
+    control) reads registers, not counter compares. lasts[L]: level L's last count (count - 1), a register
+    stable from before `restart`; a counter is as wide as its last. The end flag of a level that wraps to 0 is
+    whether its last is 0; of one that counts up, whether it was at its last less 1 (a register beside it).
+    restart: every counter to 0 (takes priority over adv); adv: the nest advances."""
+
+    def __init__(self, m, name: str, lasts, adv, restart):
+        n = len(lasts)
+        self.count = [Signal(len(last), name=f"{name}_i{L}") for L, last in enumerate(lasts)]
+        self.ends = [Signal(name=f"{name}_e{L}") for L in range(n)]
+        self.moves = mv = Moves.registered(n, f"{name}_mv")
+        ones = [last == 0 for last in lasts]
+        pens = [pipe_reg(m, last - 1, f"{name}_pen{L}") for L, last in enumerate(lasts)]
+        # a level that changes on this advance (upto[L]): to count + 1 (inc[L]: its end iff at its last less 1)
+        # or to 0 (its end iff its last is 0)
+        moved_end = [Mux(mv.inc[L], self.count[L] == pens[L][:len(self.count[L])], ones[L]) for L in range(n)]
+        with m.If(restart):
+            m.d.sync += [c.eq(0) for c in self.count] + [e.eq(o) for e, o in zip(self.ends, ones)]
+            m.d.sync += mv.load(ones)
+        with m.Elif(adv):
+            for L in range(n):
+                with m.If(mv.upto[L]):
+                    m.d.sync += [self.count[L].eq(Mux(mv.inc[L], self.count[L] + 1, 0)), self.ends[L].eq(moved_end[L])]
+            m.d.sync += mv.load(Mux(mv.upto[L], moved_end[L], self.ends[L]) for L in range(n))
+
+
 def nested_sum(m, name, shape, init, coefs, ends, adv, restart):
     """value = init + sum over levels L (outer first) of coef_L * i_L, where i_L is level L's loop counter.
 

@@ -9,7 +9,7 @@ from amaranth.sim import Simulator
 
 from hw_model.config import MULT_BITS, SHIFT_BITS
 from hw_model.numerics import requantize
-from rtl_gen.walk import CARRY, Moves, nested_sum, narrow_shift, round_clamp, shift_less_one
+from rtl_gen.walk import CARRY, LoopNest, Moves, nested_sum, narrow_shift, round_clamp, shift_less_one
 
 YW = 50     # the conv chunk's product width: (acc + bias) * mult
 
@@ -148,5 +148,51 @@ def test_nested_sum_follows_the_closed_form(registered):
         for a, c, x in got:
             assert c == value[k], (coefs, bounds, k, c, value[k])
             assert x == value[(k + 1) % total], (coefs, bounds, k, x, value[(k + 1) % total])
+            k = (k + a) % total
+        assert len(got) == len(seq)
+
+
+def test_loop_nest_counts_and_flags_follow_the_enumeration():
+    """LoopNest's counters and registered end flags against the nest enumerated in Python, with a nested_sum on
+    its registered advance conditions against the closed form; random advances, restarts between runs."""
+    rng = np.random.default_rng(17)
+    for trial in range(25):
+        n = int(rng.integers(1, 6))
+        bounds = [int(rng.integers(1, 5)) for _ in range(n)]
+        coefs = [(None, CARRY, int(rng.integers(0, 9)))[int(rng.integers(0, 3))] for _ in range(n)]
+        inner = int(rng.integers(0, n))
+        coefs[inner] = int(rng.integers(1, 9))
+        coefs[inner + 1:] = [None] * (n - inner - 1)
+        st = _strides(coefs, bounds)
+        m = Module()
+        adv, restart = Signal(), Signal()
+        lasts = [Signal(3, name=f"last{L}") for L in range(n)]
+        nest = LoopNest(m, "t", lasts, adv, restart)
+        cur, _ = nested_sum(m, "s", unsigned(12), 3, coefs, nest.moves, adv, restart)
+        total = int(np.prod(bounds))
+        seq = [int(rng.integers(0, 4) != 0) for _ in range(2 * total + 3)]
+        got = []
+        sim = Simulator(m)
+        sim.add_clock(1e-6)
+
+        async def bench(ctx):
+            for L, b in enumerate(bounds):
+                ctx.set(lasts[L], b - 1)
+            await ctx.tick()
+            ctx.set(restart, 1)
+            await ctx.tick()
+            ctx.set(restart, 0)
+            for a in seq:
+                ctx.set(adv, a)
+                got.append((a, [ctx.get(c) for c in nest.count], [ctx.get(e) for e in nest.ends], ctx.get(cur)))
+                await ctx.tick()
+        sim.add_testbench(bench)
+        sim.run()
+        idx = [tuple(int(d) for d in np.unravel_index(k, bounds)) for k in range(total)]
+        k = 0
+        for a, cnt, ends, c in got:
+            assert tuple(cnt) == idx[k], (bounds, k, cnt)
+            assert ends == [int(i == b - 1) for i, b in zip(idx[k], bounds)], (bounds, k, ends)
+            assert c == 3 + sum(s_ * i for s_, i in zip(st, idx[k])), (coefs, bounds, k, c)
             k = (k + a) % total
         assert len(got) == len(seq)
