@@ -21,8 +21,8 @@ from hw_model.config import BIAS_BITS, LOGIT_BITS, MULT_BITS, PARAM_RECORD_BITS,
 from hw_model.mapping import ceil_div, field_bounds
 from hw_model.regs import CFG_BITS, field_offsets
 
-from .walk import (CARRY, LoopNest, Moves, count_width, narrow_shift, nested_sum, pipe_reg, registered_lasts, round_clamp,
-                   shift_less_one, split_product, times, times_small, dsp_product)
+from .walk import (CARRY, LoopNest, Moves, count_width, delayed, dsp_product, narrow_shift, nested_sum, pipe_reg,
+                   registered_lasts, round_clamp, shift_less_one, split_product, times, times_small)
 
 CNT = 16  # width of the layer-level counters (steps, map coordinates); tile counters take field_bounds
 
@@ -118,9 +118,10 @@ class ConvChunk(wiring.Component):
         # iff its count is 1; one that counts up is at its end iff it was at its count - 2.
         ends = {x: Signal(name=f"last_{x}") for x in "mrcn"}
         last_m, last_r, last_c, last_n = (ends[x] for x in "mrcn")
-        last_step = Signal()
-        # the step sums' advance conditions (walk.Moves), kept in flip-flops beside the flags they derive from
+        # the step sums' advance conditions (walk.Moves), kept in flip-flops beside the flags they derive from;
+        # the last step is the one where every level is at its end (wrap)
         st_moves = Moves.registered(4, "st_mv")
+        last_step = st_moves.wrap
         ones = {x: Signal(name=f"one_{x}") for x in "mrcn"}
         pens = {x: Signal(len(cfg[f"n_{x}"]), name=f"pen_{x}") for x in "mrcn"}
         m.d.sync += [r.eq(cfg[f"n_{x}"] == 1) for x, r in ones.items()]
@@ -169,7 +170,6 @@ class ConvChunk(wiring.Component):
                 m.d.comb += [g_go.eq(1), g_do_l.eq(1), g_lbank.eq(0)]
                 m.d.sync += [ends[x].eq(ones[x]) for x in "mrcn"]
                 m.d.sync += st_moves.load(ones[x] for x in "mrcn")
-                m.d.sync += last_step.eq(ones["m"] & ones["r"] & ones["c"] & ones["n"])
                 m.next = "PRE_WAIT"
             with m.State("PRE_WAIT"):
                 with m.If(~g_busy):
@@ -212,7 +212,6 @@ class ConvChunk(wiring.Component):
             m.d.sync += [cm.eq(nm), cr.eq(nr), cc.eq(nc), cn.eq(nn), kbank.eq(~kbank)]
             m.d.sync += [ends[x].eq(next_end[x]) for x in "mrcn"]
             m.d.sync += st_moves.load(next_end[x] for x in "mrcn")
-            m.d.sync += last_step.eq(next_end["m"] & next_end["r"] & next_end["c"] & next_end["n"])
 
         # per-step addresses and coordinates, kept by additions over the step nest (m, r, c, n): the loader
         # takes the next step's (the first step's in PRE), the writer the finished output tile's
@@ -684,21 +683,19 @@ class ConvChunk(wiring.Component):
             rec = p_rd[a].data
             sacc = Signal(signed(SW), name=f"sacc{a}", reset_less=True)
             mlt = Signal(MULT_BITS, name=f"mlt{a}", reset_less=True)
-            # the shift travels beside the product: sh[-1] with t, s1[-1] too (MULT_STAGES + 1 stages after sacc)
-            NS = timing.MULT_STAGES + 2
-            sh = [Signal(SHIFT_BITS, name=f"sh{i}_{a}", reset_less=True) for i in range(1, NS + 1)]
+            sh = Signal(SHIFT_BITS, name=f"sh{a}", reset_less=True)
             m.d.sync += [sacc.eq(acc_val[a] + rec[0:BIAS_BITS].as_signed()),
                          mlt.eq(Mux(raw, 1, rec[BIAS_BITS:BIAS_BITS + MULT_BITS])),
-                         sh[0].eq(Mux(raw, 0, rec[BIAS_BITS + MULT_BITS:]))]
-            m.d.sync += [sh[i].eq(sh[i - 1]) for i in range(1, NS)]
+                         sh.eq(Mux(raw, 0, rec[BIAS_BITS + MULT_BITS:]))]
             # round half up on the product shifted by max(shift - 1, 0) (walk.round_clamp)
-            s1 = [Signal(SHIFT_BITS, name=f"s1_{i}_{a}", reset_less=True) for i in range(NS - 1)]
-            m.d.sync += [s1[0].eq(shift_less_one(sh[0]))] + [s1[i].eq(s1[i - 1]) for i in range(1, NS - 1)]
+            # the shift travels beside the product, to t: MULT_STAGES + 1 stages after sacc
+            sh_t = delayed(m, sh, timing.MULT_STAGES + 1, f"sh_t{a}")
+            s1 = delayed(m, shift_less_one(sh), timing.MULT_STAGES + 1, f"s1_{a}")
             t = Signal(signed(YW), name=f"t{a}", reset_less=True)            # (acc + bias) * mult, exactly
             m.d.sync += t.eq(split_product(m, sacc, mlt, f"p{a}"))
-            z = narrow_shift(m, t, s1[-1], QN + 1, f"z{a}")  # t >> s1, as far as round_clamp reads it
+            z = narrow_shift(m, t, s1, QN + 1, f"z{a}")  # t >> s1, as far as round_clamp reads it
             whole = Signal(name=f"whole{a}")                # shift 0: no rounding
-            m.d.sync += whole.eq(sh[-1] == 0)
+            m.d.sync += whole.eq(sh_t == 0)
             q_req = round_clamp(z, whole, omax, QN, signed_in=True)
             if LOGIT_BITS in OUTS:                          # raw: shift 0, so t itself
                 t_raw = Signal(QW, name=f"traw{a}", reset_less=True)

@@ -57,6 +57,13 @@ def pipe_reg(m, value, name: str):
     return r
 
 
+def delayed(m, value, n: int, name: str):
+    """value registered n times (pipe_reg each; n = 0: value itself)."""
+    for i in range(n):
+        value = pipe_reg(m, value, f"{name}{i + 1}")
+    return value
+
+
 def dsp_product(m, a, b, name: str):
     """a * b in one multiplier cell (a MULT18X18D / DSP48E1), timing.MULT_STAGES registers deep: the operands, the
     product, then the product again (MULT_STAGES - 2 times). A multiplier's sites are few and fixed on the die, so
@@ -66,9 +73,7 @@ def dsp_product(m, a, b, name: str):
     aq, bq = pipe_reg(m, a, f"{name}_a"), pipe_reg(m, b, f"{name}_b")
     p = Signal((aq * bq).shape(), name=f"{name}_p", reset_less=True)
     m.d.sync += p.eq(aq * bq)
-    for i in range(timing.MULT_STAGES - 2):
-        p = pipe_reg(m, p, f"{name}_p{i + 1}")
-    return p
+    return delayed(m, p, timing.MULT_STAGES - 2, f"{name}_p")
 
 
 def split_product(m, x, k, name: str):

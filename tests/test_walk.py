@@ -91,16 +91,23 @@ def _strides(coefs, bounds):
     return st
 
 
+def _random_coefs(rng, n):
+    """A nest's coefficients: None, CARRY or a step at random, one innermost stepping level, CARRY levels outside
+    it, None inside it."""
+    coefs = [(None, CARRY, int(rng.integers(0, 9)))[int(rng.integers(0, 3))] for _ in range(n)]
+    inner = int(rng.integers(0, n))
+    coefs[inner] = int(rng.integers(1, 9))
+    coefs[inner + 1:] = [None] * (n - inner - 1)
+    return coefs
+
+
 @pytest.mark.parametrize("registered", [False, True], ids=["comb", "registered"])
 def test_nested_sum_follows_the_closed_form(registered):
     rng = np.random.default_rng(5 + registered)
     for trial in range(30):
         n = int(rng.integers(2, 6))
         bounds = [int(rng.integers(1, 4)) for _ in range(n)]
-        coefs = [(None, CARRY, int(rng.integers(0, 9)))[int(rng.integers(0, 3))] for _ in range(n)]
-        inner = int(rng.integers(0, n))
-        coefs[inner] = int(rng.integers(1, 9))      # the innermost stepping level; CARRY levels are outside it
-        coefs[inner + 1:] = [None] * (n - inner - 1)
+        coefs = _random_coefs(rng, n)
         init = int(rng.integers(0, 50))
         st = _strides(coefs, bounds)
         m = Module()
@@ -159,10 +166,7 @@ def test_loop_nest_counts_and_flags_follow_the_enumeration():
     for trial in range(25):
         n = int(rng.integers(1, 6))
         bounds = [int(rng.integers(1, 5)) for _ in range(n)]
-        coefs = [(None, CARRY, int(rng.integers(0, 9)))[int(rng.integers(0, 3))] for _ in range(n)]
-        inner = int(rng.integers(0, n))
-        coefs[inner] = int(rng.integers(1, 9))
-        coefs[inner + 1:] = [None] * (n - inner - 1)
+        coefs = _random_coefs(rng, n)
         st = _strides(coefs, bounds)
         m = Module()
         adv, restart = Signal(), Signal()
