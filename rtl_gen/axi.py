@@ -345,6 +345,6 @@ def keep_reg_verilog(acc_name: str) -> str:
 def axi_verilog(acc: Accelerator) -> str:
     from amaranth.back import verilog
 
-    from .emit import _clean
-    return _clean(verilog.convert(AxiAccelerator(acc), name=axi_module_name(acc.name), emit_src=False)) \
-        + keep_reg_verilog(acc.name)
+    from .emit import _clean, disk_cached
+    return disk_cached({"axi": acc.to_dict()}, lambda: _clean(verilog.convert(
+        AxiAccelerator(acc), name=axi_module_name(acc.name), emit_src=False)) + keep_reg_verilog(acc.name))

@@ -1,8 +1,11 @@
 """Write a configuration's Verilog and its manifest: `python -m rtl_gen --config FILE [--out DIR]`."""
 from __future__ import annotations
 
+import fcntl
 import functools
 import hashlib
+import json
+import os
 import re
 from pathlib import Path
 
@@ -30,16 +33,79 @@ def top_module_name(acc_name: str) -> str:
     return f"trips_{acc_name.replace('-', '_')}_top"
 
 
+# Amaranth's conversion of the default takes ~50 s for its nine chunks, as long again for the top and a minute for
+# the AXI top, and the same design is asked for again and again (`make rtl`, `make sim`, `make fpga`, the tests'
+# workers): the Verilog is kept on disk under a hash of what it is generated from, the design's description and
+# the source of every package that shapes it, so an edit to hw_model or rtl_gen is a miss. The newest
+# CACHE_FILES are kept.
+CACHE_FILES = 64
+
+
+def cache_dir() -> Path:
+    """$TRIPS_CACHE/verilog, else ~/.cache/trips/verilog."""
+    return Path(os.environ.get("TRIPS_CACHE") or Path.home() / ".cache" / "trips") / "verilog"
+
+
+@functools.lru_cache(maxsize=1)
+def _source_hash() -> str:
+    import amaranth
+    h = hashlib.sha256(amaranth.__version__.encode())
+    root = Path(__file__).resolve().parent.parent
+    for pkg in ("hw_model", "rtl_gen"):
+        for f in sorted((root / pkg).glob("*.py")):
+            h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()
+
+
+def disk_cached(what: dict, make) -> str:
+    """make(), or the text it returned before for the same `what` (a JSON-able description) and sources. Parallel
+    callers generate it once (a file lock); where the cache cannot be written, it is generated every time."""
+    key = hashlib.sha256((_source_hash() + json.dumps(what, sort_keys=True)).encode()).hexdigest()[:24]
+    d = cache_dir()
+    path = d / f"{key}.v"
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        lock = open(d / f"{key}.lock", "w")
+    except OSError:
+        return make()
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            os.utime(path)                      # last use, for the eviction order
+            return path.read_text()
+        text = make()
+        try:
+            atomic_write_text(path, text)
+        except OSError:
+            return text
+    _evict(d, keep=path)
+    return text
+
+
+def _evict(d: Path, keep: Path) -> None:
+    def used(f: Path) -> int:
+        try:
+            return f.stat().st_mtime_ns
+        except FileNotFoundError:            # evicted by a parallel caller
+            return -1
+    files = sorted((f for f in d.glob("*.v") if f != keep), key=used, reverse=True)
+    for f in files[CACHE_FILES - 1:]:
+        for g in (f, f.with_suffix(".lock")):
+            g.unlink(missing_ok=True)
+
+
 @functools.lru_cache(maxsize=32)
 def chunk_verilog(chunk: Chunk, mem: MemoryInterface, module_name: str) -> str:
-    return _clean(verilog.convert(VectorChunk(chunk, mem) if chunk.vector else ConvChunk(chunk, mem),
-                                  name=module_name, emit_src=False))
+    return disk_cached({"chunk": chunk.to_dict(), "memory": mem.__dict__, "module": module_name},
+                       lambda: _clean(verilog.convert(VectorChunk(chunk, mem) if chunk.vector else ConvChunk(chunk, mem),
+                                                      name=module_name, emit_src=False)))
 
 
 @functools.lru_cache(maxsize=8)
 def top_verilog(acc: Accelerator) -> str:
     """The whole accelerator (rtl_gen.top.AcceleratorTop) as one Verilog file; its chunks are submodules."""
-    return _clean(verilog.convert(AcceleratorTop(acc), name=top_module_name(acc.name), emit_src=False))
+    return disk_cached({"top": acc.to_dict()}, lambda: _clean(verilog.convert(
+        AcceleratorTop(acc), name=top_module_name(acc.name), emit_src=False)))
 
 
 def _clean(text: str) -> str:

@@ -24,7 +24,7 @@ from rtl_gen.axi import axi_module_name, axi_verilog
 
 from .driver import input_words, parse_program
 from .network import Plan, _score, plan_network, step_beats, step_model_cycles
-from .run import _ensure_root_on_path, build_design, generated, hex_text, run_job
+from .run import _ensure_root_on_path, build_design, hex_text, run_job
 from .tools import ensure_tool_path
 
 RAM_BASE = 0x10000          # byte address of beat 0 in the test RAM (not 0: MEM_BASE must be honoured)
@@ -32,8 +32,7 @@ RAM_BASE = 0x10000          # byte address of beat 0 in the test RAM (not 0: MEM
 
 def build_axi(acc: Accelerator, simulator: str, root: Path = Path("sim_build")) -> Path:
     module = axi_module_name(acc.name)
-    text = generated({"axi": acc.to_dict(), "module": module}, lambda: axi_verilog(acc), root)
-    return build_design(module, text, module, (), {}, {}, simulator, root)
+    return build_design(module, axi_verilog(acc), module, (), {}, {}, simulator, root)
 
 
 def descriptor_table(plan: Plan, acc: Accelerator) -> tuple[int, dict[int, int]]:

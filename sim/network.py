@@ -26,7 +26,7 @@ from hw_model.mapping import LayerGeometry, check_fits, geometry
 from hw_model.regs import CFG_BITS, Addresses, pack_cfg, program
 from rtl_gen.emit import top_module_name, top_verilog
 
-from .run import _ensure_root_on_path, _mem_depth, build_design, generated, hex_text, run_job
+from .run import _ensure_root_on_path, _mem_depth, build_design, hex_text, run_job
 from .tools import ensure_tool_path
 
 
@@ -140,8 +140,7 @@ def build_top(acc: Accelerator, simulator: str, depth: int, root: Path = Path("s
     params = {"NCHUNK": len(acc.chunks), "SEL_BITS": sel_bits, "BUS": acc.memory.bus_bits,
               "ADDR": acc.memory.addr_bits, "DEPTH": depth, "LATENCY": acc.memory.read_latency,
               "CFG_BITS": CFG_BITS}
-    text = generated({"top": acc.to_dict(), "module": module}, lambda: top_verilog(acc), root)
-    return build_design(module, text, "harness_top", ("harness_top.v", "mem_model.v", "run_counters.v"), params,
+    return build_design(module, top_verilog(acc), "harness_top", ("harness_top.v", "mem_model.v", "run_counters.v"), params,
                         {"TOP": module}, simulator, root)
 
 
@@ -160,10 +159,13 @@ def step_model_cycles(s: Step) -> int:
 
 
 def run_network(acc: Accelerator, layers: list[Layer], graph: dict, images: np.ndarray, simulator: str = "verilator",
-                build_root: Path = Path("sim_build"), golden: dict | None = None, labels=None) -> dict:
+                build_root: Path = Path("sim_build"), golden: dict | None = None, labels=None,
+                other_goldens: tuple[dict, ...] = ()) -> dict:
     """images: [N, C, H, W] unsigned integers at the graph's input bits. Returns the report (see sim/__main__).
     The golden outputs come from int_forward on `golden` (default: the graph the hardware runs); with labels,
-    the report adds the accuracy of the (bit-exact) logits on these images."""
+    the report adds the accuracy of the (bit-exact) logits on these images. The same hardware run is also
+    scored against each of `other_goldens` (the report's "other_goldens": one report each), so a test can show
+    that the check fails without simulating again."""
     import torch
 
     from search.export import int_forward
@@ -191,6 +193,10 @@ def run_network(acc: Accelerator, layers: list[Layer], graph: dict, images: np.n
                            "cfg": format(pack_cfg(program(s.geom, s.addrs, s.vparams)), "x")} for s in plan.steps]}
         result = run_job(simulator, bdir, "sim.tb_network", "harness_top", tmp, job, "whole-network simulation")
     rep = _score(acc, plan, result, ref, len(images))
+    if other_goldens:
+        x = torch.from_numpy(np.asarray(images, dtype=np.int64))
+        rep["other_goldens"] = [_score(acc, plan, result, int_forward(g, x, keep=True)[1], len(images))
+                                for g in other_goldens]
     if labels is not None:
         rep["accuracy_on_images"] = float((logits.argmax(1).numpy() == np.asarray(labels)).mean())
     return rep

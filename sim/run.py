@@ -34,32 +34,12 @@ def _mem_depth(words: int) -> int:
     return max(1 << 12, 1 << (max(words, 1) - 1).bit_length())
 
 
-def generated(what: dict, make, root: Path = Path("sim_build")) -> str:
-    """Generated Verilog, cached on disk under a key of `what` (a JSON-able description of the design) and the
-    source of every package that shapes it (hw_model, rtl_gen): generation is skipped when neither changed."""
-    src = Path(__file__).resolve().parent.parent
-    h = hashlib.sha256(json.dumps(what, sort_keys=True).encode())
-    for pkg in ("hw_model", "rtl_gen"):
-        for f in sorted((src / pkg).glob("*.py")):
-            h.update(f.read_bytes())
-    path = root / "gen" / f"{h.hexdigest()[:20]}.v"
-    if path.exists():
-        return path.read_text()
-    text = make()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-    return text
-
-
 def build(acc: Accelerator, chunk: Chunk, simulator: str, depth: int, root: Path = Path("sim_build")) -> Path:
     """Build the harness for one chunk once; reuse it while the Verilog and parameters are unchanged."""
     module = chunk_module_name(acc.name, chunk)
     params = {"BUS": acc.memory.bus_bits, "ADDR": acc.memory.addr_bits, "DEPTH": depth,
               "LATENCY": acc.memory.read_latency, "CFG_BITS": CFG_BITS}
-    text = generated({"chunk": chunk.to_dict(), "memory": acc.memory.__dict__, "module": module},
-                     lambda: chunk_verilog(chunk, acc.memory, module), root)
+    text = chunk_verilog(chunk, acc.memory, module)        # cached on disk (rtl_gen.emit.disk_cached)
     return build_design(module, text, "harness", ("harness.v", "mem_model.v", "run_counters.v"), params,
                         {"CHUNK": module}, simulator, root)
 

@@ -1,4 +1,5 @@
-"""The simulator build cache stays bounded: least recently used builds go, recent and in-use ones stay."""
+"""The build caches stay bounded: least recently used builds go, recent and in-use ones stay; generated Verilog
+is made once per description."""
 import os
 
 from sim import run as simrun
@@ -37,3 +38,20 @@ def test_eviction_spares_recently_used_and_the_current_build(tmp_path):
     assert recent.exists() and current.exists()
     # the newest CACHE_KEEP are `recent` plus dirs[0..KEEP-2]; of the rest only `current` is spared
     assert sorted(gone) == sorted(set(dirs[simrun.CACHE_KEEP - 1:]) - {recent, current})
+
+
+def test_generated_verilog_is_made_once_per_description(tmp_path, monkeypatch):
+    from rtl_gen import emit
+    monkeypatch.setenv("TRIPS_CACHE", str(tmp_path))
+    made = []
+
+    def make(text):
+        return lambda: made.append(text) or text
+    assert emit.disk_cached({"top": 1}, make("a")) == "a"
+    assert emit.disk_cached({"top": 1}, make("b")) == "a"          # a hit: not made again
+    assert emit.disk_cached({"top": 2}, make("c")) == "c"          # another description: made
+    assert made == ["a", "c"]
+    for i in range(emit.CACHE_FILES + 5):                         # the newest CACHE_FILES stay
+        emit.disk_cached({"n": i}, make(str(i)))
+    assert len(list((tmp_path / "verilog").glob("*.v"))) == emit.CACHE_FILES
+    assert emit.disk_cached({"n": emit.CACHE_FILES + 4}, make("x")) == str(emit.CACHE_FILES + 4)

@@ -76,20 +76,29 @@ def cases_for(acc: Accelerator, n: int, seed: int):
 
 
 # Verilator compiles every chunk of a config (about a minute each on two cores), Icarus in seconds: `make test`
-# runs every config on Icarus and the default on both; `make test-all` runs every config on both.
-@pytest.mark.parametrize("config,simulator", [
-    pytest.param(c, s, id=f"{c}-{s}", marks=[pytest.mark.slow] if s == "verilator" and c != "default" else [])
-    for c in sorted(CONFIGS) for s in ("verilator", "icarus")])
-def test_regression_cycle_exact_and_bit_exact(config, simulator):
+# runs every config on Icarus and, on Verilator, the default's cases on one chunk of each dataflow (channel,
+# depthwise, vector); `make test-all` runs every config whole on both.
+ONE_PER_DATAFLOW = "one-per-dataflow"
+
+
+@pytest.mark.parametrize("config,simulator,chunks", [
+    pytest.param(c, s, None, id=f"{c}-{s}", marks=[pytest.mark.slow] if s == "verilator" else [])
+    for c in sorted(CONFIGS) for s in ("verilator", "icarus")]
+    + [pytest.param("default", "verilator", ONE_PER_DATAFLOW, id=f"default-verilator-{ONE_PER_DATAFLOW}")])
+def test_regression_cycle_exact_and_bit_exact(config, simulator, chunks):
     if not available(simulator):
         pytest.fail(f"{simulator} is not installed (see .ci/run)")
     acc = CONFIGS[config]()
     cases = cases_for(acc, N_CASES[config], seed=1234)
+    if chunks == ONE_PER_DATAFLOW:
+        last = {c.dataflow: c.name for c in acc.chunks}           # the widest chunk of each dataflow
+        cases = [c for c in cases if c.geom.chunk.name in last.values()]
+        assert {c.geom.chunk.dataflow for c in cases} == {"channel", "depthwise", "vector"}
     rows = run_cases(acc, cases, simulator)
     bad = [r for r in rows if r["model_cycles"] != r["rtl_cycles"] or not r["bit_exact"]
            or r["model_read_beats"] != r["rtl_read_beats"] or r["model_write_beats"] != r["rtl_write_beats"]]
     assert not bad, bad
-    assert len(rows) == N_CASES[config]
+    assert len(rows) == len(cases) == (N_CASES[config] if chunks is None else 9)
 
 
 def test_regression_cases_cover_the_space():

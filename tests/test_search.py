@@ -156,13 +156,27 @@ def test_search_resumes_after_kill_9_with_the_same_result(tmp_path):
     la, lb = ((d / "search_log.jsonl").read_text().splitlines() for d in (tmp_path / "a", b_out))
     strip = lambda lines: [{k: v for k, v in json.loads(l).items() if k != "seconds"} for l in lines]
     assert strip(la) == strip(lb)
-    # and the result is a configuration the RTL generator accepts
+    # and the result is a configuration hw_model accepts whole: every layer maps onto the chunk best.json names
+    from hw_model.config import Accelerator, Layer
+    from hw_model.mapping import geometry
+    acc = Accelerator.load(tmp_path / "a" / "best.json")
+    geoms = [geometry(acc, Layer.from_dict(l)) for l in ja["network"]["layers"]]
+    assert {g.layer.name: g.chunk.name for g in geoms} == ja["mapping"]
+    w = torch.load(tmp_path / "a" / "weights.pt", weights_only=True)
+    assert w["format"] == "trips-int-v1" and any(k.endswith(".weight") for k in w)
+
+
+# A search, the RTL of its accelerator and the whole searched network on it (Icarus): `make test` covers each part
+# (the resume above, `make rtl` and the reference network on the default in test_cli and test_network), this is
+# the chain end to end on a searched configuration, ~10 minutes on two cores
+@pytest.mark.slow
+def test_searched_network_runs_whole_on_its_rtl(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    a = subprocess.run(_search(tmp_path / "a"), cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert a.returncode == 0, a.stderr[-2000:]
     r = subprocess.run([sys.executable, "-m", "rtl_gen", "--config", str(tmp_path / "a" / "best.json"),
                         "--out", str(tmp_path / "rtl")], cwd=ROOT, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    w = torch.load(tmp_path / "a" / "weights.pt", weights_only=True)
-    assert w["format"] == "trips-int-v1" and any(k.endswith(".weight") for k in w)
-    # and the searched network runs whole on its accelerator's RTL: logits bit-exact, every layer cycle-exact
     rep_path = tmp_path / "report.json"
     # (Icarus: its build of a whole top takes seconds where Verilator's C++ build takes minutes)
     r = subprocess.run([sys.executable, "-m", "sim", "--config", str(tmp_path / "a" / "best.json"), "--images", "2",
