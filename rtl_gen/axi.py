@@ -33,7 +33,7 @@ from hw_model.regs import DESC_SEL_BITS
 
 from .top import AcceleratorTop
 
-WRITE_QUEUE = 4               # chunk writes waiting for AW/W
+WRITE_QUEUE = 5               # chunk writes waiting for AW/W (one slot reserved for each of the two in flight)
 
 
 def axi_signature(acc: Accelerator) -> dict:
@@ -161,7 +161,8 @@ class AxiAccelerator(wiring.Component):
         base = Cat(regs["MEM_BASE_LO"], regs["MEM_BASE_HI"])
         b_pending = Signal(16)
         seq_ar = Signal()                            # the sequencer drives AR/R (descriptor fetch)
-        push_r = Signal()                            # a chunk's write, registered, goes into the write queue
+        push_1 = Signal()                            # a chunk's write, in the chunks' write registers
+        push_r = Signal()                            # ... a cycle later in the queue's input register: pushed
         chunk_done = Signal()
         # one layer runs at a time and a chunk's done is a flip-flop, set for one cycle as its layer ends: no
         # select (an OR of flip-flops, not a multiplexer on sel)
@@ -221,7 +222,7 @@ class AxiAccelerator(wiring.Component):
                         m.d.sync += regs["BUSY_CYCLES"].eq(regs["BUSY_CYCLES"] + 1)
                         with m.If(chunk_done):
                             m.d.sync += done_seen.eq(1)
-                with m.Elif((wq.level == 0) & ~push_r & (b_pending == 0)):
+                with m.Elif((wq.level == 0) & ~push_1 & ~push_r & (b_pending == 0)):
                     m.d.sync += [layer.eq(layer + 1), desc_ptr.eq(desc_ptr + nbeats)]
                     m.next = "FETCH"
                     with m.If(layer + 1 == regs["N_LAYERS"]):
@@ -261,19 +262,20 @@ class AxiAccelerator(wiring.Component):
             m.d.sync += regs["READ_BEATS"].eq(regs["READ_BEATS"] + 1)
 
         # ---------------------------------------------------------------- the bridge: writes
+        # a chunk's write goes into a register of its own (the chunks are across the die from the queue and from
+        # each other: each register can sit between its chunk and the multiplexer), the running chunk's is
+        # selected into the queue's input register a cycle later and pushed the cycle after that; the stall's room
+        # condition reserves for both in flight
         wr_en = Signal()
-        wr_addr = Signal(A)
-        wr_data = Signal(B)
-        m.d.comb += [wr_en.eq(top.mem_wr_en.any()),
-                     wr_addr.eq(Array(top.mem_wr_addr[i * A:(i + 1) * A] for i in range(n))[sel]),
-                     wr_data.eq(Array(top.mem_wr_data[i * B:(i + 1) * B] for i in range(n))[sel])]
-        # the running chunk's write, registered beside the queue (the chunks are across the die from it): it is
-        # pushed the cycle after the request, which the stall's room condition reserves for
-        push_w = Signal()
+        m.d.comb += wr_en.eq(top.mem_wr_en.any())
+        wr_c = [Signal(A + B, name=f"wr_{c.name}", reset_less=True) for c in acc.chunks]
+        m.d.sync += [wr_c[i].eq(Cat(top.mem_wr_addr[i * A:(i + 1) * A], top.mem_wr_data[i * B:(i + 1) * B]))
+                     for i in range(n)]
+        push_w = Signal()                            # a request this cycle
         wr_word = Signal(A + B, reset_less=True)
-        m.d.sync += push_r.eq(push_w)
-        with m.If(push_w):
-            m.d.sync += wr_word.eq(Cat(wr_addr, wr_data))
+        m.d.sync += [push_1.eq(push_w), push_r.eq(push_1)]
+        with m.If(push_1):
+            m.d.sync += wr_word.eq(Array(wr_c)[sel])
         aw_done = Signal()
         w_done = Signal()
         aw_hs = Signal()
@@ -303,16 +305,17 @@ class AxiAccelerator(wiring.Component):
         # register with no logic behind it (a copy per chunk, top.hold): the data condition is exact (data that
         # arrive the cycle before they are due are in time, as with a combinational stall); the room conditions
         # are taken whether or not the top requests (it may, and which it does is known only in the cycle itself),
-        # and count this cycle's request as made whenever the top runs: the chunks' strobes, which come from across the die, are not in
-        # the decision at all. Writes reach their queue a cycle late (registered; reads do not: that cycle would
-        # come out of the memory's time to answer), so the write queue keeps room for the one in flight: level
-        # next cycle + (the top runs now) < depth.
+        # and count this cycle's request as made whenever the top runs: the chunks' strobes, which come from
+        # across the die, are not in the decision at all. Writes reach their queue two cycles late (two registers;
+        # reads go straight to theirs: a cycle there would come out of the memory's time to answer), so the write
+        # queue keeps room for those in flight: level next cycle + (last cycle's request) + (the top runs now)
+        # < depth.
         def level_next(q, w_en=None):
             return q.level + ((q.w_en if w_en is None else w_en) & q.w_rdy) - (q.r_en & q.r_rdy)
         due_next = Mux(stall, due[L - 1], due[L - 2]) if L >= 2 else Mux(stall, due[0], rd_en)
         m.d.comb += stall_next.eq((due_next & (level_next(rq) == 0))
                                   | (level_next(arq, ~stall) >= arq.depth) | (credits + ~stall - pop >= depth_r - 1)
-                                  | (level_next(wq) + ~stall >= wq.depth))
+                                  | (level_next(wq) + push_1 + ~stall >= wq.depth))
         m.d.sync += stall.eq(stall_next)
 
         # ---------------------------------------------------------------- constant AXI fields

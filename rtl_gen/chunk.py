@@ -413,9 +413,10 @@ class ConvChunk(wiring.Component):
         TAG_KIND, TAG_INR, TAG_SUB = Signal(2), Signal(), Signal(range(max(SUB_IN, 1) + 1))
         TAG_A, TAG_B, TAG_C = Signal(max(IW, len(w_addr))), Signal(count_width(max(LANES, B_W, P_GB))), Signal(IW)
         tag_now = [TAG_KIND, TAG_INR, TAG_SUB, TAG_A, TAG_B, TAG_C]
-        # read data are registered as they arrive (the memory port is across the die from the buffers): the tag
-        # travels LAT + READ_DRAIN_EXTRA cycles, the port register, the memory's latency and this one
-        rd_data = reg(self.mem_rd_data, "rd_data_r")
+        # read data are registered as they arrive and again (timing.READ_DATA_STAGES: the memory is across the die
+        # from the port, the port from the buffers): the tag travels LAT + READ_DRAIN_EXTRA cycles, the port
+        # register, the memory's latency and these
+        rd_data = delayed(m, self.mem_rd_data, timing.READ_DATA_STAGES, "rd_data_r")
         line = [tag_now]
         for d in range(LAT + timing.READ_DRAIN_EXTRA):
             line.append(stage(line[-1], f"dl{d}"))
@@ -501,11 +502,13 @@ class ConvChunk(wiring.Component):
         o_last_s = Signal()
 
         # the input stream's addresses over its nest (row, col, beat k, sub-beat s), by additions
-        # the walks' address sums start over at the chunk's start (a flip-flop, top's go), not at each walk's
-        # start (a state decode into every sum register's enable and reset): each walk runs its whole nest, so its
-        # last advance wraps the sums back to their initial value, 0 (walk.nested_sum)
+        # the walks' address sums start over once a layer, not at each walk's start (a state decode into every sum
+        # register's enable and reset): each walk runs its whole nest, so its last advance wraps the sums back to
+        # their initial value, 0 (walk.nested_sum). The restart is the chunk's start registered here, a cycle
+        # later (the top's go flip-flop sits at the top, the sums across the chunk): the first advance of either
+        # walk comes after PRE, two cycles after start at the earliest
         l_adv = Signal()
-        l_restart = o_restart = self.start
+        l_restart = o_restart = pipe_reg(m, self.start, "walk_restart")
 
         def load_sum(name, width, coefs):
             cur, _ = nested_sum(m, f"l_{name}", unsigned(width), 0, coefs,

@@ -20,7 +20,7 @@ from hw_model.config import MULT_BITS, Chunk, MemoryInterface
 from hw_model.mapping import field_bounds
 from hw_model.regs import CFG_BITS, field_offsets
 
-from .walk import (count_width, dsp_product, narrow_shift, pipe_reg, registered_lasts, round_clamp, shift_less_one,
+from .walk import (count_width, delayed, dsp_product, narrow_shift, pipe_reg, registered_lasts, round_clamp, shift_less_one,
                    split_product)
 
 CNT = 16   # steps of a layer; tile counters take field_bounds, addresses the memory's addr_bits
@@ -144,9 +144,9 @@ class VectorChunk(wiring.Component):
         # g_busy = l_run | (l_drain != 0) and c_busy likewise, kept in flip-flops (as the conv chunk's c_busy)
         m.d.sync += g_busy.eq(g_go | l_run | (l_drain > 1))
 
-        # tags travel with the request until its data are in the data register (LAT + READ_DRAIN_EXTRA cycles: the
-        # port register, the memory's latency, the register the data arrive in, as the conv chunk's)
-        rd_data = pipe_reg(m, self.mem_rd_data, "rd_data_r")
+        # tags travel with the request until its data are in the last data register (LAT + READ_DRAIN_EXTRA
+        # cycles: the port register, the memory's latency, the READ_DATA_STAGES data registers, as the conv chunk's)
+        rd_data = delayed(m, self.mem_rd_data, timing.READ_DATA_STAGES, "rd_data_r")
         tag = [l_run, inr, l_src, Mux(l_bank, D, 0) + l_word + l_jb]
         line = tag
         for d in range(LAT + timing.READ_DRAIN_EXTRA):
