@@ -309,16 +309,13 @@ class AxiAccelerator(wiring.Component):
         # across the die, are not in the decision at all. Writes reach their queue two cycles late (two registers;
         # reads go straight to theirs: a cycle there would come out of the memory's time to answer), so the write
         # queue keeps room for those in flight: level next cycle + (last cycle's request) + (the top runs now)
-        # < depth. The room conditions do not count this cycle's pops: a pop follows the interconnect's ready
-        # (m_axi_arready, m_axi_awready and wready), and with it a port went through the level's adder and compare
-        # into the stall register (11.4 ns on the ECP5); a queue is taken as full one entry early instead.
-        def level_next(q, w_en=None, pops=True):
-            return q.level + ((q.w_en if w_en is None else w_en) & q.w_rdy) - ((q.r_en & q.r_rdy) if pops else 0)
+        # < depth.
+        def level_next(q, w_en=None):
+            return q.level + ((q.w_en if w_en is None else w_en) & q.w_rdy) - (q.r_en & q.r_rdy)
         due_next = Mux(stall, due[L - 1], due[L - 2]) if L >= 2 else Mux(stall, due[0], rd_en)
         m.d.comb += stall_next.eq((due_next & (level_next(rq) == 0))
-                                  | (level_next(arq, ~stall, pops=False) >= arq.depth)
-                                  | (credits + ~stall - pop >= depth_r - 1)
-                                  | (level_next(wq, pops=False) + push_1 + ~stall >= wq.depth))
+                                  | (level_next(arq, ~stall) >= arq.depth) | (credits + ~stall - pop >= depth_r - 1)
+                                  | (level_next(wq) + push_1 + ~stall >= wq.depth))
         m.d.sync += stall.eq(stall_next)
 
         # ---------------------------------------------------------------- constant AXI fields
