@@ -346,8 +346,6 @@ def keep_reg_verilog(acc_name: str) -> str:
 
 
 def axi_verilog(acc: Accelerator) -> str:
-    from amaranth.back import verilog
-
-    from .emit import _clean, disk_cached
-    return disk_cached({"axi": acc.to_dict()}, lambda: _clean(verilog.convert(
-        AxiAccelerator(acc), name=axi_module_name(acc.name), emit_src=False)) + keep_reg_verilog(acc.name))
+    from .emit import convert, disk_cached
+    return disk_cached({"axi": acc.to_dict()}, lambda: convert(AxiAccelerator(acc), axi_module_name(acc.name))
+                       + keep_reg_verilog(acc.name))

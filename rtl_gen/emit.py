@@ -94,18 +94,21 @@ def _evict(d: Path, keep: Path) -> None:
             g.unlink(missing_ok=True)
 
 
+def convert(component, name: str) -> str:
+    """An Amaranth component as a cleaned Verilog module `name` (the one conversion every generator uses)."""
+    return _clean(verilog.convert(component, name=name, emit_src=False))
+
+
 @functools.lru_cache(maxsize=32)
 def chunk_verilog(chunk: Chunk, mem: MemoryInterface, module_name: str) -> str:
     return disk_cached({"chunk": chunk.to_dict(), "memory": mem.__dict__, "module": module_name},
-                       lambda: _clean(verilog.convert(VectorChunk(chunk, mem) if chunk.vector else ConvChunk(chunk, mem),
-                                                      name=module_name, emit_src=False)))
+                       lambda: convert(VectorChunk(chunk, mem) if chunk.vector else ConvChunk(chunk, mem), module_name))
 
 
 @functools.lru_cache(maxsize=8)
 def top_verilog(acc: Accelerator) -> str:
     """The whole accelerator (rtl_gen.top.AcceleratorTop) as one Verilog file; its chunks are submodules."""
-    return disk_cached({"top": acc.to_dict()}, lambda: _clean(verilog.convert(
-        AcceleratorTop(acc), name=top_module_name(acc.name), emit_src=False)))
+    return disk_cached({"top": acc.to_dict()}, lambda: convert(AcceleratorTop(acc), top_module_name(acc.name)))
 
 
 def _clean(text: str) -> str:
