@@ -72,17 +72,21 @@ class AxiAccelerator(wiring.Component):
         size = (B // 8 - 1).bit_length()            # AxSIZE: log2(bytes per beat)
         nbeats = desc_beats(mem)
 
-        # the stall, a register. Each chunk's flip-flops are held by a copy of it of its own (top.hold), kept apart
-        # in synthesis (keep_reg_verilog): one register driving the enables of every chunk is a net over the die
+        # the stall, a register. Each part of each chunk (and each chunk's dispatch) is held by a copy of it of its
+        # own (top.hold), kept apart in synthesis (keep_reg_verilog): one register driving the enables of every
+        # chunk is a net over the die, one a chunk a net over the chunk
         stall = Signal()
         stall_next = Signal()
         top = AcceleratorTop(acc, desc_beats=nbeats, hold=True)
         m.submodules.top = top
         for i in range(n):
-            hold = Signal(name=f"hold_{acc.chunks[i].name}")
-            m.submodules[f"hold_{acc.chunks[i].name}"] = Instance(
-                keep_reg_name(acc.name), i_clk=ClockSignal(), i_rst=ResetSignal(), i_d=stall_next, o_q=hold)
-            m.d.comb += top.hold[i].eq(hold)
+            lo, hi = top.hold_bits[i]
+            for k in range(lo, hi):
+                name = f"hold_{acc.chunks[i].name}_{k - lo}"
+                hold = Signal(name=name)
+                m.submodules[name] = Instance(keep_reg_name(acc.name), i_clk=ClockSignal(), i_rst=ResetSignal(),
+                                              i_d=stall_next, o_q=hold)
+                m.d.comb += top.hold[k].eq(hold)
         depth_r = 1 << (L + 3).bit_length()          # > read_latency + the AXI round trip
         m.submodules.arq = arq = SyncFIFO(width=A, depth=4)             # read requests for AR
         m.submodules.rq = rq = SyncFIFO(width=B, depth=depth_r)         # R data until due
@@ -310,12 +314,23 @@ class AxiAccelerator(wiring.Component):
         # reads go straight to theirs: a cycle there would come out of the memory's time to answer), so the write
         # queue keeps room for those in flight: level next cycle + (last cycle's request) + (the top runs now)
         # < depth.
-        def level_next(q, w_en=None):
-            return q.level + ((q.w_en if w_en is None else w_en) & q.w_rdy) - (q.r_en & q.r_rdy)
+        # Each condition is a compare of a queue's level after this cycle; the bit that arrives last in it (the AXI
+        # handshake that pops or pushes the queue this cycle) selects between two compares of registers, so that it
+        # passes one multiplexer, not an adder and a compare, on its way to the copies of the stall across the die
+        def full_after_pop(level, pop, k):      # level - pop >= k
+            return Mux(pop, level >= k + 1, level >= k)
         due_next = Mux(stall, due[L - 1], due[L - 2]) if L >= 2 else Mux(stall, due[0], rd_en)
-        m.d.comb += stall_next.eq((due_next & (level_next(rq) == 0))
-                                  | (level_next(arq, ~stall) >= arq.depth) | (credits + ~stall - pop >= depth_r - 1)
-                                  | (level_next(wq) + push_1 + ~stall >= wq.depth))
+        rq_level = Signal(len(rq.level) + 1)            # the read queue less this cycle's pop (registers only)
+        arq_level = Signal(len(arq.level) + 1)          # the address queue with this cycle's request as made
+        wq_level = Signal(len(wq.level) + 2)            # the write queue with the pushes in flight
+        m.d.comb += [rq_level.eq(rq.level - (rq.r_en & rq.r_rdy)),
+                     arq_level.eq(arq.level + (~stall & arq.w_rdy)),
+                     wq_level.eq(wq.level + (wq.w_en & wq.w_rdy) + push_1 + ~stall)]
+        rq_push, arq_pop, wq_pop = rq.w_en & rq.w_rdy, arq.r_en & arq.r_rdy, wq.r_en & wq.r_rdy
+        m.d.comb += stall_next.eq((due_next & Mux(rq_push, 0, rq_level == 0))
+                                  | full_after_pop(arq_level, arq_pop, arq.depth)
+                                  | (credits + ~stall - pop >= depth_r - 1)
+                                  | full_after_pop(wq_level, wq_pop, wq.depth))
         m.d.sync += stall.eq(stall_next)
 
         # ---------------------------------------------------------------- constant AXI fields

@@ -11,7 +11,7 @@ layer its chunk serves. Latencies come from hw_model.timing.
 """
 from __future__ import annotations
 
-from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Array, Cat, Const, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -21,16 +21,23 @@ from hw_model.config import BIAS_BITS, LOGIT_BITS, MULT_BITS, PARAM_RECORD_BITS,
 from hw_model.mapping import ceil_div, field_bounds
 from hw_model.regs import CFG_BITS, field_offsets
 
-from .walk import (CARRY, LoopNest, Moves, count_width, delayed, dsp_product, narrow_shift, nested_sum, pipe_reg,
-                   registered_lasts, round_clamp, shift_less_one, split_product, times, times_small)
+from .walk import (CARRY, LoopNest, Moves, Parts, count_width, delayed, dsp_product, narrow_shift, nested_sum,
+                   pipe_reg, registered_lasts, round_clamp, shift_less_one, split_product, times, times_small)
 
 CNT = 16  # width of the layer-level counters (steps, map coordinates); tile counters take field_bounds
 
 
 class ConvChunk(wiring.Component):
-    def __init__(self, chunk: Chunk, mem: MemoryInterface):
-        self.chunk, self.mem = chunk, mem
+    # the parts (walk.Parts): controllers, walks and addresses; the buffers; the MAC datapath; the read data's
+    # scatter into the buffers; the writer's datapath
+    PARTS = ("ctl", "buf", "mac", "scatter", "wr")
+
+    def __init__(self, chunk: Chunk, mem: MemoryInterface, hold: bool = False):
+        """With `hold`, a `hold` input of one bit per part: while bit i is high, part i holds (all its
+        registers and buffer ports keep their values). The bits are copies of one decision (the AXI stall)."""
+        self.chunk, self.mem, self.has_hold = chunk, mem, hold
         super().__init__({
+            **({"hold": In(len(self.PARTS))} if hold else {}),
             "start": In(1),
             "busy": Out(1),
             "done": Out(1),
@@ -49,7 +56,9 @@ class ConvChunk(wiring.Component):
 
     def elaborate(self, platform):
         ch, mi = self.chunk, self.mem
-        m = Module()
+        # `m` is the part being built: each section below starts by naming its part
+        parts = Parts(self.PARTS)
+        m = parts["ctl"]
         cfg = self._cfg()
         TM, TN, Q, BUS, LAT = ch.tm, ch.tn, ch.bits, mi.bus_bits, mi.read_latency
         MA = mi.addr_bits            # memory addresses: computed modulo 2^addr_bits, the port's width
@@ -79,13 +88,13 @@ class ConvChunk(wiring.Component):
         acc_mem = [Memory(shape=signed(32), depth=2 * D_ACC, init=[]) for _ in range(OL)]
         p_mem = [Memory(shape=unsigned(BIAS_BITS + MULT_BITS + SHIFT_BITS), depth=D_P, init=[]) for _ in range(TM)]
         for i, mm in enumerate(in_mem):
-            m.submodules[f"in_buf{i}"] = mm
+            parts["buf"].submodules[f"in_buf{i}"] = mm
         for i, mm in enumerate(w_mem):
-            m.submodules[f"w_buf{i}"] = mm
+            parts["buf"].submodules[f"w_buf{i}"] = mm
         for i, mm in enumerate(acc_mem):
-            m.submodules[f"acc_buf{i}"] = mm
+            parts["buf"].submodules[f"acc_buf{i}"] = mm
         for i, mm in enumerate(p_mem):
-            m.submodules[f"p_buf{i}"] = mm
+            parts["buf"].submodules[f"p_buf{i}"] = mm
         in_rd = [mm.read_port() for mm in in_mem]
         in_wr = [mm.write_port() for mm in in_mem]
         w_rd = [mm.read_port() for mm in w_mem]
@@ -331,6 +340,7 @@ class ConvChunk(wiring.Component):
         def stage(sig_list, name):
             return [reg(s, f"{name}_{getattr(s, 'name', i)}") for i, s in enumerate(sig_list)]
 
+        m = parts["mac"]
         t_valid, t_first, t_last, t_accaddr, t_lastgrp = (Signal(name="v"), Signal(name="first"),
                                                           Signal(name="last"), Signal(len(acc_addr), name="acca"),
                                                           Signal(name="lastgrp"))
@@ -391,6 +401,7 @@ class ConvChunk(wiring.Component):
                          acc_wr[a].data.eq(red[a] + Mux(c_first_n, 0, acc_rd_c[a].data))]
 
         # ------------------------------------------------------------ memory engine
+        m = parts["ctl"]
         g_wbank = Signal()
         g_lb = Signal()
         job_w = Signal()
@@ -416,6 +427,7 @@ class ConvChunk(wiring.Component):
         # read data are registered as they arrive and again (timing.READ_DATA_STAGES: the memory is across the die
         # from the port, the port from the buffers): the tag travels LAT + READ_DRAIN_EXTRA cycles, the port
         # register, the memory's latency and these
+        m = parts["scatter"]
         rd_data = delayed(m, self.mem_rd_data, timing.READ_DATA_STAGES, "rd_data_r")
         line = [tag_now]
         for d in range(LAT + timing.READ_DRAIN_EXTRA):
@@ -456,18 +468,15 @@ class ConvChunk(wiring.Component):
                                                   + BIAS_BITS + MULT_BITS + SHIFT_BITS])]
 
         # phase sequencer
+        m = parts["ctl"]
         ph_drain = Signal(range(max(LAT + timing.READ_DRAIN_EXTRA, timing.WRITE_DRAIN) + 2))
         # input-stream counters
-        l_row, l_col, l_k = tile_count("rows_in", "l_row"), tile_count("cols_in", "l_col"), tile_count("kb_in", "l_k")
-        l_s = Signal(range(SUB_IN + 1))
         l_rot, l_gb = Signal(count_width(LANES)), Signal(CNT)
         # weight-stream counters
         lw_i, lw_b, lw_word = tile_count("w_tile_beats", "lw_i"), Signal(count_width(B_W)), Signal(len(w_addr))
         # param-stream counters
         lp_i, lp_g, lp_b = tile_count("p_tile_beats", "lp_i"), tile_count("mg", "lp_g"), Signal(count_width(P_GB))
         # writer counters
-        o_r, o_c, o_kb = tile_count("trb", "o_r"), tile_count("tcb", "o_c"), tile_count("kb_out", "o_kb")
-        o_s = tile_count("sub_w", "o_s")
         o_cg, o_cp = tile_count("cgs", "o_cg"), Signal(range(TP + 1))     # pixel: o_c = o_cg * TP + o_cp
         o_rot, o_gb = Signal(count_width(TM)), tile_count("mg", "o_gb")
         o_rotv = Signal(count_width(2 * TM))     # o_rot + vo_mod (walk_beats)
@@ -496,10 +505,7 @@ class ConvChunk(wiring.Component):
                     else:
                         m.d.comb += decoded[4].eq((1 << ob) - 1)
         vo_mod, vo_div, vo_div_plane, omax, raw = (reg(decoded[i], decoded[i].name[:-2]) for i in (0, 1, 2, 4, 5))
-        # o_s == last_sub_w as a flag register (like the step controller's loop ends): set with o_s = 0, then for
-        # the next o_s each cycle of the walk (at its end again iff one sub-beat a beat; else iff at the end less 1)
-        sub_one, sub_pen = reg(decoded[3] == 0, "sub_one"), reg(decoded[3] - 1, "sub_pen")
-        o_last_s = Signal()
+        last_sub_w = reg(decoded[3], "last_sub_w")
 
         # the input stream's addresses over its nest (row, col, beat k, sub-beat s), by additions
         # the walks' address sums start over once a layer, not at each walk's start (a state decode into every sum
@@ -509,11 +515,16 @@ class ConvChunk(wiring.Component):
         # walk comes after PRE, two cycles after start at the earliest
         l_adv = Signal()
         l_restart = o_restart = pipe_reg(m, self.start, "walk_restart")
+        # the input walk's nest (row, col, beat k, sub-beat s): counters, end flags and advance conditions in
+        # flip-flops (walk.LoopNest), so that the counters' and sums' enables read registers, not counter compares.
+        # Like the sums it restarts once a layer: each walk runs the whole nest and wraps it to 0
+        l_nest = LoopNest(m, "l", [last_of("rows_in"), last_of("cols_in"), last_of("kb_in"),
+                                   Const(SUB_IN - 1, count_width(SUB_IN))], l_adv, l_restart)
+        l_row, l_col, l_k, l_s = l_nest.count
+        _, _, e_k, e_s = l_nest.ends
 
         def load_sum(name, width, coefs):
-            cur, _ = nested_sum(m, f"l_{name}", unsigned(width), 0, coefs,
-                                [l_row == last_of("rows_in"), l_col == last_of("cols_in"), l_k == last_of("kb_in"),
-                                 l_s == SUB_IN - 1], l_adv, l_restart)
+            cur, _ = nested_sum(m, f"l_{name}", unsigned(width), 0, coefs, l_nest.moves, l_adv, l_restart)
             return cur
         hh = Signal(signed(CNT + 2))
         ww = Signal(signed(CNT + 2))
@@ -527,13 +538,16 @@ class ConvChunk(wiring.Component):
 
         # writer stage 0
         o_run = Signal()
+        # the output walk's nest (tile row, column, beat kb, sub-beat s), as the input walk's
+        o_nest = LoopNest(m, "o", [last_of("trb"), last_of("tcb"), last_of("kb_out"), last_sub_w], o_run, o_restart)
+        o_r, o_c, o_kb, o_s = o_nest.count
+        _, e_oc, e_okb, o_last_s = o_nest.ends
         o_ho, o_wo, o_jb = Signal(CNT), Signal(CNT), Signal(CNT)
         m.d.comb += [o_ho.eq(gw["or0"] + o_r), o_wo.eq(gw["oc0"] + o_c), o_jb.eq(gw["ojb0"] + o_kb)]
         o_inr = Signal()
         o_addr = Signal(MA)
         o_off, _ = nested_sum(m, "o_off", unsigned(MA), 0, [cfg["out_row_beats"], cfg["out_nb"], 1, None],
-                              [o_r == last_of("trb"), o_c == last_of("tcb"), o_kb == last_of("kb_out"),
-                               o_last_s], o_run, o_restart)
+                              o_nest.moves, o_run, o_restart)
         m.d.comb += [o_inr.eq((o_ho < cfg["out_h"]) & (o_wo < cfg["out_w"]) & (o_jb < cfg["out_nb"])),
                      o_addr.eq(gw["obase"] + o_off)]
         # the writer's reads: addresses computed from the walk's registers, registered (a pipeline stage), then to
@@ -548,21 +562,21 @@ class ConvChunk(wiring.Component):
             m.d.comb += p_rd[a].addr.eq(pipe_reg(m, grp, f"p_rd_addr{a}"))
 
         def start_input_stream(bank):
-            m.d.sync += [l_row.eq(0), l_col.eq(0), l_k.eq(0), l_s.eq(0), l_rot.eq(0), l_gb.eq(0), l_goff.eq(0),
-                         l_soff.eq(0), lw_i.eq(0), lw_b.eq(0), lw_word.eq(Mux(bank, D_W, 0))]
+            m.d.sync += [l_rot.eq(0), l_gb.eq(0), l_goff.eq(0), l_soff.eq(0), lw_i.eq(0), lw_b.eq(0), lw_word.eq(Mux(bank, D_W, 0))]
             m.next = "I"
 
-        def walk_beats(sub, k, rot, gb, last_sub, v_mod, v_div, lanes, last_k, after_pixel, goff, soff, plane,
-                       div_plane, rotv=None):
-            """Advance a walk over the beats of one pixel, `sub` cycles per beat. Beat k starts at lane
+        def walk_beats(rot, gb, last_sub, v_mod, v_div, lanes, last_k, after_pixel, goff, soff, plane, div_plane,
+                       rotv=None):
+            """Advance a walk over the beats of one pixel, a sub-beat a cycle (the walk's LoopNest counts the
+            sub-beats and beats; last_sub, last_k: its end flags). Beat k starts at lane
             rot = (k*V) mod lanes of lane group gb = (k*V) div lanes, kept incrementally (no dividers), and so
             are goff = gb * plane and soff = sub * plane (div_plane = v_div * plane). Shared by the input
             scatter (V_in values into tn lanes) and the output gather (tm lanes into V_out values).
             rotv (for a run-time v_mod): a register kept at rot + v_mod (its owner sets it to v_mod with rot = 0),
             so that whether the next beat wraps is a compare of a register, not an add then a compare."""
-            m.d.sync += [sub.eq(sub + 1), soff.eq(soff + plane)]
+            m.d.sync += soff.eq(soff + plane)
             with m.If(last_sub):
-                m.d.sync += [sub.eq(0), soff.eq(0), k.eq(k + 1)]
+                m.d.sync += soff.eq(0)
                 if rotv is None:
                     wrap, nxt = rot + v_mod >= lanes, rot + v_mod
                 else:
@@ -576,7 +590,7 @@ class ConvChunk(wiring.Component):
                     if rotv is not None:
                         m.d.sync += rotv.eq(nxt + v_mod)
                 with m.If(last_k):
-                    m.d.sync += [k.eq(0), rot.eq(0), gb.eq(0), goff.eq(0)]
+                    m.d.sync += [rot.eq(0), gb.eq(0), goff.eq(0)]
                     if rotv is not None:
                         m.d.sync += rotv.eq(v_mod)
                     after_pixel()
@@ -600,30 +614,26 @@ class ConvChunk(wiring.Component):
             with m.State("P_DRAIN"):
                 m.d.sync += ph_drain.eq(ph_drain - 1)
                 with m.If(ph_drain == 1):
-                    m.d.sync += [o_r.eq(0), o_c.eq(0), o_kb.eq(0), o_s.eq(0), o_last_s.eq(sub_one), o_rot.eq(0),
-                                 o_rotv.eq(vo_mod),
-                                 o_gb.eq(0), o_cg.eq(0),
-                                 o_cp.eq(0), o_pix.eq(0), o_goff.eq(0), o_soff.eq(0)]
+                    m.d.sync += [o_rot.eq(0), o_rotv.eq(vo_mod), o_gb.eq(0), o_cg.eq(0), o_cp.eq(0), o_pix.eq(0),
+                                 o_goff.eq(0), o_soff.eq(0)]
                     m.next = "W"
             with m.State("W"):  # requantize and write the pending tile
                 m.d.comb += o_run.eq(1)
 
-                def after_pixel():
-                    m.d.sync += [o_c.eq(o_c + 1), o_cp.eq(o_cp + 1)]
-                    with m.If((o_cp == TP - 1) | (o_c == last_of("tcb"))):   # the next accumulator word
+                def after_pixel():   # the nest's counters step themselves
+                    m.d.sync += o_cp.eq(o_cp + 1)
+                    with m.If((o_cp == TP - 1) | e_oc):   # the next accumulator word
                         m.d.sync += o_pix.eq(o_pix + 1)
                     with m.If(o_cp == TP - 1):
                         m.d.sync += [o_cp.eq(0), o_cg.eq(o_cg + 1)]
-                    with m.If(o_c == last_of("tcb")):
-                        m.d.sync += [o_c.eq(0), o_r.eq(o_r + 1), o_cg.eq(0), o_cp.eq(0)]
-                        with m.If(o_r == last_of("trb")):
-                            m.d.sync += ph_drain.eq(timing.WRITE_DRAIN)
-                            m.next = "W_DRAIN"
+                    with m.If(e_oc):
+                        m.d.sync += [o_cg.eq(0), o_cp.eq(0)]
+                    with m.If(o_nest.moves.wrap):
+                        m.d.sync += ph_drain.eq(timing.WRITE_DRAIN)
+                        m.next = "W_DRAIN"
 
-                m.d.sync += o_last_s.eq(Mux(o_last_s, sub_one, o_s == sub_pen))
-                walk_beats(o_s, o_kb, o_rot, o_gb, o_last_s, vo_mod, vo_div, TM,
-                           o_kb == last_of("kb_out"), after_pixel, o_goff, o_soff, cfg["acc_plane"], vo_div_plane,
-                           o_rotv)
+                walk_beats(o_rot, o_gb, o_last_s, vo_mod, vo_div, TM, e_okb, after_pixel, o_goff, o_soff,
+                           cfg["acc_plane"], vo_div_plane, o_rotv)
             with m.State("W_DRAIN"):
                 m.d.sync += ph_drain.eq(ph_drain - 1)
                 with m.If(ph_drain == 1):
@@ -640,15 +650,11 @@ class ConvChunk(wiring.Component):
                 else:
                     m.d.comb += [TAG_A.eq(Mux(g_lb, D_IN, 0) + l_word), TAG_B.eq(l_rot), TAG_C.eq(l_goff + l_soff)]
 
-                def after_pixel():
-                    m.d.sync += l_col.eq(l_col + 1)
-                    with m.If(l_col == last_of("cols_in")):
-                        m.d.sync += [l_col.eq(0), l_row.eq(l_row + 1)]
-                        with m.If(l_row == last_of("rows_in")):
-                            m.next = "WT"
+                def after_pixel():   # the nest's counters step themselves
+                    with m.If(l_nest.moves.wrap):
+                        m.next = "WT"
 
-                walk_beats(l_s, l_k, l_rot, l_gb, l_s == SUB_IN - 1, V_IN % LANES, V_IN // LANES, LANES,
-                           l_k == last_of("kb_in"), after_pixel, l_goff, l_soff, in_plane,
+                walk_beats(l_rot, l_gb, e_s, V_IN % LANES, V_IN // LANES, LANES, e_k, after_pixel, l_goff, l_soff, in_plane,
                            times(in_plane, V_IN // LANES))
             with m.State("WT"):  # the next step's weights
                 m.d.comb += [rq_en.eq(1), rq_addr.eq(gl["wblk"] + lw_i), TAG_KIND.eq(3), TAG_INR.eq(1),
@@ -668,6 +674,7 @@ class ConvChunk(wiring.Component):
         # writer pipeline (stages 1..6 after the counters; hw_model.timing.WRITE_DRAIN), one operation a stage so
         # that no stage holds more than one adder, multiplier or shifter: bias add, two 17 x 16 products (one
         # DSP each), their sum, the shift by max(shift - 1, 0), the rounding and clamp (walk.round_clamp), the beat
+        m = parts["wr"]
         o_tags = [o_run, o_last_s, o_s, o_rot, o_inr, o_addr, o_cp]
         w1 = stage(stage(o_tags, "w0"), "w1")
         # each output channel's accumulator: its lane, or (pixel) the lane of the pixel's column
@@ -737,4 +744,4 @@ class ConvChunk(wiring.Component):
             m.d.sync += [wr_addr_r.eq(addr3), wr_data_r.eq(beat_next)]
         m.d.comb += [self.mem_wr_addr.eq(wr_addr_r), self.mem_wr_data.eq(wr_data_r)]
         m.d.comb += self.mem_wr_en.eq(wr_en_r)
-        return m
+        return parts.assemble(self.hold if self.has_hold else None)

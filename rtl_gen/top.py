@@ -13,9 +13,11 @@ die, a 972-bit cfg bus to every chunk is the design's largest bundle of long wir
 the memory bus. Each chunk registers the beat first (a stage of its own), so a beat written two cycles
 before `start` is in the chunk's cfg when it starts.
 
-With `hold`, each chunk has a hold input (`hold[i]`): while it is high the chunk, its dispatch register and its
-descriptor registers keep their state (a clock enable). The AXI wrapper drives each from its own copy of the
-stall register: one register driving the enables of every chunk's flip-flops is a net across the whole die.
+With `hold`, each chunk has hold inputs (`hold[lo:hi]` with (lo, hi) = `hold_bits[i]`): while they are high the
+chunk, its dispatch register and its descriptor registers keep their state (a clock enable). Bit lo holds the
+dispatch and descriptor registers, the others the chunk's parts (ConvChunk.PARTS, VectorChunk.PARTS). The AXI
+wrapper drives each bit from its own copy of the stall register: one register driving the enables of every
+chunk's flip-flops is a net across the whole die, one a chunk still a net across the chunk.
 
 Chunks run independently, so frames can be pipelined across them (each chunk works on a different frame); `busy`
 and `done` are per chunk. Memory ports are flattened: chunk i's read address is mem_rd_addr[i*ADDR +: ADDR], and
@@ -24,7 +26,6 @@ so on.
 from __future__ import annotations
 
 from amaranth import Cat, Const, Module, Signal
-from amaranth.hdl import EnableInserter
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -40,13 +41,19 @@ class AcceleratorTop(wiring.Component):
         self.acc, self.desc_beats, self.has_hold = acc, desc_beats, hold
         n, mem = len(acc.chunks), acc.memory
         self.sel_bits = max(1, (n - 1).bit_length())
+        self.units = [VectorChunk(ch, mem, hold=hold) if ch.vector else ConvChunk(ch, mem, hold=hold)
+                      for ch in acc.chunks]
+        self.hold_bits, lo = [], 0
+        for u in self.units:
+            self.hold_bits.append((lo, lo + 1 + len(u.PARTS)))
+            lo += 1 + len(u.PARTS)
         if desc_beats:
             assert desc_beats * mem.bus_bits >= DESC_CFG_BIT + CFG_BITS
             cfg_in = {"desc_we": In(1), "desc_beat": In(range(desc_beats)), "desc_data": In(mem.bus_bits)}
         else:
             cfg_in = {"cfg": In(CFG_BITS)}
         super().__init__({
-            "start": In(1), "sel": In(self.sel_bits), **cfg_in, **({"hold": In(n)} if hold else {}),
+            "start": In(1), "sel": In(self.sel_bits), **cfg_in, **({"hold": In(lo)} if hold else {}),
             "busy": Out(n), "done": Out(n),
             "mem_rd_en": Out(n), "mem_rd_addr": Out(n * mem.addr_bits), "mem_rd_data": In(n * mem.bus_bits),
             "mem_wr_en": Out(n), "mem_wr_addr": Out(n * mem.addr_bits), "mem_wr_data": Out(n * mem.bus_bits),
@@ -55,10 +62,14 @@ class AcceleratorTop(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         A, B = self.acc.memory.addr_bits, self.acc.memory.bus_bits
-        for i, ch in enumerate(self.acc.chunks):
-            unit = VectorChunk(ch, self.acc.memory) if ch.vector else ConvChunk(ch, self.acc.memory)
-            run = ~self.hold[i] if self.has_hold else Const(1, 1)
-            m.submodules[ch.name] = EnableInserter(run)(unit) if self.has_hold else unit
+        for i, (ch, unit) in enumerate(zip(self.acc.chunks, self.units)):
+            m.submodules[ch.name] = unit
+            if self.has_hold:
+                lo, hi = self.hold_bits[i]
+                m.d.comb += unit.hold.eq(self.hold[lo + 1:hi])
+                run = ~self.hold[lo]
+            else:
+                run = Const(1, 1)
             go = Signal(name=f"{ch.name}_go")
             hit = self.start & (self.sel == i)
             if self.desc_beats:

@@ -10,7 +10,7 @@ hw_model.timing; the cycle formula is hw_model.cycles.vector_cycles_from_fields.
 """
 from __future__ import annotations
 
-from amaranth import Const, Module, Mux, Signal, unsigned
+from amaranth import Const, Mux, Signal, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -20,17 +20,23 @@ from hw_model.config import MULT_BITS, Chunk, MemoryInterface
 from hw_model.mapping import field_bounds
 from hw_model.regs import CFG_BITS, field_offsets
 
-from .walk import (count_width, delayed, dsp_product, narrow_shift, pipe_reg, registered_lasts, round_clamp, shift_less_one,
-                   split_product)
+from .walk import (Parts, count_width, delayed, dsp_product, narrow_shift, pipe_reg, registered_lasts, round_clamp,
+                   shift_less_one, split_product)
 
 CNT = 16   # steps of a layer; tile counters take field_bounds, addresses the memory's addr_bits
 
 
 class VectorChunk(wiring.Component):
-    def __init__(self, chunk: Chunk, mem: MemoryInterface):
+    # the parts (walk.Parts, as the conv chunk's): controllers and counters; the pixel buffers; the read data
+    # into the buffers; the datapath
+    PARTS = ("ctl", "buf", "load", "dp")
+
+    def __init__(self, chunk: Chunk, mem: MemoryInterface, hold: bool = False):
+        """`hold` as ConvChunk's: a bit per part."""
         assert chunk.vector
-        self.chunk, self.mem = chunk, mem
+        self.chunk, self.mem, self.has_hold = chunk, mem, hold
         super().__init__({
+            **({"hold": In(len(self.PARTS))} if hold else {}),
             "start": In(1), "busy": Out(1), "done": Out(1), "cfg": In(CFG_BITS),
             "mem_rd_en": Out(1), "mem_rd_addr": Out(mem.addr_bits), "mem_rd_data": In(mem.bus_bits),
             "mem_wr_en": Out(1), "mem_wr_addr": Out(mem.addr_bits), "mem_wr_data": Out(mem.bus_bits),
@@ -38,7 +44,9 @@ class VectorChunk(wiring.Component):
 
     def elaborate(self, platform):
         ch, mi = self.chunk, self.mem
-        m = Module()
+        # `m` is the part being built: each section below starts by naming its part
+        parts = Parts(self.PARTS)
+        m = parts["ctl"]
         cfg = {name: self.cfg[off:off + w] for name, (off, w) in field_offsets().items()}
         Q, BUS, LAT = ch.bits, mi.bus_bits, mi.read_latency
         V_IN = BUS // Q
@@ -48,7 +56,7 @@ class VectorChunk(wiring.Component):
 
         bufs = [Memory(shape=unsigned(BUS), depth=2 * D, init=[]) for _ in range(2)]
         for i, b in enumerate(bufs):
-            m.submodules[f"pix_buf{i}"] = b
+            parts["buf"].submodules[f"pix_buf{i}"] = b
         rd = [b.read_port() for b in bufs]
         wr = [b.write_port() for b in bufs]
 
@@ -146,6 +154,7 @@ class VectorChunk(wiring.Component):
 
         # tags travel with the request until its data are in the last data register (LAT + READ_DRAIN_EXTRA
         # cycles: the port register, the memory's latency, the READ_DATA_STAGES data registers, as the conv chunk's)
+        m = parts["load"]
         rd_data = delayed(m, self.mem_rd_data, timing.READ_DATA_STAGES, "rd_data_r")
         tag = [l_run, inr, l_src, Mux(l_bank, D, 0) + l_word + l_jb]
         line = tag
@@ -157,6 +166,7 @@ class VectorChunk(wiring.Component):
                          wr[i].data.eq(Mux(t_inr, rd_data, 0))]
 
         # ------------------------------------------------------------ compute engine
+        m = parts["ctl"]
         c_run, c_bank = Signal(), Signal()
         c_drain = Signal(range(timing.VEC_DRAIN + 1))
         t = Signal(count_width(BND["tcb"]))                       # pixel of the step
@@ -229,6 +239,8 @@ class VectorChunk(wiring.Component):
         write = emit & ((o_slot == vo_m1) | last_c) & (pool | (p < cfg["pixels"]))
         waddr = cfg["out_base"] + Mux(pool, 0, o_off) + o_beat
 
+        m = parts["dp"]
+
         def stage(sigs, name):
             return [pipe_reg(m, s, f"{name}_{i}") for i, s in enumerate(sigs)]
 
@@ -286,4 +298,4 @@ class VectorChunk(wiring.Component):
         with m.If(write4):
             m.d.sync += [wr_addr_r.eq(addr4), wr_data_r.eq(beat_next)]
         m.d.comb += [self.mem_wr_addr.eq(wr_addr_r), self.mem_wr_data.eq(wr_data_r)]
-        return m
+        return parts.assemble(self.hold if self.has_hold else None)

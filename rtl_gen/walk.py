@@ -12,7 +12,8 @@ from __future__ import annotations
 from functools import reduce
 from operator import and_, or_
 
-from amaranth import Array, Cat, Const, Mux, Signal
+from amaranth import Array, Cat, Const, Module, Mux, Signal
+from amaranth.hdl import EnableInserter
 
 from hw_model import timing
 from hw_model.config import MULT_BITS
@@ -46,6 +47,30 @@ def registered_lasts(m, cfg, names, bounds: dict) -> dict:
     lasts = {name: Signal(count_width(bounds[name]), name=f"last_{name}", reset_less=True) for name in names}
     m.d.sync += [r.eq(cfg[name] - 1) for name, r in lasts.items()]   # outside any condition
     return lasts
+
+
+class Parts:
+    """A chunk's logic built as parts, each a module of its own, so that each can be held (the AXI stall) by a
+    copy of the hold register of its own: one copy over a whole chunk drives the enables of thousands of
+    flip-flops spread over the chunk, and cannot sit beside all of them. The parts hold together (the copies are
+    loaded from one decision in the same cycle), so which part a register is in changes nothing but placement."""
+
+    def __init__(self, names):
+        self.modules = {name: Module() for name in names}
+
+    def __getitem__(self, name: str) -> Module:
+        return self.modules[name]
+
+    def __len__(self) -> int:
+        return len(self.modules)
+
+    def assemble(self, hold=None) -> Module:
+        """One module with the parts as submodules; with `hold` (a signal of len(self) bits), part i runs
+        while bit i is low."""
+        m = Module()
+        for i, (name, part) in enumerate(self.modules.items()):
+            m.submodules[name] = part if hold is None else EnableInserter(~hold[i])(part)
+        return m
 
 
 def pipe_reg(m, value, name: str):
