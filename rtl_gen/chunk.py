@@ -374,7 +374,8 @@ class ConvChunk(wiring.Component):
         prod = [[] for _ in range(OL)]
         for o, t, f in pairs:
             bit = (f // V_IN) * BUS + (f % V_IN) * Q
-            prod[o].append(dsp_product(m, wcat[bit:bit + Q].as_signed(), x[t], f"prod{o}_{t}"))
+            prod[o].append(dsp_product(m, wcat[bit:bit + Q].as_signed(), x[t], f"prod{o}_{t}",
+                                          parts.run("mac")))
         s2 = stage(s1[:4], "s1b")
         for i in range(timing.MULT_STAGES):
             s2 = stage(s2, f"s2_{i}")
@@ -702,7 +703,7 @@ class ConvChunk(wiring.Component):
             sh_t = delayed(m, sh, timing.MULT_STAGES + 1, f"sh_t{a}")
             s1 = delayed(m, shift_less_one(sh), timing.MULT_STAGES + 1, f"s1_{a}")
             t = Signal(signed(YW), name=f"t{a}", reset_less=True)            # (acc + bias) * mult, exactly
-            m.d.sync += t.eq(split_product(m, sacc, mlt, f"p{a}"))
+            m.d.sync += t.eq(split_product(m, sacc, mlt, f"p{a}", parts.run("wr")))
             z = narrow_shift(m, t, s1, QN + 1, f"z{a}")  # t >> s1, as far as round_clamp reads it
             whole = Signal(name=f"whole{a}")                # shift 0: no rounding
             m.d.sync += whole.eq(sh_t == 0)

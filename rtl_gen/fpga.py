@@ -158,7 +158,7 @@ def ecp5_commands(acc: Accelerator, top: str, target: Target) -> tuple[list[str]
     clock is the timing target; missing it is reported (achieved against target), not a failed run."""
     net = f"ecp5/{top}_ecp5.json"
     yosys = ["yosys", "-q", "-l", "reports/yosys_ecp5.log", "-p",
-             f"read_verilog -DSYNTHESIS rtl/{top}.v; synth_ecp5 -top {top} -json {net}; "
+             f"read_verilog -DSYNTHESIS -DTRIPS_ECP5_DSP rtl/{top}.v; synth_ecp5 -top {top} -json {net}; "
              f"tee -o reports/yosys_ecp5_stat.txt stat"]
     nextpnr = ["nextpnr-ecp5", *target.nextpnr_args, "--out-of-context", "--lpf-allow-unconstrained",
                "--placer", "static", "--router", "router2", "--timing-allow-fail",

@@ -265,8 +265,8 @@ class VectorChunk(wiring.Component):
         # their sum, the shift by max(vshift - 1, 0), the rounding and clamp (walk.round_clamp)
         # the sum is wider than a multiplier's port: its product is two (walk.split_product), summed with the
         # other product in the next stage
-        pa = split_product(m, acc, cfg["mult_a"], "pa")
-        pb = dsp_product(m, xb2, cfg["mult_b"], "pb")
+        pa = split_product(m, acc, cfg["mult_a"], "pa", parts.run("dp"))
+        pb = dsp_product(m, xb2, cfg["mult_b"], "pb", parts.run("dp"))
         y = Signal(SUM + MULT_BITS + 1, reset_less=True)
         m.d.sync += y.eq(pa + pb)
         vs1, whole = Signal(len(cfg["vshift"]), reset_less=True), Signal(reset_less=True)   # the layer's, settled long before stage 5

@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import reduce
 from operator import and_, or_
 
-from amaranth import Array, Cat, Const, Module, Mux, Signal
+from amaranth import Array, Cat, ClockSignal, Const, Instance, Module, Mux, Signal, signed
 from amaranth.hdl import EnableInserter
 
 from hw_model import timing
@@ -57,6 +57,11 @@ class Parts:
 
     def __init__(self, names):
         self.modules = {name: Module() for name in names}
+        # each part's run (not held): what a cell the enable cannot reach (an Instance) takes as its clock enable
+        self.runs = {name: Signal(name=f"run_{name}") for name in names}
+
+    def run(self, name: str) -> Signal:
+        return self.runs[name]
 
     def __getitem__(self, name: str) -> Module:
         return self.modules[name]
@@ -70,6 +75,7 @@ class Parts:
         m = Module()
         for i, (name, part) in enumerate(self.modules.items()):
             m.submodules[name] = part if hold is None else EnableInserter(~hold[i])(part)
+            m.d.comb += self.runs[name].eq(1 if hold is None else ~hold[i])
         return m
 
 
@@ -89,25 +95,71 @@ def delayed(m, value, n: int, name: str):
     return value
 
 
-def dsp_product(m, a, b, name: str):
-    """a * b in one multiplier cell (a MULT18X18D / DSP48E1), timing.MULT_STAGES registers deep: the operands, the
-    product, then the product again (MULT_STAGES - 2 times). A multiplier's sites are few and fixed on the die, so
-    a placer may put the cell far from both its operands' logic and its product's user: a register on each side
-    splits each long wire from the cell's own delay (nextpnr times an ECP5 multiplier as combinational whatever
-    its register parameters)."""
-    aq, bq = pipe_reg(m, a, f"{name}_a"), pipe_reg(m, b, f"{name}_b")
-    p = Signal((aq * bq).shape(), name=f"{name}_p", reset_less=True)
-    m.d.sync += p.eq(aq * bq)
+# The multiplier cell: an 18 x 18 signed product with registers on its operands and on its product, clock enable
+# `ce` (the hold does not reach into an Instance). Generated designs instantiate it under this placeholder name, and
+# rtl_gen.emit.convert names it after the design and appends mul_cell_verilog: behavioural Verilog for simulation
+# and for tools that pack registers into their DSP cells themselves (Vivado, synth_xilinx), and with
+# TRIPS_ECP5_DSP defined (the ECP5 flow) a MULT18X18D with its own input and output registers, which yosys does
+# not pack: nextpnr then times the cell as registers, not as 4-5 ns of logic between two wires.
+MUL_CELL = "TRIPS_MUL_CELL"
+MUL_PORT = 18
+
+
+def dsp_product(m, a, b, name: str, run):
+    """a * b in one multiplier cell (MUL_CELL: a MULT18X18D / DSP48E1), timing.MULT_STAGES registers deep: the
+    operands and the product inside the cell, then the product again (MULT_STAGES - 2 times) outside. A
+    multiplier's sites are few and fixed on the die, so a placer may put the cell far from both its operands'
+    logic and its product's user: the cell's registers split each long wire from its own delay. run: the clock
+    enable of the part the product is in (Parts.run). Operands: signed up to 18 bits, unsigned up to 17."""
+    assert timing.MULT_STAGES >= 2
+    for v in (a, b):
+        assert len(v) <= MUL_PORT - (0 if v.shape().signed else 1), f"{name}: a {v.shape()} operand"
+    shape = (a * b).shape()
+    a18, b18 = Signal(signed(MUL_PORT), name=f"{name}_ax"), Signal(signed(MUL_PORT), name=f"{name}_bx")
+    p36 = Signal(signed(2 * MUL_PORT), name=f"{name}_p36")
+    m.d.comb += [a18.eq(a), b18.eq(b)]           # sign- or zero-extended as their shapes say
+    m.submodules[f"{name}_mul"] = Instance(MUL_CELL, i_clk=ClockSignal(), i_ce=run, i_a=a18, i_b=b18, o_p=p36)
+    p = Signal(shape, name=f"{name}_p")
+    m.d.comb += p.eq(p36[:shape.width])          # the exact product fits its shape
     return delayed(m, p, timing.MULT_STAGES - 2, f"{name}_p")
 
 
-def split_product(m, x, k, name: str):
+def mul_cell_verilog(module: str) -> str:
+    """The Verilog of MUL_CELL named `module` (see MUL_CELL)."""
+    regs = ", ".join(f'.{k}("{v}")' for r in ("INPUTA", "INPUTB", "OUTPUT")
+                     for k, v in ((f"REG_{r}_CLK", "CLK0"), (f"REG_{r}_CE", "CE0"), (f"REG_{r}_RST", "RST0")))
+    pins = ", ".join([f".A{i}(a[{i}])" for i in range(MUL_PORT)] + [f".B{i}(b[{i}])" for i in range(MUL_PORT)]
+                     + [f".P{i}(p[{i}])" for i in range(2 * MUL_PORT)])
+    return f"""
+module {module}(input clk, input ce, input [{MUL_PORT - 1}:0] a, input [{MUL_PORT - 1}:0] b,
+    output [{2 * MUL_PORT - 1}:0] p);
+`ifdef TRIPS_ECP5_DSP
+  MULT18X18D #({regs}, .GSR("DISABLED"), .RESETMODE("SYNC")) dsp (
+    {pins},
+    .SIGNEDA(1'b1), .SIGNEDB(1'b1), .SOURCEA(1'b0), .SOURCEB(1'b0), .CLK0(clk), .CE0(ce), .RST0(1'b0));
+`else
+  reg [{MUL_PORT - 1}:0] a_r = 0, b_r = 0;
+  reg [{2 * MUL_PORT - 1}:0] p_r = 0;
+  // signed product: the low {2 * MUL_PORT} bits of the sign-extended operands' product
+  always @(posedge clk)
+    if (ce) begin
+      a_r <= a;
+      b_r <= b;
+      p_r <= {{{{{MUL_PORT}{{a_r[{MUL_PORT - 1}]}}}}, a_r}} * {{{{{MUL_PORT}{{b_r[{MUL_PORT - 1}]}}}}, b_r}};
+    end
+  assign p = p_r;
+`endif
+endmodule
+"""
+
+
+def split_product(m, x, k, name: str, run):
     """x * k for an x wider than a multiplier's port (k at most MULT_BITS wide): two products (dsp_product, each
     MULT_STAGES registers deep), of x's low MULT_BITS bits and of the rest (signed as x); returns their sum, x * k
     exactly, for the next stage to register. Each product fits one MULT18X18D / DSP48E1."""
     lo_x = x[:MULT_BITS]
     hi_x = x[MULT_BITS:].as_signed() if x.shape().signed else x[MULT_BITS:]
-    lo, hi = dsp_product(m, lo_x, k, f"{name}_lo"), dsp_product(m, hi_x, k, f"{name}_hi")
+    lo, hi = dsp_product(m, lo_x, k, f"{name}_lo", run), dsp_product(m, hi_x, k, f"{name}_hi", run)
     return (hi << MULT_BITS) + lo
 
 
