@@ -563,7 +563,8 @@ class ConvChunk(wiring.Component):
             m.d.comb += p_rd[a].addr.eq(pipe_reg(m, grp, f"p_rd_addr{a}"))
 
         def start_input_stream(bank):
-            m.d.sync += [l_rot.eq(0), l_gb.eq(0), l_goff.eq(0), l_soff.eq(0), lw_i.eq(0), lw_b.eq(0), lw_word.eq(Mux(bank, D_W, 0))]
+            m.d.sync += [l_rot.eq(0), l_gb.eq(0), l_goff.eq(0), l_soff.eq(0), lw_i.eq(0), lw_b.eq(0),
+                         lw_word.eq(Mux(bank, D_W, 0))]
             m.next = "I"
 
         def walk_beats(rot, gb, last_sub, v_mod, v_div, lanes, last_k, after_pixel, goff, soff, plane, div_plane,
@@ -655,8 +656,8 @@ class ConvChunk(wiring.Component):
                     with m.If(l_nest.moves.wrap):
                         m.next = "WT"
 
-                walk_beats(l_rot, l_gb, e_s, V_IN % LANES, V_IN // LANES, LANES, e_k, after_pixel, l_goff, l_soff, in_plane,
-                           times(in_plane, V_IN // LANES))
+                walk_beats(l_rot, l_gb, e_s, V_IN % LANES, V_IN // LANES, LANES, e_k, after_pixel, l_goff, l_soff,
+                           in_plane, times(in_plane, V_IN // LANES))
             with m.State("WT"):  # the next step's weights
                 m.d.comb += [rq_en.eq(1), rq_addr.eq(gl["wblk"] + lw_i), TAG_KIND.eq(3), TAG_INR.eq(1),
                              TAG_A.eq(lw_word), TAG_B.eq(lw_b)]

