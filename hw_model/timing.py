@@ -15,13 +15,15 @@ MULT_STAGES = 3
 # Compute pipeline: counters -> buffer read (1) -> operand registers (1) -> multiply (MULT_STAGES) -> adder-tree
 # register (1) -> reduction register (1, which also reads the accumulator) -> accumulator write (1).
 COMPUTE_DRAIN = 4 + MULT_STAGES
-# A read issued at cycle t leaves the chunk at t+1 (registered port); memory returns it read_latency cycles
-# later into the chunk's first data register, and passes READ_DATA_STAGES registers before it is scattered into
-# the buffer: the last write lands read_latency + 1 + READ_DATA_STAGES cycles after the last issue. Two stages:
-# on an FPGA the memory's data come from one place (the AXI bridge's read queue) to chunks all over the die, and
-# a chunk's buffers are across the chunk from its port; each wire is a cycle of its own.
+# A read issued at cycle t passes READ_REQ_STAGES registers in the chunk and shows at its port at
+# t + READ_REQ_STAGES; memory returns it read_latency cycles later into the chunk's first data register, and it
+# passes READ_DATA_STAGES registers before it is scattered into the buffer: the last write lands
+# READ_REQ_STAGES + read_latency + READ_DATA_STAGES cycles after the last issue. Two stages each way: on an FPGA
+# the memory (the AXI bridge and its queues) is one place, the chunks are all over the die, and a chunk's
+# buffers are across the chunk from its port; each of those wires is a cycle of its own.
+READ_REQ_STAGES = 2
 READ_DATA_STAGES = 2
-READ_DRAIN_EXTRA = 1 + READ_DATA_STAGES
+READ_DRAIN_EXTRA = READ_REQ_STAGES + READ_DATA_STAGES
 # Writer: counters -> read addresses (1) -> accumulator/record read (1) -> bias add (1) -> two partial products
 # (MULT_STAGES) -> their sum plus the rounding half (1) -> shift (1) -> clamp (1) -> beat register and port (1):
 # the port shows the last beat 7 + MULT_STAGES cycles after the last slot. (One operation a stage, see

@@ -22,7 +22,8 @@ from hw_model.mapping import ceil_div, field_bounds
 from hw_model.regs import CFG_BITS, field_offsets
 
 from .walk import (CARRY, LoopNest, Moves, Parts, count_width, delayed, dsp_product, narrow_shift, nested_sum,
-                   pipe_reg, registered_lasts, round_clamp, shift_less_one, split_product, times, times_small)
+                   pipe_reg, read_request, registered_lasts, round_clamp, shift_less_one, split_product, times,
+                   times_small)
 
 CNT = 16  # width of the layer-level counters (steps, map coordinates); tile counters take field_bounds
 
@@ -415,19 +416,17 @@ class ConvChunk(wiring.Component):
             m.d.sync += [gl[k].eq(Mux(in_step, nxt, cur)) for k, (cur, nxt) in load_sums.items()]
             m.d.sync += [gw[k].eq(v) for k, v in wtile.items()]
 
-        # read request port (registered) and the tag delay line aligned with read data
+        # read request port (timing.READ_REQ_STAGES registers) and the tag delay line aligned with read data
         rq_en = Signal()
         rq_addr = Signal(MA)
-        rd_addr_r = Signal(MA, reset_less=True)
-        m.d.sync += [self.mem_rd_en.eq(rq_en), rd_addr_r.eq(rq_addr)]
-        m.d.comb += self.mem_rd_addr.eq(rd_addr_r)
+        read_request(m, rq_en, rq_addr, self)
         # tag: kind (0 none, 1 params, 2 inputs, 3 weights), inr, sub, and destination info
         TAG_KIND, TAG_INR, TAG_SUB = Signal(2), Signal(), Signal(range(max(SUB_IN, 1) + 1))
         TAG_A, TAG_B, TAG_C = Signal(max(IW, len(w_addr))), Signal(count_width(max(LANES, B_W, P_GB))), Signal(IW)
         tag_now = [TAG_KIND, TAG_INR, TAG_SUB, TAG_A, TAG_B, TAG_C]
         # read data are registered as they arrive and again (timing.READ_DATA_STAGES: the memory is across the die
-        # from the port, the port from the buffers): the tag travels LAT + READ_DRAIN_EXTRA cycles, the port
-        # register, the memory's latency and these
+        # from the port, the port from the buffers): the tag travels LAT + READ_DRAIN_EXTRA cycles, the request's
+        # registers (READ_REQ_STAGES), the memory's latency and these
         m = parts["scatter"]
         rd_data = delayed(m, self.mem_rd_data, timing.READ_DATA_STAGES, "rd_data_r")
         line = [tag_now]

@@ -20,8 +20,8 @@ from hw_model.config import MULT_BITS, Chunk, MemoryInterface
 from hw_model.mapping import field_bounds
 from hw_model.regs import CFG_BITS, field_offsets
 
-from .walk import (Parts, count_width, delayed, dsp_product, narrow_shift, pipe_reg, registered_lasts, round_clamp,
-                   shift_less_one, split_product)
+from .walk import (Parts, count_width, delayed, dsp_product, narrow_shift, pipe_reg, read_request, registered_lasts,
+                   round_clamp, shift_less_one, split_product)
 
 CNT = 16   # steps of a layer; tile counters take field_bounds, addresses the memory's addr_bits
 
@@ -134,9 +134,7 @@ class VectorChunk(wiring.Component):
         rq_addr = Signal(ADDR)
         m.d.comb += [rq_en.eq(l_run & inr),
                      rq_addr.eq(Mux(l_src, cfg["w_base"], cfg["act_base"]) + l_off + l_jb)]
-        rd_addr_r = Signal(ADDR, reset_less=True)
-        m.d.sync += [self.mem_rd_en.eq(rq_en), rd_addr_r.eq(rq_addr)]
-        m.d.comb += self.mem_rd_addr.eq(rd_addr_r)
+        read_request(m, rq_en, rq_addr, self)
         last_src = l_src | pool   # the pool reads one source
         with m.If(l_run):
             m.d.sync += l_jb.eq(l_jb + 1)
@@ -153,7 +151,8 @@ class VectorChunk(wiring.Component):
         m.d.sync += g_busy.eq(g_go | l_run | (l_drain > 1))
 
         # tags travel with the request until its data are in the last data register (LAT + READ_DRAIN_EXTRA
-        # cycles: the port register, the memory's latency, the READ_DATA_STAGES data registers, as the conv chunk's)
+        # cycles: the request's registers, the memory's latency, the READ_DATA_STAGES data registers, as the conv
+        # chunk's)
         m = parts["load"]
         rd_data = delayed(m, self.mem_rd_data, timing.READ_DATA_STAGES, "rd_data_r")
         tag = [l_run, inr, l_src, Mux(l_bank, D, 0) + l_word + l_jb]

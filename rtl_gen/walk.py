@@ -92,6 +92,15 @@ def delayed(m, value, n: int, name: str):
     return value
 
 
+def read_request(m, en, addr, port):
+    """A chunk's read request (strobe en, beat address addr, this cycle) onto its memory port (port.mem_rd_en,
+    port.mem_rd_addr) through timing.READ_REQ_STAGES registers: the port is a flip-flop, and so is the stage
+    before it, so that the wire from the chunk to the memory (on an FPGA the AXI bridge, across the die) is a
+    cycle of its own, away from the chunk's walk and from the bridge's logic."""
+    m.d.comb += [port.mem_rd_en.eq(delayed(m, en, timing.READ_REQ_STAGES, "rd_en_r")),
+                 port.mem_rd_addr.eq(delayed(m, addr, timing.READ_REQ_STAGES, "rd_addr_r"))]
+
+
 # The multiplier cell: an 18 x 18 signed product with registers on its operands and on its product, clock enable
 # `ce` (the hold does not reach into an Instance). Generated designs instantiate it under this placeholder name, and
 # rtl_gen.emit.convert names it after the design and appends mul_cell_verilog: behavioural Verilog for simulation

@@ -37,7 +37,9 @@ def test_axi_backpressure_keeps_values_and_chunk_cycles(simulator):
         pytest.fail(f"{simulator} is not installed (see .ci/run)")
     acc = Accelerator.load(DEFAULT_CONFIG)
     layers, graph = reference_network(seed=6)
-    rep = run_network_axi(acc, layers, graph, reference_images(2, seed=6), simulator, per_layer=False,
+    # one image after the aborted run (the host driver's test runs two back to back): each run under random
+    # back-pressure takes Icarus minutes
+    rep = run_network_axi(acc, layers, graph, reference_images(1, seed=6), simulator, per_layer=False,
                           backpressure=True, seed=3, abort=True)
     assert rep["logits_bit_exact"] and rep["all_bit_exact"], rep["layers"]
     axi = rep["axi"]
