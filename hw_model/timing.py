@@ -13,8 +13,9 @@ Engine busy times (cycles), each a closed form; see docs/architecture.md for the
 # stage of their own.
 MULT_STAGES = 3
 # Compute pipeline: counters -> buffer read (1) -> operand registers (1) -> multiply (MULT_STAGES) -> adder-tree
-# register (1) -> reduction register (1, which also reads the accumulator) -> accumulator write (1).
-COMPUTE_DRAIN = 4 + MULT_STAGES
+# register (1) -> reduction register (1, which also reads the accumulator) -> the accumulator's read data and
+# the reduction registered (1) -> accumulator write (1).
+COMPUTE_DRAIN = 5 + MULT_STAGES
 # A read issued at cycle t passes READ_REQ_STAGES registers in the chunk and shows at its port at
 # t + READ_REQ_STAGES; memory returns it read_latency cycles later into the chunk's first data register, and it
 # passes READ_DATA_STAGES registers before it is scattered into the buffer: the last write lands
@@ -25,10 +26,10 @@ READ_REQ_STAGES = 2
 READ_DATA_STAGES = 2
 READ_DRAIN_EXTRA = READ_REQ_STAGES + READ_DATA_STAGES
 # Writer: counters -> read addresses (1) -> accumulator/record read (1) -> bias add (1) -> two partial products
-# (MULT_STAGES) -> their sum plus the rounding half (1) -> shift (1) -> clamp (1) -> beat register and port (1):
-# the port shows the last beat 7 + MULT_STAGES cycles after the last slot. (One operation a stage, see
-# docs/fpga.md "Timing status".)
-WRITE_DRAIN = 7 + MULT_STAGES
+# (MULT_STAGES) -> their sum plus the rounding half (1) -> shift (1) -> clamp (1) -> the lanes rotated into the
+# beat's order (1) -> beat register and port (1): the port shows the last beat 8 + MULT_STAGES cycles after the
+# last slot. (One operation a stage, see docs/fpga.md "Timing status".)
+WRITE_DRAIN = 8 + MULT_STAGES
 # A step: one cycle to start the engines (STEP), one to see them both idle (STEP_WAIT), one to advance the step
 # counters and sums (ADV: their enables are flip-flops set in STEP_WAIT, not the engines' busy flags).
 STEP_OVERHEAD = 3

@@ -184,6 +184,9 @@ class AxiAccelerator(wiring.Component):
         desc_data = Signal(B, reset_less=True)
         m.d.comb += [top.desc_we.eq(desc_we), top.desc_beat.eq(desc_beat), top.desc_data.eq(desc_data)]
         m.d.sync += desc_we.eq(0)
+        r_got = Signal()                             # a descriptor beat arrived last cycle, in r_beat
+        r_beat = Signal(B, reset_less=True)
+        m.d.sync += [r_got.eq(0), r_beat.eq(self.m_axi_rdata)]
 
         with m.If(running):
             m.d.sync += regs["CYCLES"].eq(regs["CYCLES"] + 1)
@@ -200,15 +203,18 @@ class AxiAccelerator(wiring.Component):
             with m.State("FETCH"):
                 m.d.comb += seq_ar.eq(1)
                 addr = desc_ptr + beat
-                m.d.comb += [self.m_axi_araddr.eq(base + (addr << size)), self.m_axi_arvalid.eq(~ar_sent),
+                m.d.comb += [self.m_axi_araddr.eq(base + (addr << size)), self.m_axi_arvalid.eq(~ar_sent & ~r_got),
                              self.m_axi_rready.eq(ar_sent)]
                 with m.If(self.m_axi_arvalid & self.m_axi_arready):
                     m.d.sync += ar_sent.eq(1)
                 with m.If(ar_sent & self.m_axi_rvalid):
-                    m.d.sync += [desc_we.eq(1), desc_beat.eq(beat), desc_data.eq(self.m_axi_rdata),
-                                 beat.eq(beat + 1), ar_sent.eq(0)]
+                    m.d.sync += [r_got.eq(1), ar_sent.eq(0)]
+                # the beat is taken from its register a cycle after it arrived: the enables of the descriptor
+                # registers are flip-flops, not the R channel's valid
+                with m.If(r_got):
+                    m.d.sync += [desc_we.eq(1), desc_beat.eq(beat), desc_data.eq(r_beat), beat.eq(beat + 1)]
                     with m.If(beat == 0):
-                        m.d.sync += desc_sel.eq(self.m_axi_rdata[:DESC_SEL_BITS])
+                        m.d.sync += desc_sel.eq(r_beat[:DESC_SEL_BITS])
                     with m.If(beat == nbeats - 1):       # leave FETCH with beat 0 for the next descriptor
                         m.d.sync += beat.eq(0)
                         m.next = "LAND"
@@ -314,11 +320,10 @@ class AxiAccelerator(wiring.Component):
         # reads go straight to theirs: a cycle there would come out of the memory's time to answer), so the write
         # queue keeps room for those in flight: level next cycle + (last cycle's request) + (the top runs now)
         # < depth.
-        # Each condition is a compare of a queue's level after this cycle; the bit that arrives last in it (the AXI
-        # handshake that pops or pushes the queue this cycle) selects between two compares of registers, so that it
-        # passes one multiplexer, not an adder and a compare, on its way to the copies of the stall across the die
-        def full_after_pop(level, pop, k):      # level - pop >= k
-            return Mux(pop, level >= k + 1, level >= k)
+        # The room conditions leave out this cycle's pops by the AXI handshakes (AR, AW and W ready): a queue that
+        # a ready would have emptied by one holds the top a cycle more, and the ready signals, which come from
+        # outside, are not in the decision at all; only the read data's arrival (R valid, in the data condition)
+        # is, through one multiplexer.
         due_next = Mux(stall, due[L - 1], due[L - 2]) if L >= 2 else Mux(stall, due[0], rd_en)
         rq_level = Signal(len(rq.level) + 1)            # the read queue less this cycle's pop (registers only)
         arq_level = Signal(len(arq.level) + 1)          # the address queue with this cycle's request as made
@@ -326,11 +331,11 @@ class AxiAccelerator(wiring.Component):
         m.d.comb += [rq_level.eq(rq.level - (rq.r_en & rq.r_rdy)),
                      arq_level.eq(arq.level + (~stall & arq.w_rdy)),
                      wq_level.eq(wq.level + (wq.w_en & wq.w_rdy) + push_1 + ~stall)]
-        rq_push, arq_pop, wq_pop = rq.w_en & rq.w_rdy, arq.r_en & arq.r_rdy, wq.r_en & wq.r_rdy
+        rq_push = rq.w_en & rq.w_rdy
         m.d.comb += stall_next.eq((due_next & Mux(rq_push, 0, rq_level == 0))
-                                  | full_after_pop(arq_level, arq_pop, arq.depth)
+                                  | (arq_level >= arq.depth)
                                   | (credits + ~stall - pop >= depth_r - 1)
-                                  | full_after_pop(wq_level, wq_pop, wq.depth))
+                                  | (wq_level >= wq.depth))
         m.d.sync += stall.eq(stall_next)
 
         # ---------------------------------------------------------------- constant AXI fields

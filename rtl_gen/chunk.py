@@ -348,6 +348,9 @@ class ConvChunk(wiring.Component):
         m.d.comb += [t_valid.eq(c_run), t_first.eq(red_first), t_last.eq(red_last), t_accaddr.eq(acc_addr),
                      t_lastgrp.eq(e_mg if DW else e_ng)]
         s1 = stage([t_valid, t_first, t_last, t_accaddr, t_lastgrp, c_slot] + bank_of, "s1")
+        # the last input group's lanes past the layer's channels read as zero: a flag of each lane's own, decided
+        # with stage 1 (one register driving the zeroing of every lane is a net over the array)
+        zero1 = [] if PX else [reg(t_lastgrp & (t >= cfg["ng_last"]), f"zero{t}") for t in range(LANES)]
         # stage 1: operands out of the buffers, into registers (a block RAM's output is slow); stage 2: multiply
         x = []
         if PX:
@@ -360,7 +363,7 @@ class ConvChunk(wiring.Component):
         else:
             for t in range(LANES):
                 xv = Signal(unsigned(Q), name=f"x{t}", reset_less=True)
-                m.d.sync += xv.eq(Mux(s1[4] & (t >= cfg["ng_last"]), 0, in_rd[t].data))
+                m.d.sync += xv.eq(Mux(zero1[t], 0, in_rd[t].data))
                 x.append(xv)
         wcat = Signal(len(w_rd) * BUS, reset_less=True)
         m.d.sync += wcat.eq(Cat(*[p.data for p in w_rd]))
@@ -390,17 +393,22 @@ class ConvChunk(wiring.Component):
         s3 = stage(s2, "s3")
         # stage 3: reduction over (ng, kh, kw); read the accumulator on the last term. No enable: a run's terms
         # come one a cycle from its first (the AXI stall holds the whole chunk), each reduction starts with a
-        # first term, and a reduction's last value is written (stage 4) before anything after it lands
+        # first term, and a reduction's last value is written (stage 5) before anything after it lands (within a
+        # step each reduction has an accumulator word of its own; the next step reads it after the drain)
         red = [Signal(signed(32), name=f"red{a}", reset_less=True) for a in range(OL)]
         for a in range(OL):
             m.d.sync += red[a].eq(Mux(s3[1], tree[a], red[a] + tree[a]))
         for p in acc_rd_c:
             m.d.comb += p.addr.eq(s3[3])
         s4 = stage(s3, "s4")
-        # stage 4: accumulator write
+        # stage 4: the accumulator's read data and the reduction registered (a block RAM's output is late, and a
+        # 32-bit adder after it is a path of its own); stage 5: their sum into the accumulator
+        s5 = stage(s4, "s5")
         for a in range(OL):
-            m.d.comb += [acc_wr[a].addr.eq(s4[3]), acc_wr[a].en.eq(s4[0] & s4[2]),
-                         acc_wr[a].data.eq(red[a] + Mux(c_first_n, 0, acc_rd_c[a].data))]
+            acc_q = pipe_reg(m, acc_rd_c[a].data, f"acc_q{a}")
+            red_q = pipe_reg(m, red[a], f"red_q{a}")
+            m.d.comb += [acc_wr[a].addr.eq(s5[3]), acc_wr[a].en.eq(s5[0] & s5[2]),
+                         acc_wr[a].data.eq(red_q + Mux(c_first_n, 0, acc_q))]
 
         # ------------------------------------------------------------ memory engine
         m = parts["ctl"]
@@ -672,7 +680,7 @@ class ConvChunk(wiring.Component):
                     m.next = "IDLE"
         m.d.comb += g_busy.eq(~mem_fsm.ongoing("IDLE"))
 
-        # writer pipeline (stages 1..6 after the counters; hw_model.timing.WRITE_DRAIN), one operation a stage so
+        # writer pipeline (stages 1..7 after the counters; hw_model.timing.WRITE_DRAIN), one operation a stage so
         # that no stage holds more than one adder, multiplier or shifter: bias add, two 17 x 16 products (one
         # DSP each), their sum, the shift by max(shift - 1, 0), the rounding and clamp (walk.round_clamp), the beat
         m = parts["wr"]
@@ -715,14 +723,18 @@ class ConvChunk(wiring.Component):
             else:
                 m.d.sync += q[a].eq(q_req)
         w6 = stage(w5, "w6")
-        run3, last3, s3_, rot3, inr3, addr3 = w6[:6]
+        rot6 = w6[3]
+        # the lanes rotated into the beat's order, a stage of its own: the lanes' q registers sit by their
+        # multipliers, across the chunk from the beat register
         rot_q = []
         qa = Array(q)
         for u in range(TM):
-            idx = Mux(rot3 + u >= TM, rot3 + u - TM, rot3 + u)
-            rq = Signal(QW, name=f"rotq{u}")
-            m.d.comb += rq.eq(qa[idx])
+            idx = Mux(rot6 + u >= TM, rot6 + u - TM, rot6 + u)
+            rq = Signal(QW, name=f"rotq{u}", reset_less=True)
+            m.d.sync += rq.eq(qa[idx])
             rot_q.append(rq)
+        w7 = stage(w6, "w7")
+        run3, last3, s3_, _, inr3, addr3 = w7[:6]
         beat = Signal(BUS, reset_less=True)
         beat_next = Signal(BUS)
         m.d.comb += beat_next.eq(Mux(s3_ == 0, 0, beat))
