@@ -21,7 +21,10 @@ never pushes back, a layer never stalls and BUSY_CYCLES equals the cycle model e
 """
 from __future__ import annotations
 
-from amaranth import Array, Cat, ClockSignal, Const, Instance, Module, Mux, ResetSignal, Signal
+from functools import reduce
+from operator import or_
+
+from amaranth import Cat, ClockSignal, Const, Instance, Module, Mux, ResetSignal, Signal
 from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
@@ -156,7 +159,6 @@ class AxiAccelerator(wiring.Component):
 
         # ---------------------------------------------------------------- the sequencer
         layer = regs["LAYER"]
-        sel = Signal(DESC_SEL_BITS)
         desc_sel = Signal(DESC_SEL_BITS, reset_less=True)   # the fetched descriptor's chunk select (beat 0)
         beat = Signal(range(nbeats + 1))
         desc_ptr = Signal(A)                         # beat address of the current layer's descriptor
@@ -171,10 +173,6 @@ class AxiAccelerator(wiring.Component):
         # one layer runs at a time and a chunk's done is a flip-flop, set for one cycle as its layer ends: no
         # select (an OR of flip-flops, not a multiplexer on sel)
         m.d.comb += chunk_done.eq(top.done.any())
-        # the running layer's chunk, a register: desc_sel holds still from DISPATCH to the next FETCH, so sel is
-        # right from the cycle after DISPATCH (in DISPATCH itself no chunk has started: TOP_DISPATCH); the
-        # memory ports' multiplexers select from flip-flops, not from the sequencer's state
-        m.d.sync += sel.eq(desc_sel)
         m.d.comb += top.sel.eq(desc_sel[:len(top.sel)])
         # the descriptor's beats go to every idle chunk as they arrive (AcceleratorTop's desc_beats form),
         # registered here and again in each chunk (AcceleratorTop): the last one is written in DISPATCH (LAND is
@@ -245,9 +243,10 @@ class AxiAccelerator(wiring.Component):
         # ---------------------------------------------------------------- the bridge: reads
         rd_en = Signal()
         rd_addr = Signal(A)
-        # one layer runs at a time, and an idle chunk's request strobes are 0: the enables need no select
+        # one layer runs at a time, and an idle chunk's request strobe and address are 0 (walk.read_request): the
+        # running chunk's request is the OR of the chunks' ports, no multiplexer with a select over the die
         m.d.comb += [rd_en.eq(top.mem_rd_en.any()),
-                     rd_addr.eq(Array(top.mem_rd_addr[i * A:(i + 1) * A] for i in range(n))[sel])]
+                     rd_addr.eq(reduce(or_, (top.mem_rd_addr[i * A:(i + 1) * A] for i in range(n))))]
         due = Signal(L)                              # due[L-1]: a read's data is due this cycle
         credits = Signal(range(depth_r + 1))         # reads issued and not yet consumed
         due_now = due[L - 1]
@@ -272,20 +271,21 @@ class AxiAccelerator(wiring.Component):
             m.d.sync += regs["READ_BEATS"].eq(regs["READ_BEATS"] + 1)
 
         # ---------------------------------------------------------------- the bridge: writes
-        # a chunk's write goes into a register of its own (the chunks are across the die from the queue and from
-        # each other: each register can sit between its chunk and the multiplexer), the running chunk's is
-        # selected into the queue's input register a cycle later and pushed the cycle after that; the stall's room
-        # condition reserves for both in flight
+        # a chunk's write goes into a register of its own, zero when the chunk does not write (the chunks are
+        # across the die from the queue and from each other: each register can sit between its chunk and the
+        # queue); their OR (one layer runs at a time) goes into the queue's input register a cycle later and is
+        # pushed the cycle after that; the stall's room condition reserves for both in flight
         wr_en = Signal()
         m.d.comb += wr_en.eq(top.mem_wr_en.any())
         wr_c = [Signal(A + B, name=f"wr_{c.name}", reset_less=True) for c in acc.chunks]
-        m.d.sync += [wr_c[i].eq(Cat(top.mem_wr_addr[i * A:(i + 1) * A], top.mem_wr_data[i * B:(i + 1) * B]))
+        m.d.sync += [wr_c[i].eq(Mux(top.mem_wr_en[i], Cat(top.mem_wr_addr[i * A:(i + 1) * A],
+                                                           top.mem_wr_data[i * B:(i + 1) * B]), 0))
                      for i in range(n)]
         push_w = Signal()                            # a request this cycle
         wr_word = Signal(A + B, reset_less=True)
         m.d.sync += [push_1.eq(push_w), push_r.eq(push_1)]
         with m.If(push_1):
-            m.d.sync += wr_word.eq(Array(wr_c)[sel])
+            m.d.sync += wr_word.eq(reduce(or_, wr_c))
         aw_done = Signal()
         w_done = Signal()
         aw_hs = Signal()

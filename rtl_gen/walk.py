@@ -96,9 +96,11 @@ def read_request(m, en, addr, port):
     """A chunk's read request (strobe en, beat address addr, this cycle) onto its memory port (port.mem_rd_en,
     port.mem_rd_addr) through timing.READ_REQ_STAGES registers: the port is a flip-flop, and so is the stage
     before it, so that the wire from the chunk to the memory (on an FPGA the AXI bridge, across the die) is a
-    cycle of its own, away from the chunk's walk and from the bridge's logic."""
-    m.d.comb += [port.mem_rd_en.eq(delayed(m, en, timing.READ_REQ_STAGES, "rd_en_r")),
-                 port.mem_rd_addr.eq(delayed(m, addr, timing.READ_REQ_STAGES, "rd_addr_r"))]
+    cycle of its own, away from the chunk's walk and from the bridge's logic. Each stage's address is 0 when
+    its strobe is, so that a bridge serving chunks one at a time takes the OR of their ports (rtl_gen.axi)."""
+    for i in range(timing.READ_REQ_STAGES):
+        en, addr = pipe_reg(m, en, f"rd_en_r{i + 1}"), pipe_reg(m, Mux(en, addr, 0), f"rd_addr_r{i + 1}")
+    m.d.comb += [port.mem_rd_en.eq(en), port.mem_rd_addr.eq(addr)]
 
 
 # The multiplier cell: an 18 x 18 signed product with registers on its operands and on its product, clock enable
