@@ -171,7 +171,7 @@ class AxiAccelerator(wiring.Component):
         push_r = Signal()                            # ... a cycle later in the queue's input register: pushed
         chunk_done = Signal()
         # one layer runs at a time and a chunk's done is a flip-flop, set for one cycle as its layer ends: no
-        # select (an OR of flip-flops, not a multiplexer on sel)
+        # select (an OR of flip-flops, not a multiplexer on the chunk select)
         m.d.comb += chunk_done.eq(top.done.any())
         m.d.comb += top.sel.eq(desc_sel[:len(top.sel)])
         # the descriptor's beats go to every idle chunk as they arrive (AcceleratorTop's desc_beats form),

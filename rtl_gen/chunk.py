@@ -347,7 +347,7 @@ class ConvChunk(wiring.Component):
                                                           Signal(name="lastgrp"))
         m.d.comb += [t_valid.eq(c_run), t_first.eq(red_first), t_last.eq(red_last), t_accaddr.eq(acc_addr),
                      t_lastgrp.eq(e_mg if DW else e_ng)]
-        s1 = stage([t_valid, t_first, t_last, t_accaddr, t_lastgrp, c_slot] + bank_of, "s1")
+        s1 = stage([t_valid, t_first, t_last, t_accaddr, c_slot] + bank_of, "s1")
         # the last input group's lanes past the layer's channels read as zero: a flag of each lane's own, decided
         # with stage 1 (one register driving the zeroing of every lane is a net over the array)
         zero1 = [] if PX else [reg(t_lastgrp & (t >= cfg["ng_last"]), f"zero{t}") for t in range(LANES)]
@@ -355,10 +355,10 @@ class ConvChunk(wiring.Component):
         x = []
         if PX:
             # each bank's value of the step's channel, then bank -> column lane
-            per_bank = Array([in_rd[b].data.word_select(s1[5], Q) for b in range(NBK)])
+            per_bank = Array([in_rd[b].data.word_select(s1[4], Q) for b in range(NBK)])
             for p in range(TP):
                 xv = Signal(unsigned(Q), name=f"x{p}", reset_less=True)
-                m.d.sync += xv.eq(per_bank[s1[6 + p]])
+                m.d.sync += xv.eq(per_bank[s1[5 + p]])
                 x.append(xv)
         else:
             for t in range(LANES):
@@ -405,8 +405,7 @@ class ConvChunk(wiring.Component):
         # 32-bit adder after it is a path of its own); stage 5: their sum into the accumulator
         s5 = stage(s4, "s5")
         for a in range(OL):
-            acc_q = pipe_reg(m, acc_rd_c[a].data, f"acc_q{a}")
-            red_q = pipe_reg(m, red[a], f"red_q{a}")
+            acc_q, red_q = reg(acc_rd_c[a].data, f"acc_q{a}"), reg(red[a], f"red_q{a}")
             m.d.comb += [acc_wr[a].addr.eq(s5[3]), acc_wr[a].en.eq(s5[0] & s5[2]),
                          acc_wr[a].data.eq(red_q + Mux(c_first_n, 0, acc_q))]
 
