@@ -36,7 +36,7 @@ from hw_model.regs import DESC_SEL_BITS
 
 from .top import AcceleratorTop
 
-WRITE_QUEUE = 5               # chunk writes waiting for AW/W (one slot reserved for each of the two in flight)
+WRITE_QUEUE = 6               # chunk writes waiting for AW/W (room kept for those in flight, see the stall)
 
 
 def axi_signature(acc: Accelerator) -> dict:
@@ -75,21 +75,31 @@ class AxiAccelerator(wiring.Component):
         size = (B // 8 - 1).bit_length()            # AxSIZE: log2(bytes per beat)
         nbeats = desc_beats(mem)
 
-        # the stall, a register. Each part of each chunk (and each chunk's dispatch) is held by a copy of it of its
-        # own (top.hold), kept apart in synthesis (keep_reg_verilog): one register driving the enables of every
-        # chunk is a net over the die, one a chunk a net over the chunk
+        # the stall, decided two cycles ahead (stall_2, combinational) and passed through two registers to the
+        # parts: a copy per chunk (stall_<chunk>), then a copy per part of that chunk (and per chunk dispatch,
+        # top.hold), each a register with no logic behind it, kept apart in synthesis (keep_reg_verilog). One
+        # register driving the enables of every chunk is a net over the die; one a part is still a net from the
+        # bridge to the part, and the part's enables are a net over the part: each of those two wires is a cycle of
+        # its own. The bridge's own copies: stall_1 (the decision for the next cycle) and stall (this cycle's,
+        # equal to every hold copy)
         stall = Signal()
-        stall_next = Signal()
+        stall_1 = Signal()
+        stall_2 = Signal()
+        m.d.sync += [stall_1.eq(stall_2), stall.eq(stall_1)]
         top = AcceleratorTop(acc, desc_beats=nbeats, hold=True)
         m.submodules.top = top
+
+        def keep_reg(name, d):
+            q = Signal(name=name)
+            m.submodules[name] = Instance(keep_reg_name(acc.name), i_clk=ClockSignal(), i_rst=ResetSignal(),
+                                          i_d=d, o_q=q)
+            return q
+
         for i in range(n):
             lo, hi = top.hold_bits[i]
+            mid = keep_reg(f"stall_{acc.chunks[i].name}", stall_2)
             for k in range(lo, hi):
-                name = f"hold_{acc.chunks[i].name}_{k - lo}"
-                hold = Signal(name=name)
-                m.submodules[name] = Instance(keep_reg_name(acc.name), i_clk=ClockSignal(), i_rst=ResetSignal(),
-                                              i_d=stall_next, o_q=hold)
-                m.d.comb += top.hold[k].eq(hold)
+                m.d.comb += top.hold[k].eq(keep_reg(f"hold_{acc.chunks[i].name}_{k - lo}", mid))
         depth_r = 1 << (L + 3).bit_length()          # > read_latency + the AXI round trip
         m.submodules.arq = arq = SyncFIFO(width=A, depth=4)             # read requests for AR
         m.submodules.rq = rq = SyncFIFO(width=B, depth=depth_r)         # R data until due
@@ -170,6 +180,7 @@ class AxiAccelerator(wiring.Component):
         push_1 = Signal()                            # a chunk's write, in the chunks' write registers
         push_r = Signal()                            # ... a cycle later in the queue's input register: pushed
         chunk_done = Signal()
+        seq_run = Signal()                           # a layer runs (RUN)
         # one layer runs at a time and a chunk's done is a flip-flop, set for one cycle as its layer ends: no
         # select (an OR of flip-flops, not a multiplexer on the chunk select)
         m.d.comb += chunk_done.eq(top.done.any())
@@ -219,10 +230,12 @@ class AxiAccelerator(wiring.Component):
             with m.State("LAND"):       # the last beat into the chunks' own beat registers
                 m.next = "DISPATCH"
             with m.State("DISPATCH"):
-                m.d.comb += top.start.eq(1)
+                m.d.comb += top.start.eq(1)          # taken by the chunk's dispatch register when it runs
                 m.d.sync += done_seen.eq(0)
-                m.next = "RUN"
+                with m.If(~stall):
+                    m.next = "RUN"
             with m.State("RUN"):
+                m.d.comb += seq_run.eq(1)
                 with m.If(~done_seen):
                     with m.If(stall):
                         m.d.sync += regs["STALL_CYCLES"].eq(regs["STALL_CYCLES"] + 1)
@@ -255,12 +268,17 @@ class AxiAccelerator(wiring.Component):
         m.d.comb += [
             issue.eq(rd_en & ~stall),
             pop.eq(due_now & ~stall),
-            arq.w_data.eq(rd_addr), arq.w_en.eq(issue),
+            arq.w_data.eq(rd_addr),
             rq.w_data.eq(self.m_axi_rdata), rq.r_en.eq(pop),
         ]
         with m.If(~seq_ar):
-            m.d.comb += [self.m_axi_araddr.eq(base + (arq.r_data << size)), self.m_axi_arvalid.eq(arq.r_rdy),
-                         arq.r_en.eq(self.m_axi_arready), self.m_axi_rready.eq(rq.w_rdy),
+            # a request goes to AR in the cycle it is made when the address queue is empty (AR ready then takes
+            # it, else the queue does and shows it the next cycle): a cycle of the memory's time to answer, which
+            # the stall's data condition needs (see the stall). AR valid does not depend on AR ready.
+            m.d.comb += [self.m_axi_araddr.eq(base + (Mux(arq.r_rdy, arq.r_data, rd_addr) << size)),
+                         self.m_axi_arvalid.eq(arq.r_rdy | issue),
+                         arq.r_en.eq(self.m_axi_arready), arq.w_en.eq(issue & (arq.r_rdy | ~self.m_axi_arready)),
+                         self.m_axi_rready.eq(rq.w_rdy),
                          rq.w_en.eq(self.m_axi_rvalid)]
         for i in range(n):
             m.d.comb += top.mem_rd_data[i * B:(i + 1) * B].eq(rq.r_data)
@@ -311,32 +329,35 @@ class AxiAccelerator(wiring.Component):
             m.d.sync += regs["WRITE_BEATS"].eq(regs["WRITE_BEATS"] + 1)
 
         # hold the top in a cycle where a due read has not arrived, or where a request might find no room. The
-        # decision is made a cycle ahead from the bridge's next state, so that the enable of the whole top is a
-        # register with no logic behind it (a copy per chunk, top.hold): the data condition is exact (data that
-        # arrive the cycle before they are due are in time, as with a combinational stall); the room conditions
-        # are taken whether or not the top requests (it may, and which it does is known only in the cycle itself),
-        # and count this cycle's request as made whenever the top runs: the chunks' strobes, which come from
-        # across the die, are not in the decision at all. Writes reach their queue two cycles late (two registers;
-        # reads go straight to theirs: a cycle there would come out of the memory's time to answer), so the write
-        # queue keeps room for those in flight: level next cycle + (last cycle's request) + (the top runs now)
-        # < depth.
-        # The room conditions leave out this cycle's pops by the AXI handshakes (AR, AW and W ready): a queue that
-        # a ready would have emptied by one holds the top a cycle more, and the ready signals, which come from
-        # outside, are not in the decision at all; only the read data's arrival (R valid, in the data condition)
-        # is, through one multiplexer.
-        due_next = Mux(stall, due[L - 1], due[L - 2]) if L >= 2 else Mux(stall, due[0], rd_en)
-        rq_level = Signal(len(rq.level) + 1)            # the read queue less this cycle's pop (registers only)
-        arq_level = Signal(len(arq.level) + 1)          # the address queue with this cycle's request as made
-        wq_level = Signal(len(wq.level) + 2)            # the write queue with the pushes in flight
-        m.d.comb += [rq_level.eq(rq.level - (rq.r_en & rq.r_rdy)),
-                     arq_level.eq(arq.level + (~stall & arq.w_rdy)),
-                     wq_level.eq(wq.level + (wq.w_en & wq.w_rdy) + push_1 + ~stall)]
+        # decision is made two cycles ahead (stall_2, for the cycle after next) from the bridge's state and its own
+        # stall registers (stall: this cycle, stall_1: the next), so that the enable of every register in the top
+        # is a register with no logic behind it, itself loaded from a register (see the copies above).
+        # Data: the requests issued from now on, oldest first, are q = due[L-1], ..., due[0], then the port's
+        # request now (rd_en: issued now if the top runs, and if it is held the port holds it, so it is the next
+        # one issued either way), then one not yet made (only L = 1 reaches it: taken as made while a layer
+        # runs). With k = the cycles the top runs of this one and the next, q[k] is due in the cycle after next;
+        # it is held unless its data are in the read queue by then counting only what has arrived up to this
+        # cycle (R valid, through one multiplexer): data that arrive the cycle before they are due come too late
+        # for the decision. A request goes to AR in the cycle it is made, so a memory that answers within
+        # read_latency - 2 cycles of AR never holds the top.
+        # Room: a request in the cycle after next may find a queue full; every cycle the top runs (this one and
+        # the next) counts as a request made, whether or not the top makes one: the chunks' strobes, which come
+        # from across the die, are not in the decision at all, nor are the AXI ready signals (a queue that a ready
+        # would have emptied by one holds the top a cycle more). Writes reach their queue two cycles late (two
+        # registers; reads go straight to theirs: a cycle there would come out of the memory's time to answer), so
+        # the write queue keeps room for those in flight: level + (pushed now) + (last cycle's request) + (the top
+        # runs now) + (the top runs next) < depth.
+        s0, s1 = stall, stall_1
+        q = [due[L - 1 - j] for j in range(L)] + [rd_en, seq_run]
+        due_1 = Mux(s0, q[0], q[1])                                     # due next cycle
+        due_2 = Mux(s0, Mux(s1, q[0], q[1]), Mux(s1, q[1], q[2]))       # due the cycle after next
+        pop_1 = due_1 & ~s1
         rq_push = rq.w_en & rq.w_rdy
-        m.d.comb += stall_next.eq((due_next & Mux(rq_push, 0, rq_level == 0))
-                                  | (arq_level >= arq.depth)
-                                  | (credits + ~stall - pop >= depth_r - 1)
-                                  | (wq_level >= wq.depth))
-        m.d.sync += stall.eq(stall_next)
+        runs = ~s0 + ~s1                                                # requests counted as made
+        m.d.comb += stall_2.eq((due_2 & (rq.level + rq_push <= pop + pop_1))
+                               | (arq.level + runs >= arq.depth)
+                               | (credits + runs - pop >= depth_r - 1)
+                               | (wq.level + (wq.w_en & wq.w_rdy) + push_1 + runs >= wq.depth))
 
         # ---------------------------------------------------------------- constant AXI fields
         m.d.comb += [
