@@ -10,6 +10,9 @@ hw_model.timing; the cycle formula is hw_model.cycles.vector_cycles_from_fields.
 """
 from __future__ import annotations
 
+from functools import reduce
+from operator import or_
+
 from amaranth import Const, Mux, Signal, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
@@ -280,16 +283,23 @@ class VectorChunk(wiring.Component):
         s6 = stage(s5, "v6")
         s7 = stage(s6, "v7")
         emit4, oslot4, write4, addr4 = s7
-        # stage 7: place into the output beat
+        # stage 7: place the value into the output beat, into slot oslot4 of the layer's output width (OUTS[ob_sel])
+        # on a beat that starts afresh at slot 0. Which bits take the value (hit) and whether the beat starts
+        # afresh are decided a stage early, from stage 6's slot, into registers: a bit's logic here is its
+        # value (the output width's bit of qv) and three flip-flops (hit, fresh, the beat's bit)
+        oslot3 = s6[1]
+        ob_is = [cfg["ob_sel"] == i for i in range(len(OUTS))]
+        hit = Signal(BUS, name="hit", reset_less=True)
+        fresh = Signal(name="fresh", reset_less=True)
+        m.d.sync += fresh.eq(oslot3 == 0)
+        m.d.sync += [hit[j].eq(reduce(or_, [ob_is[i] & (oslot3 == j // ob) for i, ob in enumerate(OUTS)
+                                            if j // ob < BUS // ob], Const(0, 1))) for j in range(BUS)]
+        ob_r = [pipe_reg(m, x, f"ob_is{i}") for i, x in enumerate(ob_is)]
         beat, beat_next = Signal(BUS, reset_less=True), Signal(BUS)
-        m.d.comb += beat_next.eq(Mux(oslot4 == 0, 0, beat))
-        with m.Switch(cfg["ob_sel"]):
-            for i, ob in enumerate(OUTS):
-                with m.Case(i):
-                    with m.Switch(oslot4):
-                        for v in range(BUS // ob):
-                            with m.Case(v):
-                                m.d.comb += beat_next[v * ob:(v + 1) * ob].eq(qv[:ob])
+        for j in range(BUS):
+            value = reduce(or_, [ob_r[i] & qv[j % ob] for i, ob in enumerate(OUTS) if j // ob < BUS // ob],
+                           Const(0, 1))
+            m.d.comb += beat_next[j].eq(Mux(hit[j], value, Mux(fresh, 0, beat[j])))
         with m.If(emit4):
             m.d.sync += beat.eq(beat_next)
         m.d.sync += self.mem_wr_en.eq(write4)

@@ -96,10 +96,14 @@ def read_request(m, en, addr, port):
     """A chunk's read request (strobe en, beat address addr, this cycle) onto its memory port (port.mem_rd_en,
     port.mem_rd_addr) through timing.READ_REQ_STAGES registers: the port is a flip-flop, and so is the stage
     before it, so that the wire from the chunk to the memory (on an FPGA the AXI bridge, across the die) is a
-    cycle of its own, away from the chunk's walk and from the bridge's logic. Each stage's address is 0 when
-    its strobe is, so that a bridge serving chunks one at a time takes the OR of their ports (rtl_gen.axi)."""
-    for i in range(timing.READ_REQ_STAGES):
-        en, addr = pipe_reg(m, en, f"rd_en_r{i + 1}"), pipe_reg(m, Mux(en, addr, 0), f"rd_addr_r{i + 1}")
+    cycle of its own, away from the chunk's walk and from the bridge's logic. The port's address is 0 when
+    its strobe is, so that a bridge serving chunks one at a time takes the OR of their ports (rtl_gen.axi); it
+    is zeroed in the last stage, by the stage before's strobe register (the walk's strobe, logic, drives that
+    register alone, not the address bits as well)."""
+    n = timing.READ_REQ_STAGES
+    for i in range(n):
+        en, addr = pipe_reg(m, en, f"rd_en_r{i + 1}"), pipe_reg(m, Mux(en, addr, 0) if i == n - 1 else addr,
+                                                                 f"rd_addr_r{i + 1}")
     m.d.comb += [port.mem_rd_en.eq(en), port.mem_rd_addr.eq(addr)]
 
 
