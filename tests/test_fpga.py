@@ -73,3 +73,16 @@ def test_a_tool_out_of_time_is_one_line_and_writes_nothing(tmp_path):
     assert r.returncode == 2 and "--timeout" in r.stderr and "yosys" in r.stderr and r.stderr.count("\n") == 1, \
         r.stderr
     assert not out.exists() and not list(tmp_path.glob(".b.*"))
+
+
+def test_placement_seed_reaches_nextpnr_and_a_bad_one_is_one_line(tmp_path):
+    from rtl_gen.fpga import ecp5_commands
+    acc, target = Accelerator.load(DEFAULT_CONFIG), parse_target("LFE5U-85F-8BG381C")
+    _, plain = ecp5_commands(acc, "top", target)
+    _, seeded = ecp5_commands(acc, "top", target, seed=7)
+    assert "--seed" not in plain and seeded[seeded.index("--seed") + 1] == "7"
+    out = tmp_path / "b"
+    r = subprocess.run([sys.executable, "-m", "rtl_gen.fpga", "--config", str(DEFAULT_CONFIG), "--seed", "-1",
+                        "--out", str(out), "--no-run"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 2 and "--seed" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert not out.exists() and not list(tmp_path.glob(".b.*"))
