@@ -26,10 +26,10 @@ READ_REQ_STAGES = 2
 READ_DATA_STAGES = 2
 READ_DRAIN_EXTRA = READ_REQ_STAGES + READ_DATA_STAGES
 # Writer: counters -> read addresses (1) -> accumulator/record read (1) -> bias add (1) -> two partial products
-# (MULT_STAGES) -> their sum plus the rounding half (1) -> shift (1) -> rounding and the clamp's compares (1) ->
-# clamp (1) -> the lanes rotated into the beat's order (1) -> beat register and port (1): the port shows the last
-# beat 9 + MULT_STAGES cycles after the last slot. (One operation a stage, see docs/fpga.md "Timing status".)
-WRITE_DRAIN = 9 + MULT_STAGES
+# (MULT_STAGES) -> their sum plus the rounding half (1) -> shift (1) -> clamp (1) -> the lanes rotated into the
+# beat's order (1) -> beat register and port (1): the port shows the last beat 8 + MULT_STAGES cycles after the
+# last slot. (One operation a stage, see docs/fpga.md "Timing status".)
+WRITE_DRAIN = 8 + MULT_STAGES
 # A step: one cycle to start the engines (STEP), one to see them both idle (STEP_WAIT), one to advance the step
 # counters and sums (ADV: their enables are flip-flops set in STEP_WAIT, not the engines' busy flags).
 STEP_OVERHEAD = 3
@@ -40,10 +40,9 @@ END_OVERHEAD = 3
 
 # Vector chunk (residual add, global average pool), one channel per cycle:
 # counters -> pixel-buffer read (1) -> beat register (1) -> slot select (1) -> sum (1) -> products (MULT_STAGES)
-# -> their sum plus the rounding half (1) -> shift (1) -> rounding and the clamp's compares (1) -> clamp (1) -> into
-# the output beat and the port register (1): the last beat reaches the port VEC_DRAIN cycles after the last
-# iteration.
-VEC_DRAIN = 9 + MULT_STAGES
+# -> their sum plus the rounding half (1) -> shift (1) -> clamp (1) -> into the output beat and the port register
+# (1): the last beat reaches the port VEC_DRAIN cycles after the last iteration.
+VEC_DRAIN = 8 + MULT_STAGES
 # After the last step: one cycle for the done pulse.
 VEC_END_OVERHEAD = 1
 

@@ -176,8 +176,7 @@ class AxiAccelerator(wiring.Component):
         done_seen = Signal()
         base = Cat(regs["MEM_BASE_LO"], regs["MEM_BASE_HI"])
         b_pending = Signal(16)
-        seq_ar = Signal()                            # the sequencer drives AR/R (in FETCH; a flip-flop, not a decode
-                                                     # of the state: it gates R into the read queue, in the stall)
+        seq_ar = Signal()                            # the sequencer drives AR/R (descriptor fetch)
         push_1 = Signal()                            # a chunk's write, in the chunks' write registers
         push_r = Signal()                            # ... a cycle later in the queue's input register: pushed
         chunk_done = Signal()
@@ -208,11 +207,10 @@ class AxiAccelerator(wiring.Component):
                     m.d.sync += [regs[k].eq(0) for k in ("CYCLES", "BUSY_CYCLES", "STALL_CYCLES", "READ_BEATS",
                                                          "WRITE_BEATS")]
                     m.next = "FETCH"
-                    m.d.sync += seq_ar.eq(1)
                     with m.If(regs["N_LAYERS"] == 0):
                         m.next = "END"
-                        m.d.sync += seq_ar.eq(0)
             with m.State("FETCH"):
+                m.d.comb += seq_ar.eq(1)
                 addr = desc_ptr + beat
                 m.d.comb += [self.m_axi_araddr.eq(base + (addr << size)), self.m_axi_arvalid.eq(~ar_sent & ~r_got),
                              self.m_axi_rready.eq(ar_sent)]
@@ -227,7 +225,7 @@ class AxiAccelerator(wiring.Component):
                     with m.If(beat == 0):
                         m.d.sync += desc_sel.eq(r_beat[:DESC_SEL_BITS])
                     with m.If(beat == nbeats - 1):       # leave FETCH with beat 0 for the next descriptor
-                        m.d.sync += [beat.eq(0), seq_ar.eq(0)]
+                        m.d.sync += beat.eq(0)
                         m.next = "LAND"
             with m.State("LAND"):       # the last beat into the chunks' own beat registers
                 m.next = "DISPATCH"
@@ -248,10 +246,8 @@ class AxiAccelerator(wiring.Component):
                 with m.Elif((wq.level == 0) & ~push_1 & ~push_r & (b_pending == 0)):
                     m.d.sync += [layer.eq(layer + 1), desc_ptr.eq(desc_ptr + nbeats)]
                     m.next = "FETCH"
-                    m.d.sync += seq_ar.eq(1)
                     with m.If(layer + 1 == regs["N_LAYERS"]):
                         m.next = "END"
-                        m.d.sync += seq_ar.eq(0)
             with m.State("END"):
                 m.d.comb += end_run.eq(1)
                 m.d.sync += running.eq(0)
@@ -357,11 +353,11 @@ class AxiAccelerator(wiring.Component):
         due_2 = Mux(s0, Mux(s1, q[0], q[1]), Mux(s1, q[1], q[2]))       # due the cycle after next
         pop_1 = due_1 & ~s1
         rq_push = rq.w_en & rq.w_rdy
-        # each condition is "a register + some one-bit terms >= a constant", decided without an adder (at_least)
-        m.d.comb += stall_2.eq((due_2 & ~at_least(rq.level, [rq_push, ~pop, ~pop_1], 3))    # level+push-pops < 1
-                               | at_least(arq.level, [~s0, ~s1], arq.depth)
-                               | at_least(credits, [~s0, ~s1, ~pop], depth_r)
-                               | at_least(wq.level, [wq.w_en & wq.w_rdy, push_1, ~s0, ~s1], wq.depth))
+        runs = ~s0 + ~s1                                                # requests counted as made
+        m.d.comb += stall_2.eq((due_2 & (rq.level + rq_push <= pop + pop_1))
+                               | (arq.level + runs >= arq.depth)
+                               | (credits + runs - pop >= depth_r - 1)
+                               | (wq.level + (wq.w_en & wq.w_rdy) + push_1 + runs >= wq.depth))
 
         # ---------------------------------------------------------------- constant AXI fields
         m.d.comb += [
@@ -372,16 +368,6 @@ class AxiAccelerator(wiring.Component):
             self.m_axi_wstrb.eq(Const(-1, B // 8)), self.m_axi_wlast.eq(1),
         ]
         return m
-
-
-def at_least(x, bits, c: int):
-    """x + (the number of bits set) >= c, as x compared with constants (one compare for each count) and a
-    multiplexer on the bits: no adder or carry chain on the way."""
-    def pick(rest, k):
-        if not rest:
-            return Const(1, 1) if c - k <= 0 else x >= c - k
-        return Mux(rest[0], pick(rest[1:], k + 1), pick(rest[1:], k))
-    return pick(list(bits), 0)
 
 
 def axi_module_name(acc_name: str) -> str:

@@ -22,7 +22,7 @@ from hw_model.mapping import ceil_div, field_bounds
 from hw_model.regs import CFG_BITS, field_offsets
 
 from .walk import (CARRY, LoopNest, Moves, Parts, count_width, delayed, dsp_product, narrow_shift, nested_sum,
-                   pipe_reg, read_request, registered_lasts, round_clamp_staged, shift_less_one, split_product, times,
+                   pipe_reg, read_request, registered_lasts, round_clamp, shift_less_one, split_product, times,
                    times_small)
 
 CNT = 16  # width of the layer-level counters (steps, map coordinates); tile counters take field_bounds
@@ -679,9 +679,9 @@ class ConvChunk(wiring.Component):
                     m.next = "IDLE"
         m.d.comb += g_busy.eq(~mem_fsm.ongoing("IDLE"))
 
-        # writer pipeline (hw_model.timing.WRITE_DRAIN), one operation a stage so that no stage holds more than
-        # one adder, multiplier or shifter: bias add, two 17 x 16 products (one DSP each), their sum, the shift by
-        # max(shift - 1, 0), the rounding and the clamp's compares, the clamp (walk.round_clamp_staged), the beat
+        # writer pipeline (stages 1..7 after the counters; hw_model.timing.WRITE_DRAIN), one operation a stage so
+        # that no stage holds more than one adder, multiplier or shifter: bias add, two 17 x 16 products (one
+        # DSP each), their sum, the shift by max(shift - 1, 0), the rounding and clamp (walk.round_clamp), the beat
         m = parts["wr"]
         o_tags = [o_run, o_last_s, o_s, o_rot, o_inr, o_addr, o_cp]
         w1 = stage(stage(o_tags, "w0"), "w1")
@@ -705,7 +705,7 @@ class ConvChunk(wiring.Component):
             m.d.sync += [sacc.eq(acc_val[a] + rec[0:BIAS_BITS].as_signed()),
                          mlt.eq(Mux(raw, 1, rec[BIAS_BITS:BIAS_BITS + MULT_BITS])),
                          sh.eq(Mux(raw, 0, rec[BIAS_BITS + MULT_BITS:]))]
-            # round half up on the product shifted by max(shift - 1, 0) (walk.round_clamp_staged)
+            # round half up on the product shifted by max(shift - 1, 0) (walk.round_clamp)
             # the shift travels beside the product, to t: MULT_STAGES + 1 stages after sacc
             sh_t = delayed(m, sh, timing.MULT_STAGES + 1, f"sh_t{a}")
             s1 = delayed(m, shift_less_one(sh), timing.MULT_STAGES + 1, f"s1_{a}")
@@ -714,14 +714,14 @@ class ConvChunk(wiring.Component):
             z = narrow_shift(m, t, s1, QN + 1, f"z{a}")  # t >> s1, as far as round_clamp reads it
             whole = Signal(name=f"whole{a}")                # shift 0: no rounding
             m.d.sync += whole.eq(sh_t == 0)
-            q_req = round_clamp_staged(m, z, whole, omax, QN, True, f"rc{a}")
+            q_req = round_clamp(z, whole, omax, QN, signed_in=True)
             if LOGIT_BITS in OUTS:                          # raw: shift 0, so t itself
                 t_raw = Signal(QW, name=f"traw{a}", reset_less=True)
                 m.d.sync += t_raw.eq(t[:QW])
-                m.d.sync += q[a].eq(Mux(raw, pipe_reg(m, t_raw, f"traw{a}_r"), q_req))
+                m.d.sync += q[a].eq(Mux(raw, t_raw, q_req))
             else:
                 m.d.sync += q[a].eq(q_req)
-        w6 = stage(stage(w5, "w6"), "w6b")
+        w6 = stage(w5, "w6")
         rot6 = w6[3]
         # the lanes rotated into the beat's order, a stage of its own: the lanes' q registers sit by their
         # multipliers, across the chunk from the beat register

@@ -24,7 +24,7 @@ from hw_model.mapping import field_bounds
 from hw_model.regs import CFG_BITS, field_offsets
 
 from .walk import (Parts, count_width, delayed, dsp_product, narrow_shift, pipe_reg, read_request, registered_lasts,
-                   round_clamp_staged, shift_less_one, split_product)
+                   round_clamp, shift_less_one, split_product)
 
 CNT = 16   # steps of a layer; tile counters take field_bounds, addresses the memory's addr_bits
 
@@ -264,8 +264,7 @@ class VectorChunk(wiring.Component):
         m.d.sync += xb2.eq(Mux(pool, 0, xb))
         s3 = stage(s2[2:], "v3")
         # stages 3..6 + MULT_STAGES - 1, one operation each: the two products (MULT_STAGES, walk.dsp_product),
-        # their sum, the shift by max(vshift - 1, 0), the rounding and the clamp's compares, the clamp
-        # (walk.round_clamp_staged)
+        # their sum, the shift by max(vshift - 1, 0), the rounding and clamp (walk.round_clamp)
         # the sum is wider than a multiplier's port: its product is two (walk.split_product), summed with the
         # other product in the next stage
         pa = split_product(m, acc, cfg["mult_a"], "pa", parts.run("dp"))
@@ -276,20 +275,19 @@ class VectorChunk(wiring.Component):
         m.d.sync += [vs1.eq(shift_less_one(cfg["vshift"])), whole.eq(cfg["vshift"] == 0)]
         z = narrow_shift(m, y, vs1, QN + 1, "z")        # y >> vs1, as far as round_clamp reads it
         qv = Signal(QN, reset_less=True)
-        m.d.sync += qv.eq(round_clamp_staged(m, z, whole, omax, QN, False, "rc"))
+        m.d.sync += qv.eq(round_clamp(z, whole, omax, QN, signed_in=False))
         for i in range(timing.MULT_STAGES - 1):
             s3 = stage(s3, f"v3_{i}")
         s4 = stage(s3, "v4")
         s5 = stage(s4, "v5")
         s6 = stage(s5, "v6")
         s7 = stage(s6, "v7")
-        s8 = stage(s7, "v8")
-        emit4, oslot4, write4, addr4 = s8
-        # stage 8: place the value into the output beat, into slot oslot4 of the layer's output width (OUTS[ob_sel])
+        emit4, oslot4, write4, addr4 = s7
+        # stage 7: place the value into the output beat, into slot oslot4 of the layer's output width (OUTS[ob_sel])
         # on a beat that starts afresh at slot 0. Which bits take the value (hit) and whether the beat starts
-        # afresh are decided a stage early, from stage 7's slot, into registers: a bit's logic here is its
+        # afresh are decided a stage early, from stage 6's slot, into registers: a bit's logic here is its
         # value (the output width's bit of qv) and three flip-flops (hit, fresh, the beat's bit)
-        oslot3 = s7[1]
+        oslot3 = s6[1]
         ob_is = [cfg["ob_sel"] == i for i in range(len(OUTS))]
         hit = Signal(BUS, name="hit", reset_less=True)
         fresh = Signal(name="fresh", reset_less=True)

@@ -225,16 +225,6 @@ def round_clamp(z, whole, omax, width: int, signed_in: bool):
     return Mux(Mux(whole, z < 0, z < -1), 0, q) if signed_in else q
 
 
-def round_clamp_staged(m, z, whole, omax, width: int, signed_in: bool, name: str):
-    """round_clamp over two stages: the rounded value and the clamp's compares (an increment and two or three
-    compares, each a carry chain, side by side) registered here, and their select returned for the caller to
-    register in the next stage: round_clamp's value, a cycle later. omax is the layer's (constant while it
-    runs)."""
-    r = pipe_reg(m, Mux(whole, z[:width], (z[:width + 1] + 1)[1:width + 1]), f"{name}_r")
-    q = Mux(pipe_reg(m, Mux(whole, z > omax, z > Cat(Const(0, 1), omax)), f"{name}_over"), omax, r)
-    return Mux(pipe_reg(m, Mux(whole, z < 0, z < -1), f"{name}_under"), 0, q) if signed_in else q
-
-
 class Moves:
     """Which level of a loop nest (outer first) steps on its next advance, from the levels' end flags:
     inc[L] (every level inside L at its end, L not: L steps, the levels inside it go back to 0), wrap (every level at

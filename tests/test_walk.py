@@ -9,22 +9,18 @@ from amaranth.sim import Simulator
 
 from hw_model.config import MULT_BITS, SHIFT_BITS
 from hw_model.numerics import requantize
-from rtl_gen.walk import (CARRY, LoopNest, Moves, nested_sum, narrow_shift, round_clamp, round_clamp_staged,
-                          shift_less_one)
+from rtl_gen.walk import CARRY, LoopNest, Moves, nested_sum, narrow_shift, round_clamp, shift_less_one
 
 YW = 50     # the conv chunk's product width: (acc + bias) * mult
 
 
-def _requant_dut(t_shape, keep, staged):
+def _requant_dut(t_shape, keep):
     m = Module()
     t, shift, omax = Signal(t_shape), Signal(SHIFT_BITS), Signal(8)
     whole, q = Signal(), Signal(keep - 1)
     z = narrow_shift(m, t, shift_less_one(shift), keep, "z")
     m.d.sync += whole.eq(shift == 0)
-    if staged:      # the RTL's form: a stage more (the value is read a cycle later)
-        m.d.comb += q.eq(round_clamp_staged(m, z, whole, omax, keep - 1, t_shape.signed, "rc"))
-    else:
-        m.d.comb += q.eq(round_clamp(z, whole, omax, keep - 1, signed_in=t_shape.signed))
+    m.d.comb += q.eq(round_clamp(z, whole, omax, keep - 1, signed_in=t_shape.signed))
     return m, t, shift, omax, q
 
 
@@ -47,9 +43,9 @@ def _cases(rng, signed_in, n, max_ob):
     return out
 
 
-def _check(t_shape, keep, signed_in, staged=False):
+def _check(t_shape, keep, signed_in):
     rng = np.random.default_rng(11)
-    dut, t, shift, omax, q = _requant_dut(t_shape, keep, staged)
+    dut, t, shift, omax, q = _requant_dut(t_shape, keep)
     cases = _cases(rng, signed_in, 1500, keep - 1)
     got = []
     sim = Simulator(dut)
@@ -61,8 +57,6 @@ def _check(t_shape, keep, signed_in, staged=False):
             ctx.set(shift, s)
             ctx.set(omax, (1 << ob) - 1)
             await ctx.tick()
-            if staged:
-                await ctx.tick()
             got.append(ctx.get(q))
     sim.add_testbench(bench)
     sim.run()
@@ -77,11 +71,6 @@ def _check(t_shape, keep, signed_in, staged=False):
 @pytest.mark.parametrize("keep", [5, 7, 9])     # a chunk's widest requantized output + 1
 def test_narrow_shift_requantizes_signed_products_exactly(keep):
     _check(signed(YW), keep, True)
-
-
-@pytest.mark.parametrize("signed_in", [True, False])
-def test_round_clamp_over_two_stages_equals_round_clamp(signed_in):
-    _check(signed(YW) if signed_in else unsigned(YW - 1), 9, signed_in, staged=True)
 
 
 def test_narrow_shift_requantizes_unsigned_sums_exactly():
