@@ -13,7 +13,7 @@ from hw_model.config import Accelerator
 from hw_model.control import CONTROL
 from hw_model.defaults import DEFAULT_CONFIG
 from rtl_gen.axi import axi_module_name
-from rtl_gen.fpga import build_bundle, parse_target
+from rtl_gen.fpga import DEFAULT_SEED, build_bundle, parse_target
 from sim.driver import load_program
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +39,7 @@ def test_bundle_files_follow_the_config(bundle):
     assert f"set top {top}" in tcl and "ipx::package_project" in tcl and "write_bitstream" in tcl
     sh = (bundle / "ecp5" / "build.sh").read_text()
     assert "--85k --package CABGA381 --speed 8" in sh and "--out-of-context" in sh
+    assert f"--seed {DEFAULT_SEED}" in sh            # the flow's placement seed, unless told
     assert {p.name for p in (bundle / "regmap").iterdir()} == {"default_regs.md", "default_regs.h", "default_regs.py"}
     readme = (bundle / "README.md").read_text()
     assert all(f"| {r.name} | 0x{r.offset:02X} |" in readme for r in CONTROL)
