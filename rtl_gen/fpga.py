@@ -152,9 +152,8 @@ write_hw_platform -fixed -include_bit -force $build/{name}.xsa
 
 
 # the placement seed `make fpga` passes to nextpnr-ecp5 unless told (--seed): the best of a sweep of the default
-# config (docs/fpga.md, "Session 18": nextpnr's own 97.71 MHz, seed 2 99.67, 3 88.00, 4 no convergence, 5 94.66,
-# 6 74.58, 7 85.74).
-# Any fixed seed makes the flow reproducible; which one is best changes with every netlist.
+# config (the figures: docs/fpga.md, "Session 18"). Any fixed seed makes the flow reproducible; which one is best
+# changes with every netlist.
 DEFAULT_SEED = 2
 
 
@@ -454,7 +453,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"nextpnr-ecp5's placement seed (default "
                     f"{DEFAULT_SEED}); placement, and with it Fmax and whether router2 converges, changes with it")
     a = ap.parse_args(argv)
-    if a.seed is not None and not 0 <= a.seed < 2 ** 31:
+    if not 0 <= a.seed < 2 ** 31:
         raise ConfigError("--seed", a.seed, "an integer from 0 to 2^31 - 1")
     if a.timeout < 1:
         raise ConfigError("--timeout", a.timeout, "a positive number of seconds")
