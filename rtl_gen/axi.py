@@ -24,7 +24,7 @@ from __future__ import annotations
 from functools import reduce
 from operator import or_
 
-from amaranth import Cat, ClockSignal, Const, Instance, Module, Mux, ResetSignal, Signal
+from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
@@ -35,6 +35,7 @@ from hw_model.control import (AXI_ADDR_BITS, AXI_ID_BITS, CONTROL, CTRL_ADDR_BIT
 from hw_model.regs import DESC_SEL_BITS
 
 from .top import AcceleratorTop
+from .walk import kept_reg
 
 WRITE_QUEUE = 6               # chunk writes waiting for AW/W (room kept for those in flight, see the stall)
 
@@ -77,7 +78,7 @@ class AxiAccelerator(wiring.Component):
 
         # the stall, decided two cycles ahead (stall_2, combinational) and passed through two registers to the
         # parts: a copy per chunk (stall_<chunk>), then a copy per part of that chunk (and per chunk dispatch,
-        # top.hold), each a register with no logic behind it, kept apart in synthesis (keep_reg_verilog). One
+        # top.hold), each a register with no logic behind it, kept apart in synthesis (walk.kept_reg). One
         # register driving the enables of every chunk is a net over the die; one a part is still a net from the
         # bridge to the part, and the part's enables are a net over the part: each of those two wires is a cycle of
         # its own. The bridge's own copies: stall_1 (the decision for the next cycle) and stall (this cycle's,
@@ -89,17 +90,11 @@ class AxiAccelerator(wiring.Component):
         top = AcceleratorTop(acc, desc_beats=nbeats, hold=True)
         m.submodules.top = top
 
-        def keep_reg(name, d):
-            q = Signal(name=name)
-            m.submodules[name] = Instance(keep_reg_name(acc.name), i_clk=ClockSignal(), i_rst=ResetSignal(),
-                                          i_d=d, o_q=q)
-            return q
-
         for i in range(n):
             lo, hi = top.hold_bits[i]
-            mid = keep_reg(f"stall_{acc.chunks[i].name}", stall_2)
+            mid = kept_reg(m, stall_2, f"stall_{acc.chunks[i].name}", run=Const(1, 1))
             for k in range(lo, hi):
-                m.d.comb += top.hold[k].eq(keep_reg(f"hold_{acc.chunks[i].name}_{k - lo}", mid))
+                m.d.comb += top.hold[k].eq(kept_reg(m, mid, f"hold_{acc.chunks[i].name}_{k - lo}", run=Const(1, 1)))
         depth_r = 1 << (L + 3).bit_length()          # > read_latency + the AXI round trip
         m.submodules.arq = arq = SyncFIFO(width=A, depth=4)             # read requests for AR
         m.submodules.rq = rq = SyncFIFO(width=B, depth=depth_r)         # R data until due
@@ -374,19 +369,6 @@ def axi_module_name(acc_name: str) -> str:
     return f"trips_{acc_name.replace('-', '_')}_axi"
 
 
-def keep_reg_name(acc_name: str) -> str:
-    return f"{axi_module_name(acc_name)}_keep_reg"
-
-
-def keep_reg_verilog(acc_name: str) -> str:
-    """A one-bit register (synchronous reset to 0) that synthesis keeps as a module of its own: yosys merges
-    registers with the same input (opt_merge) whatever their wires' attributes, and merged copies of the stall
-    would be one net over the die again."""
-    return (f"(* keep_hierarchy *)\nmodule {keep_reg_name(acc_name)}(input clk, input rst, input d, output reg q);\n"
-            "  always @(posedge clk)\n    if (rst) q <= 1'b0;\n    else q <= d;\nendmodule\n")
-
-
 def axi_verilog(acc: Accelerator) -> str:
     from .emit import convert, disk_cached
-    return disk_cached({"axi": acc.to_dict()}, lambda: convert(AxiAccelerator(acc), axi_module_name(acc.name))
-                       + keep_reg_verilog(acc.name))
+    return disk_cached({"axi": acc.to_dict()}, lambda: convert(AxiAccelerator(acc), axi_module_name(acc.name)))

@@ -21,9 +21,9 @@ from hw_model.config import BIAS_BITS, LOGIT_BITS, MULT_BITS, PARAM_RECORD_BITS,
 from hw_model.mapping import ceil_div, field_bounds
 from hw_model.regs import CFG_BITS, field_offsets
 
-from .walk import (CARRY, LoopNest, Moves, Parts, count_width, delayed, dsp_product, narrow_shift, nested_sum,
-                   pipe_reg, read_request, registered_lasts, round_clamp, shift_less_one, split_product, times,
-                   times_small)
+from .walk import (CARRY, CopiedMoves, LoopNest, Parts, count_width, delayed, dsp_product, flop, kept_reg,
+                   narrow_shift, nested_sum, pipe_reg, read_request, registered_lasts, round_clamp, shift_less_one,
+                   split_product, times, times_small)
 
 CNT = 16  # width of the layer-level counters (steps, map coordinates); tile counters take field_bounds
 
@@ -128,9 +128,10 @@ class ConvChunk(wiring.Component):
         # iff its count is 1; one that counts up is at its end iff it was at its count - 2.
         ends = {x: Signal(name=f"last_{x}") for x in "mrcn"}
         last_m, last_r, last_c, last_n = (ends[x] for x in "mrcn")
-        # the step sums' advance conditions (walk.Moves), kept in flip-flops beside the flags they derive from;
-        # the last step is the one where every level is at its end (wrap)
-        st_moves = Moves.registered(4, "st_mv")
+        # the step sums' advance conditions (walk.Moves), kept in flip-flops beside the flags they derive from
+        # (each step sum takes a copy of its own, see step_sum); the last step is the one where every level is at
+        # its end (wrap)
+        st_moves = CopiedMoves(m, 4, "st_mv")
         last_step = st_moves.wrap
         ones = {x: Signal(name=f"one_{x}") for x in "mrcn"}
         pens = {x: Signal(len(cfg[f"n_{x}"]), name=f"pen_{x}") for x in "mrcn"}
@@ -163,23 +164,27 @@ class ConvChunk(wiring.Component):
         g_do_w = Signal()
         g_do_l = Signal()
         g_lbank = Signal()
-        st_restart = Signal()
         in_step = Signal()                    # flip-flop, set for the STEP cycle
         done = Signal()                       # flip-flop, set for the DONE cycle
-        st_fin, st_adv = Signal(), Signal()   # flip-flops, set for the ADV cycle: a step ends (and is not the last)
+        st_fin = Signal()                     # flip-flop, set for the ADV cycle: a step ends
+        st_adv, st_adv_d = flop(m, "st_adv")  # flip-flop, set for the ADV cycle: a step ends and is not the last
+        # idle: the IDLE state, as a flip-flop. The step sums restart in every idle cycle (their initial values
+        # follow the cfg, which no one reads until the start; the start cycle is one of them), so their enables
+        # and selects read flip-flops, not a decode of the state and the start strobe
+        idle, idle_d = flop(m, "idle", init=1)
         c_busy = Signal()
         g_busy = Signal()
 
-        with m.FSM(name="ctrl") as ctrl_fsm:
+        with m.FSM(name="ctrl"):
             with m.State("IDLE"):
                 with m.If(self.start):
-                    m.d.comb += st_restart.eq(1)
                     m.d.sync += [cm.eq(0), cr.eq(0), cc.eq(0), cn.eq(0), kbank.eq(0), abank.eq(0), pend_w.eq(0)]
+                    m.d.comb += idle_d.eq(0)
                     m.next = "PRE"
             with m.State("PRE"):
                 m.d.comb += [g_go.eq(1), g_do_l.eq(1), g_lbank.eq(0)]
                 m.d.sync += [ends[x].eq(ones[x]) for x in "mrcn"]
-                m.d.sync += st_moves.load(ones[x] for x in "mrcn")
+                m.d.comb += st_moves.load(ones[x] for x in "mrcn")
                 m.next = "PRE_WAIT"
             with m.State("PRE_WAIT"):
                 with m.If(~g_busy):
@@ -190,7 +195,8 @@ class ConvChunk(wiring.Component):
                 m.next = "STEP_WAIT"
             with m.State("STEP_WAIT"):
                 with m.If(~c_busy & ~g_busy):
-                    m.d.sync += [st_fin.eq(1), st_adv.eq(~last_step)]
+                    m.d.sync += st_fin.eq(1)
+                    m.d.comb += st_adv_d.eq(~last_step)
                     m.next = "ADV"
             with m.State("ADV"):
                 with m.If(last_step):
@@ -207,21 +213,23 @@ class ConvChunk(wiring.Component):
                     m.next = "DONE"
             with m.State("DONE"):
                 m.d.sync += done.eq(0)
+                m.d.comb += idle_d.eq(1)
                 m.next = "IDLE"
         m.d.comb += self.done.eq(done)
-        m.d.comb += self.busy.eq(~ctrl_fsm.ongoing("IDLE"))
+        m.d.comb += self.busy.eq(~idle)
         with m.If(in_step):   # the STEP state, as a flip-flop: the engines' start strobes and their job
             m.d.comb += [c_go.eq(1), g_go.eq(1), g_do_w.eq(pend_w), g_do_l.eq(~last_step), g_lbank.eq(~kbank)]
         # the step's end (the ADV cycle), decided in STEP_WAIT: the enables are flip-flops (st_fin, st_adv) and
         # the step flags, not the engines' busy flags nor the state register (timing.STEP_OVERHEAD)
         with m.If(st_fin):
-            m.d.sync += [st_fin.eq(0), st_adv.eq(0), pend_w.eq(last_n)]
+            m.d.sync += [st_fin.eq(0), pend_w.eq(last_n)]
+            m.d.comb += st_adv_d.eq(0)
             with m.If(last_n):
                 m.d.sync += [wbank.eq(abank), abank.eq(~abank)]
         with m.If(st_adv):
             m.d.sync += [cm.eq(nm), cr.eq(nr), cc.eq(nc), cn.eq(nn), kbank.eq(~kbank)]
             m.d.sync += [ends[x].eq(next_end[x]) for x in "mrcn"]
-            m.d.sync += st_moves.load(next_end[x] for x in "mrcn")
+            m.d.comb += st_moves.load(next_end[x] for x in "mrcn")
 
         # per-step addresses and coordinates, kept by additions over the step nest (m, r, c, n): the loader
         # takes the next step's (the first step's in PRE), the writer the finished output tile's
@@ -229,7 +237,10 @@ class ConvChunk(wiring.Component):
         dw_lvl = (lambda v: [v, None, None, None]) if DW else (lambda v: [None, None, None, v])
 
         def step_sum(name, shape, init, coefs):
-            return nested_sum(m, f"st_{name}", shape, init, coefs, st_moves, st_adv, st_restart)
+            # the sum's own copy of the controller's flags (restart = idle, advance = st_adv, the moves): one
+            # register each would drive the enables and selects of every step sum (~300 flip-flops over the chunk)
+            ctl = kept_reg(m, Cat(idle_d, st_adv_d, *st_moves.flags_d), f"st_{name}_ctl", parts.run("ctl"), init=1)
+            return nested_sum(m, f"st_{name}", shape, init, coefs, CopiedMoves.of_flags(ctl[2:], 4), ctl[1], ctl[0])
         load_sums = dict(
             wblk=step_sum("wblk", unsigned(MA), cfg["w_base"], [CARRY, None, None, cfg["w_tile_beats"]]),
             h0=step_sum("h0", signed(CNT + 2), -cfg["pad"], [None, cfg["h_step"], None, None]),
@@ -494,7 +505,8 @@ class ConvChunk(wiring.Component):
         # the writer's per-layer values, decoded from cfg and registered like the loop ends (the writer first
         # reads them many cycles after start, once a tile has been computed)
         # vo_mod, vo_div: values per beat mod / div TM; last_sub_w: sub-beats per output beat, less one; raw:
-        # out_bits = LOGIT_BITS (write acc + bias as int32 logits, no requantization)
+        # out_bits = LOGIT_BITS (write acc + bias as int32 logits, no requantization); omax and raw are registered
+        # in each requantizer lane (the writer's datapath below)
         decoded = [Signal(count_width(TM), name="vo_mod_d"), Signal(range(BUS // min(OUTS) // TM + 1), name="vo_div_d"),
                    Signal(AW, name="vo_div_plane_d"), Signal(count_width(BND["sub_w"]), name="last_sub_w_d"),
                    Signal(8, name="omax_d"), Signal(name="raw_d")]
@@ -511,7 +523,7 @@ class ConvChunk(wiring.Component):
                         m.d.comb += decoded[5].eq(1)
                     else:
                         m.d.comb += decoded[4].eq((1 << ob) - 1)
-        vo_mod, vo_div, vo_div_plane, omax, raw = (reg(decoded[i], decoded[i].name[:-2]) for i in (0, 1, 2, 4, 5))
+        vo_mod, vo_div, vo_div_plane = (reg(decoded[i], decoded[i].name[:-2]) for i in (0, 1, 2))
         last_sub_w = reg(decoded[3], "last_sub_w")
 
         # the input stream's addresses over its nest (row, col, beat k, sub-beat s), by additions
@@ -698,13 +710,16 @@ class ConvChunk(wiring.Component):
         w5 = stage(w4, "w5")
         q = [Signal(QW, name=f"q{a}", reset_less=True) for a in range(TM)]
         for a in range(TM):
+            # the lane's own copies of the per-layer values it reads (stable while the chunk runs): one register
+            # each would reach every lane's requantizer, across the chunk
+            omax_a, raw_a = (kept_reg(m, decoded[i], f"{decoded[i].name[:-2]}{a}", parts.run("wr")) for i in (4, 5))
             rec = p_rd[a].data
             sacc = Signal(signed(SW), name=f"sacc{a}", reset_less=True)
             mlt = Signal(MULT_BITS, name=f"mlt{a}", reset_less=True)
             sh = Signal(SHIFT_BITS, name=f"sh{a}", reset_less=True)
             m.d.sync += [sacc.eq(acc_val[a] + rec[0:BIAS_BITS].as_signed()),
-                         mlt.eq(Mux(raw, 1, rec[BIAS_BITS:BIAS_BITS + MULT_BITS])),
-                         sh.eq(Mux(raw, 0, rec[BIAS_BITS + MULT_BITS:]))]
+                         mlt.eq(Mux(raw_a, 1, rec[BIAS_BITS:BIAS_BITS + MULT_BITS])),
+                         sh.eq(Mux(raw_a, 0, rec[BIAS_BITS + MULT_BITS:]))]
             # round half up on the product shifted by max(shift - 1, 0) (walk.round_clamp)
             # the shift travels beside the product, to t: MULT_STAGES + 1 stages after sacc
             sh_t = delayed(m, sh, timing.MULT_STAGES + 1, f"sh_t{a}")
@@ -714,21 +729,22 @@ class ConvChunk(wiring.Component):
             z = narrow_shift(m, t, s1, QN + 1, f"z{a}")  # t >> s1, as far as round_clamp reads it
             whole = Signal(name=f"whole{a}")                # shift 0: no rounding
             m.d.sync += whole.eq(sh_t == 0)
-            q_req = round_clamp(z, whole, omax, QN, signed_in=True)
+            q_req = round_clamp(z, whole, omax_a, QN, signed_in=True)
             if LOGIT_BITS in OUTS:                          # raw: shift 0, so t itself
                 t_raw = Signal(QW, name=f"traw{a}", reset_less=True)
                 m.d.sync += t_raw.eq(t[:QW])
-                m.d.sync += q[a].eq(Mux(raw, t_raw, q_req))
+                m.d.sync += q[a].eq(Mux(raw_a, t_raw, q_req))
             else:
                 m.d.sync += q[a].eq(q_req)
         w6 = stage(w5, "w6")
-        rot6 = w6[3]
+        rot5 = w5[3]
         # the lanes rotated into the beat's order, a stage of its own: the lanes' q registers sit by their
-        # multipliers, across the chunk from the beat register
+        # multipliers, across the chunk from the beat register. Each output lane's source lane is a register of
+        # its own (w6's rotation, decoded a stage early), not a decode of one register for every lane
         rot_q = []
         qa = Array(q)
         for u in range(TM):
-            idx = Mux(rot6 + u >= TM, rot6 + u - TM, rot6 + u)
+            idx = reg(Mux(rot5 + u >= TM, rot5 + u - TM, rot5 + u), f"rot_idx{u}")
             rq = Signal(QW, name=f"rotq{u}", reset_less=True)
             m.d.sync += rq.eq(qa[idx])
             rot_q.append(rq)
@@ -737,7 +753,9 @@ class ConvChunk(wiring.Component):
         beat = Signal(BUS, reset_less=True)
         beat_next = Signal(BUS)
         m.d.comb += beat_next.eq(Mux(s3_ == 0, 0, beat))
-        with m.Switch(cfg["ob_sel"]):
+        # the output width's select, a register beside the beat (the cfg registers sit at the chunk's edge; the
+        # writer first reads it a tile after the start, when the copy has long followed the cfg)
+        with m.Switch(reg(cfg["ob_sel"], "ob_sel_w")):
             for i, ob in enumerate(OUTS):
                 with m.Case(i):
                     vo = BUS // ob

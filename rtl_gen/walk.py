@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import reduce
 from operator import and_, or_
 
-from amaranth import Array, Cat, ClockSignal, Const, Instance, Module, Mux, Signal, signed
+from amaranth import Array, Cat, ClockSignal, Const, Instance, Module, Mux, ResetSignal, Signal, signed
 from amaranth.hdl import EnableInserter
 
 from hw_model import timing
@@ -166,6 +166,32 @@ endmodule
 """
 
 
+# The kept register: a register (clock enable, synchronous reset to its INIT) that synthesis keeps as a module of
+# its own. yosys merges registers with the same input and enable (opt_merge) whatever their wires' attributes, so
+# copies of one register made to split its fan-out (each copy beside the logic it drives) would be one register
+# again. Generated designs instantiate it under this placeholder name; rtl_gen.emit.convert names it after the
+# design and appends kept_cell_verilog.
+KEPT_CELL = "TRIPS_KEPT_CELL"
+
+
+def kept_reg(m, d, name: str, run, init: int = 0):
+    """d registered in a KEPT_CELL (a copy synthesis does not merge), loaded while `run` is high (the part's
+    Parts.run: the hold does not reach into an Instance), `init` after reset. A register of the part with the same
+    input, enable and reset has the same value in every cycle."""
+    q = Signal(len(d), name=name, init=init)
+    m.submodules[name] = Instance(KEPT_CELL, p_WIDTH=len(d), p_INIT=Const(init, len(d)), i_clk=ClockSignal(),
+                                  i_rst=ResetSignal(), i_en=run, i_d=d, o_q=q)
+    return q
+
+
+def kept_cell_verilog(module: str) -> str:
+    """The Verilog of KEPT_CELL named `module` (see KEPT_CELL)."""
+    return (f"\n(* keep_hierarchy *)\nmodule {module}(clk, rst, en, d, q);\n"
+            "  parameter WIDTH = 1;\n  parameter [WIDTH-1:0] INIT = 0;\n"
+            "  input clk, rst, en;\n  input [WIDTH-1:0] d;\n  output reg [WIDTH-1:0] q = INIT;\n"
+            "  always @(posedge clk)\n    if (rst) q <= INIT;\n    else if (en) q <= d;\nendmodule\n")
+
+
 def split_product(m, x, k, name: str, run):
     """x * k for an x wider than a multiplier's port (k at most MULT_BITS wide): two products (dsp_product, each
     MULT_STAGES registers deep), of x's low MULT_BITS bits and of the rest (signed as x); returns their sum, x * k
@@ -259,6 +285,43 @@ class Moves:
         inc, wrap, upto = self._exprs(list(ends))
         return ([r.eq(v) for r, v in zip(self.inc, inc)] + [self.wrap.eq(wrap)]
                 + [r.eq(v) for r, v in zip(self.upto, upto)])
+
+
+def flop(m, name: str, init: int = 0):
+    """A one-bit flip-flop q with its next value d as a signal of its own (d follows q unless the caller assigns it,
+    combinationally, after this call): (q, d). Copies of q (kept_reg of d) then equal q in every cycle."""
+    q, d = Signal(name=name, init=init), Signal(name=f"{name}_d")
+    m.d.comb += d.eq(q)
+    m.d.sync += q.eq(d)
+    return q, d
+
+
+class CopiedMoves(Moves):
+    """Moves in flip-flops (as Moves.registered) whose next values are signals (`d`): `load(ends)` returns
+    combinational statements (for m.d.comb), and `flags_d` lists the next values in the order `of_flags` reads
+    them back, so that a consumer can take a copy of its own (kept_reg of Cat(*flags_d)): the step controller's
+    flags reach every step sum, each a few hundred flip-flops over the chunk."""
+
+    def __init__(self, m, n: int, name: str):
+        q = Moves.registered(n, name)
+        super().__init__(q.inc, q.wrap, q.upto)
+        self.d = Moves.registered(n, f"{name}_d")          # combinational here: next values
+        self.flags_d = self._flat(self.d)
+        for r, d in zip(self._flat(self), self.flags_d):
+            m.d.comb += d.eq(r)
+            m.d.sync += r.eq(d)
+
+    @staticmethod
+    def _flat(mv) -> list:
+        return [*mv.inc, mv.wrap, *mv.upto]
+
+    @classmethod
+    def of_flags(cls, bits, n: int) -> Moves:
+        """A Moves read from bits laid out as flags_d (a copy)."""
+        return Moves([bits[L] for L in range(n)], bits[n], [bits[n + 1 + j] for j in range(n)])
+
+    def load(self, ends):
+        return self.d.load(ends)
 
 
 class LoopNest:
