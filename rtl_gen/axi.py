@@ -93,7 +93,6 @@ class AxiAccelerator(wiring.Component):
         for i in range(n):
             lo, hi = top.hold_bits[i]
             mid = kept_reg(m, stall_2, f"stall_{acc.chunks[i].name}", run=Const(1, 1))
-            m.d.comb += top.hold_next[i].eq(mid)
             for k in range(lo, hi):
                 m.d.comb += top.hold[k].eq(kept_reg(m, mid, f"hold_{acc.chunks[i].name}_{k - lo}", run=Const(1, 1)))
         depth_r = 1 << (L + 3).bit_length()          # > read_latency + the AXI round trip

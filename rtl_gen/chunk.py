@@ -38,7 +38,7 @@ class ConvChunk(wiring.Component):
         registers and buffer ports keep their values). The bits are copies of one decision (the AXI stall)."""
         self.chunk, self.mem, self.has_hold = chunk, mem, hold
         super().__init__({
-            **({"hold": In(len(self.PARTS)), "hold_next": In(1)} if hold else {}),
+            **({"hold": In(len(self.PARTS))} if hold else {}),
             "start": In(1),
             "busy": Out(1),
             "done": Out(1),
@@ -58,7 +58,7 @@ class ConvChunk(wiring.Component):
     def elaborate(self, platform):
         ch, mi = self.chunk, self.mem
         # `m` is the part being built: each section below starts by naming its part
-        parts = Parts(self.PARTS, self.hold_next if self.has_hold else None)
+        parts = Parts(self.PARTS)
         m = parts["ctl"]
         cfg = self._cfg()
         TM, TN, Q, BUS, LAT = ch.tm, ch.tn, ch.bits, mi.bus_bits, mi.read_latency
@@ -390,7 +390,7 @@ class ConvChunk(wiring.Component):
         for o, t, f in pairs:
             bit = (f // V_IN) * BUS + (f % V_IN) * Q
             prod[o].append(dsp_product(m, wcat[bit:bit + Q].as_signed(), x[t], f"prod{o}_{t}",
-                                          parts.cell_run("mac")))
+                                          parts.run("mac")))
         s2 = stage(s1[:4], "s1b")
         for i in range(timing.MULT_STAGES):
             s2 = stage(s2, f"s2_{i}")
@@ -406,12 +406,9 @@ class ConvChunk(wiring.Component):
         # come one a cycle from its first (the AXI stall holds the whole chunk), each reduction starts with a
         # first term, and a reduction's last value is written (stage 5) before anything after it lands (within a
         # step each reduction has an accumulator word of its own; the next step reads it after the drain)
-        # each lane reads a copy of its own of the first-term flag (s3's, kept apart in synthesis): one register
-        # would select the adders of every lane, 32 bits each
         red = [Signal(signed(32), name=f"red{a}", reset_less=True) for a in range(OL)]
         for a in range(OL):
-            first3 = kept_reg(m, s2[1], f"s3_first{a}", parts.run("mac"))    # equals s3[1]
-            m.d.sync += red[a].eq(Mux(first3, tree[a], red[a] + tree[a]))
+            m.d.sync += red[a].eq(Mux(s3[1], tree[a], red[a] + tree[a]))
         for p in acc_rd_c:
             m.d.comb += p.addr.eq(s3[3])
         s4 = stage(s3, "s4")
@@ -420,11 +417,8 @@ class ConvChunk(wiring.Component):
         s5 = stage(s4, "s5")
         for a in range(OL):
             acc_q, red_q = reg(acc_rd_c[a].data, f"acc_q{a}"), reg(red[a], f"red_q{a}")
-            # the step's first-step flag, a copy of the lane's own a cycle after c_first_n: it changes at a step's
-            # start (c_go), after the last write of the step before and long before the first of this one
-            first_n = kept_reg(m, c_first_n, f"first_n{a}", parts.run("mac"))
             m.d.comb += [acc_wr[a].addr.eq(s5[3]), acc_wr[a].en.eq(s5[0] & s5[2]),
-                         acc_wr[a].data.eq(red_q + Mux(first_n, 0, acc_q))]
+                         acc_wr[a].data.eq(red_q + Mux(c_first_n, 0, acc_q))]
 
         # ------------------------------------------------------------ memory engine
         m = parts["ctl"]
@@ -731,7 +725,7 @@ class ConvChunk(wiring.Component):
             sh_t = delayed(m, sh, timing.MULT_STAGES + 1, f"sh_t{a}")
             s1 = delayed(m, shift_less_one(sh), timing.MULT_STAGES + 1, f"s1_{a}")
             t = Signal(signed(YW), name=f"t{a}", reset_less=True)            # (acc + bias) * mult, exactly
-            m.d.sync += t.eq(split_product(m, sacc, mlt, f"p{a}", parts.cell_run("wr")))
+            m.d.sync += t.eq(split_product(m, sacc, mlt, f"p{a}", parts.run("wr")))
             z = narrow_shift(m, t, s1, QN + 1, f"z{a}")  # t >> s1, as far as round_clamp reads it
             whole = Signal(name=f"whole{a}")                # shift 0: no rounding
             m.d.sync += whole.eq(sh_t == 0)

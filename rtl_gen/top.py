@@ -15,9 +15,7 @@ before `start` is in the chunk's cfg when it starts.
 
 With `hold`, each chunk has hold inputs (`hold[lo:hi]` with (lo, hi) = `hold_bits[i]`): while they are high the
 chunk, its dispatch register and its descriptor registers keep their state (a clock enable). Bit lo holds the
-dispatch and descriptor registers, the others the chunk's parts (ConvChunk.PARTS, VectorChunk.PARTS).
-`hold_next[i]` is the value chunk i's hold bits take in the next cycle (the register they are copies of): the
-chunk makes more copies from it where one hold bit would drive cells far apart (walk.Parts.cell_run). The AXI
+dispatch and descriptor registers, the others the chunk's parts (ConvChunk.PARTS, VectorChunk.PARTS). The AXI
 wrapper drives each bit from its own copy of the stall register: one register driving the enables of every
 chunk's flip-flops is a net across the whole die, one a chunk still a net across the chunk.
 
@@ -56,7 +54,7 @@ class AcceleratorTop(wiring.Component):
         else:
             cfg_in = {"cfg": In(CFG_BITS)}
         super().__init__({
-            "start": In(1), "sel": In(self.sel_bits), **cfg_in, **({"hold": In(lo), "hold_next": In(n)} if hold else {}),
+            "start": In(1), "sel": In(self.sel_bits), **cfg_in, **({"hold": In(lo)} if hold else {}),
             "busy": Out(n), "done": Out(n),
             "mem_rd_en": Out(n), "mem_rd_addr": Out(n * mem.addr_bits), "mem_rd_data": In(n * mem.bus_bits),
             "mem_wr_en": Out(n), "mem_wr_addr": Out(n * mem.addr_bits), "mem_wr_data": Out(n * mem.bus_bits),
@@ -69,7 +67,7 @@ class AcceleratorTop(wiring.Component):
             m.submodules[ch.name] = unit
             if self.has_hold:
                 lo, hi = self.hold_bits[i]
-                m.d.comb += [unit.hold.eq(self.hold[lo + 1:hi]), unit.hold_next.eq(self.hold_next[i])]
+                m.d.comb += unit.hold.eq(self.hold[lo + 1:hi])
                 run = ~self.hold[lo]
             else:
                 run = Const(1, 1)

@@ -39,7 +39,7 @@ class VectorChunk(wiring.Component):
         assert chunk.vector
         self.chunk, self.mem, self.has_hold = chunk, mem, hold
         super().__init__({
-            **({"hold": In(len(self.PARTS)), "hold_next": In(1)} if hold else {}),
+            **({"hold": In(len(self.PARTS))} if hold else {}),
             "start": In(1), "busy": Out(1), "done": Out(1), "cfg": In(CFG_BITS),
             "mem_rd_en": Out(1), "mem_rd_addr": Out(mem.addr_bits), "mem_rd_data": In(mem.bus_bits),
             "mem_wr_en": Out(1), "mem_wr_addr": Out(mem.addr_bits), "mem_wr_data": Out(mem.bus_bits),
@@ -48,7 +48,7 @@ class VectorChunk(wiring.Component):
     def elaborate(self, platform):
         ch, mi = self.chunk, self.mem
         # `m` is the part being built: each section below starts by naming its part
-        parts = Parts(self.PARTS, self.hold_next if self.has_hold else None)
+        parts = Parts(self.PARTS)
         m = parts["ctl"]
         cfg = {name: self.cfg[off:off + w] for name, (off, w) in field_offsets().items()}
         Q, BUS, LAT = ch.bits, mi.bus_bits, mi.read_latency
@@ -267,8 +267,8 @@ class VectorChunk(wiring.Component):
         # their sum, the shift by max(vshift - 1, 0), the rounding and clamp (walk.round_clamp)
         # the sum is wider than a multiplier's port: its product is two (walk.split_product), summed with the
         # other product in the next stage
-        pa = split_product(m, acc, cfg["mult_a"], "pa", parts.cell_run("dp"))
-        pb = dsp_product(m, xb2, cfg["mult_b"], "pb", parts.cell_run("dp"))
+        pa = split_product(m, acc, cfg["mult_a"], "pa", parts.run("dp"))
+        pb = dsp_product(m, xb2, cfg["mult_b"], "pb", parts.run("dp"))
         y = Signal(SUM + MULT_BITS + 1, reset_less=True)
         m.d.sync += y.eq(pa + pb)
         vs1, whole = Signal(len(cfg["vshift"]), reset_less=True), Signal(reset_less=True)   # the layer's, settled long before stage 5

@@ -55,24 +55,13 @@ class Parts:
     flip-flops spread over the chunk, and cannot sit beside all of them. The parts hold together (the copies are
     loaded from one decision in the same cycle), so which part a register is in changes nothing but placement."""
 
-    def __init__(self, names, hold_next=None):
-        """hold_next: where the parts are held, the value every hold bit takes next cycle (a register's output;
-        the hold bits are its copies, a cycle later)."""
+    def __init__(self, names):
         self.modules = {name: Module() for name in names}
         # each part's run (not held): what a cell the enable cannot reach (an Instance) takes as its clock enable
         self.runs = {name: Signal(name=f"run_{name}") for name in names}
-        self.hold_next = hold_next
 
     def run(self, name: str) -> Signal:
         return self.runs[name]
-
-    def cell_run(self, name: str):
-        """For a cell of part `name` that the placer puts where it can (a multiplier's fixed site): a function
-        (m, label) -> a run of the cell's own, a kept register loaded with ~hold_next, equal to the part's run in
-        every cycle. One run for all of a part's multipliers is a net from the part to every multiplier site."""
-        if self.hold_next is None:
-            return lambda m, label: self.runs[name]
-        return lambda m, label: kept_reg(m, ~self.hold_next, label, run=Const(1, 1), init=1)
 
     def __getitem__(self, name: str) -> Module:
         return self.modules[name]
@@ -134,16 +123,15 @@ def dsp_product(m, a, b, name: str, run):
     operands and the product inside the cell, then the product again (MULT_STAGES - 2 times) outside. A
     multiplier's sites are few and fixed on the die, so a placer may put the cell far from both its operands'
     logic and its product's user: the cell's registers split each long wire from its own delay. run: the clock
-    enable of the part the product is in (Parts.run), or a function making the cell's own (Parts.cell_run). Operands: signed up to 18 bits, unsigned up to 17."""
+    enable of the part the product is in (Parts.run). Operands: signed up to 18 bits, unsigned up to 17."""
     assert timing.MULT_STAGES >= 2
-    ce = run(m, f"{name}_run") if callable(run) else run
     for v in (a, b):
         assert len(v) <= MUL_PORT - (0 if v.shape().signed else 1), f"{name}: a {v.shape()} operand"
     shape = (a * b).shape()
     a18, b18 = Signal(signed(MUL_PORT), name=f"{name}_ax"), Signal(signed(MUL_PORT), name=f"{name}_bx")
     p36 = Signal(signed(2 * MUL_PORT), name=f"{name}_p36")
     m.d.comb += [a18.eq(a), b18.eq(b)]           # sign- or zero-extended as their shapes say
-    m.submodules[f"{name}_mul"] = Instance(MUL_CELL, i_clk=ClockSignal(), i_ce=ce, i_a=a18, i_b=b18, o_p=p36)
+    m.submodules[f"{name}_mul"] = Instance(MUL_CELL, i_clk=ClockSignal(), i_ce=run, i_a=a18, i_b=b18, o_p=p36)
     p = Signal(shape, name=f"{name}_p")
     m.d.comb += p.eq(p36[:shape.width])          # the exact product fits its shape
     return delayed(m, p, timing.MULT_STAGES - 2, f"{name}_p")
