@@ -92,9 +92,9 @@ class AxiAccelerator(wiring.Component):
 
         for i in range(n):
             lo, hi = top.hold_bits[i]
-            mid = kept_reg(m, stall_2, f"stall_{acc.chunks[i].name}", run=Const(1, 1))
+            mid = kept_reg(m, stall_2, f"stall_{acc.chunks[i].name}")
             for k in range(lo, hi):
-                m.d.comb += top.hold[k].eq(kept_reg(m, mid, f"hold_{acc.chunks[i].name}_{k - lo}", run=Const(1, 1)))
+                m.d.comb += top.hold[k].eq(kept_reg(m, mid, f"hold_{acc.chunks[i].name}_{k - lo}"))
         depth_r = 1 << (L + 3).bit_length()          # > read_latency + the AXI round trip
         m.submodules.arq = arq = SyncFIFO(width=A, depth=4)             # read requests for AR
         m.submodules.rq = rq = SyncFIFO(width=B, depth=depth_r)         # R data until due

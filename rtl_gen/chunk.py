@@ -240,7 +240,7 @@ class ConvChunk(wiring.Component):
             # the sum's own copy of the controller's flags (restart = idle, advance = st_adv, the moves): one
             # register each would drive the enables and selects of every step sum (~300 flip-flops over the chunk)
             ctl = kept_reg(m, Cat(idle_d, st_adv_d, *st_moves.flags_d), f"st_{name}_ctl", parts.run("ctl"), init=1)
-            return nested_sum(m, f"st_{name}", shape, init, coefs, CopiedMoves.of_flags(ctl[2:], 4), ctl[1], ctl[0])
+            return nested_sum(m, f"st_{name}", shape, init, coefs, st_moves.of_flags(ctl[2:]), ctl[1], ctl[0])
         load_sums = dict(
             wblk=step_sum("wblk", unsigned(MA), cfg["w_base"], [CARRY, None, None, cfg["w_tile_beats"]]),
             h0=step_sum("h0", signed(CNT + 2), -cfg["pad"], [None, cfg["h_step"], None, None]),

@@ -174,9 +174,9 @@ endmodule
 KEPT_CELL = "TRIPS_KEPT_CELL"
 
 
-def kept_reg(m, d, name: str, run, init: int = 0):
-    """d registered in a KEPT_CELL (a copy synthesis does not merge), loaded while `run` is high (the part's
-    Parts.run: the hold does not reach into an Instance), `init` after reset. A register of the part with the same
+def kept_reg(m, d, name: str, run=Const(1, 1), init: int = 0):
+    """d registered in a KEPT_CELL (a copy synthesis does not merge), loaded while `run` is high (in a part, the
+    part's Parts.run: the hold does not reach into an Instance; outside the parts, every cycle), `init` after reset. A register of the part with the same
     input, enable and reset has the same value in every cycle."""
     q = Signal(len(d), name=name, init=init)
     m.submodules[name] = Instance(KEPT_CELL, p_WIDTH=len(d), p_INIT=Const(init, len(d)), i_clk=ClockSignal(),
@@ -305,6 +305,7 @@ class CopiedMoves(Moves):
     def __init__(self, m, n: int, name: str):
         q = Moves.registered(n, name)
         super().__init__(q.inc, q.wrap, q.upto)
+        self.n = n
         self.d = Moves.registered(n, f"{name}_d")          # combinational here: next values
         self.flags_d = self._flat(self.d)
         for r, d in zip(self._flat(self), self.flags_d):
@@ -315,9 +316,9 @@ class CopiedMoves(Moves):
     def _flat(mv) -> list:
         return [*mv.inc, mv.wrap, *mv.upto]
 
-    @classmethod
-    def of_flags(cls, bits, n: int) -> Moves:
-        """A Moves read from bits laid out as flags_d (a copy)."""
+    def of_flags(self, bits) -> Moves:
+        """A Moves read from bits laid out as flags_d (a copy's)."""
+        n = self.n
         return Moves([bits[L] for L in range(n)], bits[n], [bits[n + 1 + j] for j in range(n)])
 
     def load(self, ends):
