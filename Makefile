@@ -12,7 +12,7 @@ DATA ?= digits
 DATA_DIR ?=
 SEARCH_ARGS ?=
 
-.PHONY: all search rtl sim sim-icarus fpga test test-all bench bench-all lint clean distclean
+.PHONY: all search rtl sim sim-icarus fpga test test-all system-tools bench bench-all lint clean distclean
 
 all: sim
 
@@ -43,10 +43,28 @@ fpga: .venv/.stamp
 sim-icarus:
 	$(MAKE) sim SIM=icarus
 
-test: .venv/.stamp
+# What pip cannot install: Icarus (the second simulator), ccache (Verilator rebuilds) and a C/C++ compiler
+# (Verilator's C++, search/mixquant.c). Installed with apt-get where this user may (root, or sudo without a
+# password); otherwise one line names them and the command.
+system-tools:
+	@need=""; for t in iverilog:iverilog ccache:ccache cc:gcc g++:g++; do \
+	  command -v $${t%%:*} >/dev/null 2>&1 || need="$$need $${t##*:}"; done; \
+	if [ -n "$$need" ]; then \
+	  if ! command -v apt-get >/dev/null 2>&1; then sudo=none; \
+	  elif [ "$$(id -u)" = 0 ]; then sudo=""; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; else sudo=none; fi; \
+	  if [ "$$sudo" = none ]; then \
+	    echo "make test needs$$need: install them (Debian/Ubuntu: sudo apt-get install$$need), then run make test again" >&2; \
+	    exit 1; fi; \
+	  echo "installing$$need (apt-get) ..."; \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get update -q >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $$need >/dev/null || \
+	  { echo "apt-get could not install$$need" >&2; exit 1; }; fi
+
+test: .venv/.stamp system-tools
 	$(PY) -m pytest -q -n $(JOBS) -m "not slow"
 
-test-all: .venv/.stamp
+test-all: .venv/.stamp system-tools
 	$(PY) -m pytest -q -n $(JOBS)
 
 bench: .venv/.stamp
