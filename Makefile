@@ -23,7 +23,7 @@ search: .venv/.stamp
 
 .venv/.stamp: pyproject.toml
 	@test -x $(PY) || python3 -m venv .venv
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[search,hw,dev]"
 	@touch $@
 
 rtl: .venv/.stamp
@@ -38,7 +38,7 @@ sim: .venv/.stamp
 TARGET ?= LFE5U-85F-8BG381C
 FPGA_ARGS ?=
 fpga: .venv/.stamp
-	$(PY) -m rtl_gen.fpga --config "$(CONFIG)" --target "$(TARGET)" $(FPGA_ARGS)
+	$(PY) -m fpga --config "$(CONFIG)" --target "$(TARGET)" $(FPGA_ARGS)
 
 sim-icarus:
 	$(MAKE) sim SIM=icarus

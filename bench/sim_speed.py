@@ -61,7 +61,7 @@ def _whole_network(acc, images: int = 8) -> dict:
     """The reference network (every layer type) on the accelerator top, images one after another; the build
     is done first and not timed."""
     from sim.network import run_network
-    from sim.refnet import reference_images, reference_network
+    from hw_model.refnet import reference_images, reference_network
     layers, graph = reference_network()
     out = {}
     for sim in ("verilator", "icarus"):

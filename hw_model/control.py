@@ -1,5 +1,5 @@
 """The AXI wrapper's control registers and its memory conventions: the one description that rtl_gen.axi
-builds, rtl_gen.regmap documents (Markdown, C header, Python module) and the host driver (sim.driver) uses.
+builds, rtl_gen.regmap documents (Markdown, C header, Python module) and the host driver (driver/) uses.
 
 The wrapper (rtl_gen/axi.py) has an AXI4-Lite slave for these registers, an AXI4 master for memory and an
 interrupt line. Memory: the accelerator sees one window of beats (`bus_bits` wide); beat `a` lives at byte

@@ -42,16 +42,31 @@ def dense_weights(w: np.ndarray, groups: int) -> np.ndarray:
     return out
 
 
-def requantize(acc: np.ndarray, bias: np.ndarray, mult: np.ndarray, shift: np.ndarray, out_bits: int) -> np.ndarray:
-    """acc: [M, ...] int64; bias/mult/shift: [M]. Returns unsigned out_bits integers as int64."""
-    sh = (slice(None),) + (None,) * (acc.ndim - 1)
+def _int64(a):
+    """numpy arrays as int64 (object arrays of Python ints stay as they are); other array types (torch's form in
+    the search) are the caller's, already int64."""
+    if isinstance(a, np.ndarray) and a.dtype != object:
+        return a.astype(np.int64)
+    return a
+
+
+def round_shift_clamp(y, shift, out_bits: int):
+    """clamp((y + ((1 << shift) >> 1)) >> shift, 0, 2^out_bits - 1): rounding half up, arithmetic shift. `y` an
+    int64 array (numpy or torch alike), `shift` an int or an array broadcast against it."""
+    return ((y + ((1 << shift) >> 1)) >> shift).clip(0, (1 << out_bits) - 1)
+
+
+def requantize(acc, bias, mult, shift, out_bits: int, axis: int = 0):
+    """acc: int64 accumulators with the output channels on `axis`; bias/mult/shift: [M]. Returns unsigned
+    out_bits integers as int64 (the logits, out_bits = LOGIT_BITS: acc + bias as signed 32-bit). The one
+    definition of the requantizer: numpy here, torch tensors in the search's fast form."""
+    sh = (slice(None),) + (None,) * (acc.ndim - axis - 1)
+    acc, bias = _int64(acc), _int64(bias)
     if out_bits == LOGIT_BITS:
-        y = acc + bias.astype(np.int64)[sh]
+        y = acc + bias[sh]
         return ((y + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
-    y = (acc + bias.astype(np.int64)[sh]) * mult.astype(np.int64)[sh]
-    s = shift.astype(np.int64)[sh]
-    y = (y + ((np.int64(1) << s) >> 1)) >> s
-    return np.clip(y, 0, (1 << out_bits) - 1)
+    y = (acc + bias[sh]) * _int64(mult)[sh]
+    return round_shift_clamp(y, _int64(shift)[sh], out_bits)
 
 
 def random_layer_data(rng: np.random.Generator, layer, *, realistic_scale: bool = True):
@@ -70,18 +85,14 @@ def random_layer_data(rng: np.random.Generator, layer, *, realistic_scale: bool 
     return x, wt, bias, mult, shift
 
 
-def _round_shift_clamp(y: np.ndarray, shift: int, out_bits: int) -> np.ndarray:
-    return np.clip((y + ((1 << shift) >> 1)) >> shift, 0, (1 << out_bits) - 1)
-
-
 def add_int(a: np.ndarray, b: np.ndarray, mult_a: int, mult_b: int, shift: int, out_bits: int) -> np.ndarray:
     """Residual add of two unsigned tensors of the same shape."""
-    return _round_shift_clamp(a.astype(np.int64) * mult_a + b.astype(np.int64) * mult_b, shift, out_bits)
+    return round_shift_clamp(a.astype(np.int64) * mult_a + b.astype(np.int64) * mult_b, shift, out_bits)
 
 
 def avgpool_int(x: np.ndarray, mult: int, shift: int, out_bits: int) -> np.ndarray:
     """Global average pool of x [C, H, W] -> [C, 1, 1]."""
-    return _round_shift_clamp(x.astype(np.int64).sum(axis=(1, 2), keepdims=True) * mult, shift, out_bits)
+    return round_shift_clamp(x.astype(np.int64).sum(axis=(1, 2), keepdims=True) * mult, shift, out_bits)
 
 
 def random_vector_data(rng: np.random.Generator, layer, *, realistic_scale: bool = True):

@@ -115,7 +115,7 @@ def read_request(m, en, addr, port):
 # not pack: nextpnr then times the cell as registers, not as 4-5 ns of logic between two wires.
 MUL_CELL = "TRIPS_MUL_CELL"
 MUL_PORT = 18
-ECP5_DSP_DEFINE = "TRIPS_ECP5_DSP"    # the ECP5 flow's yosys script defines it (rtl_gen.fpga)
+ECP5_DSP_DEFINE = "TRIPS_ECP5_DSP"    # the ECP5 flow's yosys script defines it (fpga.scripts)
 
 
 def dsp_product(m, a, b, name: str, run):

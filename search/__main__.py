@@ -1,8 +1,9 @@
 """`python -m search [options]`: the co-search, then derive, fine-tune and export.
 
 Writes under --out (default out/): best.json (network with per-layer bits, accelerator, layer-to-chunk
-mapping, predicted FPS/latency/energy/resources, accuracy), weights.pt (the integer weights and
-requantization parameters, torch.load(weights_only=True)), search_log.jsonl, and plots (PNG).
+mapping, predicted FPS/latency/energy/resources, accuracy), weights.npz (the integer weights and
+requantization parameters, and quantized test inputs with their labels: hw_model.intnet), search_log.jsonl, and
+plots (PNG).
 """
 from __future__ import annotations
 
@@ -20,11 +21,15 @@ import torch
 
 from hw_model.cost import accelerator_resources
 from hw_model.errors import ConfigError, cli_errors
+from hw_model.intnet import save_weights
 from hw_model.io import atomic_write_json
 
 from .cosearch import SearchConfig, predict, run_search
-from .export import finetune, fold_network, graph_for_json, graph_tensors, int_accuracy, integer_graph
+from .export import finetune, fold_network, int_accuracy, integer_graph, quantize_split
 from .supernet import network_layers
+
+# test inputs stored beside the weights (quantized, with labels), for `make sim` and `make fpga`
+STORED_TEST_IMAGES = 256
 
 
 def parse(argv) -> SearchConfig:
@@ -147,11 +152,10 @@ def search_and_export(cfg: SearchConfig, make_plots: bool = True) -> dict:
     net.eval()
     graph = integer_graph(net.cpu(), genotype)
     acc_int = int_accuracy(graph, data.test)
-    weights_name = "weights.pt"
-    tmp = out / (weights_name + ".tmp")
-    torch.save({"format": "trips-int-v1", "input_scale": graph["input_scale"], "input_bits": graph["input_bits"],
-                **graph_tensors(graph)}, tmp)
-    tmp.replace(out / weights_name)
+    weights_name = "weights.npz"
+    n_keep = min(STORED_TEST_IMAGES, len(data.test.y))
+    save_weights(graph, out / weights_name, quantize_split(data.test.x[:n_keep], graph).numpy(),
+                 data.test.y[:n_keep].numpy())
     best = {
         "format": "trips-search-v1",
         "name": "best",
@@ -159,8 +163,8 @@ def search_and_export(cfg: SearchConfig, make_plots: bool = True) -> dict:
         "network": {"preset": cfg.preset, "data": cfg.data,
                     "genotype": [{"layer": i, "op": net.ops[o], "bits": net.bits[j]} for i, (o, j) in enumerate(genotype)],
                     "layers": [L.to_dict() for L in layers],
-                    "integer_graph": graph_for_json(graph),
-                    "input_scale": graph["input_scale"], "input_bits": graph["input_bits"]},
+                    "integer_graph": graph.to_json(),
+                    "input_scale": graph.input_scale, "input_bits": graph.input_bits},
         "mapping": {L.name: acc.chunk_for(L).name for L in layers},
         "predicted": {**pred, "clock_mhz": cfg.clock_mhz, "lut_estimate": accelerator_resources(acc)["total"]["lut"],
                       "note": "frames pipelined over chunks: FPS = clock / cycles per frame of the slowest chunk "

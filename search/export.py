@@ -8,8 +8,8 @@
   bit-width (hw_model.numerics); channel shuffles are folded into the producing convolution's output order;
   residual adds and the global average pool are integer ops with 16-bit multipliers; the classifier's int32
   accumulators are the logits;
-- int_forward runs that graph exactly (integers held in float64 for the convolutions) and gives the accuracy
-  reported in out/best.json.
+- the graph is hw_model.intnet's IntGraph; int_forward_torch runs it exactly (integers held in float64 for the
+  convolutions), as hw_model.intnet.int_forward does in numpy, and gives the accuracy reported in out/best.json.
 """
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ import torch
 import torch.nn.functional as F
 
 from hw_model.config import LOGIT_BITS
-from hw_model.numerics import dense_weights
+from hw_model.intnet import INPUT, AddNode, ConvNode, IntGraph, PoolNode, quantize_input, shuffle_perm
+from hw_model.numerics import dense_weights, requantize, round_shift_clamp
 
-from .quant import int_weight, mult_shift, requantize
+from .quant import int_weight, mult_shift
 from .supernet import QConv, SuperNet, derived_choice
 
 
@@ -82,17 +83,11 @@ def finetune(net: SuperNet, genotype, data, epochs: int, device, lr: float = 0.0
 
 
 # ------------------------------------------------------------------------------------------ integer graph
-def shuffle_perm(c: int, groups: int = 2) -> torch.Tensor:
-    """Output channel j of a channel shuffle reads input channel perm[j]."""
-    j = torch.arange(c)
-    return (j % groups) * (c // groups) + j // groups
-
-
 def _act_scale(q: QConv, bits: int) -> float:
     return float(q.act_max.clamp_min(1e-8)) / ((1 << bits) - 1)
 
 
-def _conv_node(name, q: QConv, bits, s_in, s_out, out_bits, perm=None, logits=False):
+def _conv_node(name, q: QConv, bits, s_in, s_out, out_bits, inp, perm=None, logits=False) -> ConvNode:
     qw, s_w = int_weight(q.conv.weight, bits, q.per_channel)
     b = q.conv.bias.detach().double() if q.conv.bias is not None else torch.zeros(qw.shape[0], dtype=torch.float64)
     groups = q.conv.groups
@@ -102,17 +97,15 @@ def _conv_node(name, q: QConv, bits, s_in, s_out, out_bits, perm=None, logits=Fa
         if groups > 1:
             qw = torch.from_numpy(dense_weights(qw.numpy(), groups))
             groups = 1
-        qw, s_w, b = qw[perm], s_w[perm], b[perm]
-    bias = torch.round(b / (s_in * s_w)).long()
-    node = {"op": "conv", "name": name, "stride": q.conv.stride[0], "padding": q.conv.padding[0],
-            "groups": groups, "bits": bits, "out_bits": out_bits, "weight": qw.long(), "bias": bias,
-            "in_scale": s_in, "weight_scale": s_w}
+        p = torch.from_numpy(perm)
+        qw, s_w, b = qw[p], s_w[p], b[p]
+    bias = torch.round(b / (s_in * s_w)).long().numpy()
+    weight = qw.long().numpy()
     if logits:
-        node.update(op="fc", out_bits=LOGIT_BITS)
-    else:
-        mult, shift = mult_shift(s_in * s_w / s_out)
-        node.update(mult=mult, shift=shift, out_scale=s_out)
-    return node
+        return ConvNode(name, inp, q.conv.stride[0], q.conv.padding[0], groups, bits, LOGIT_BITS, weight, bias)
+    mult, shift = mult_shift(s_in * s_w / s_out)
+    return ConvNode(name, inp, q.conv.stride[0], q.conv.padding[0], groups, bits, out_bits, weight, bias,
+                    mult.numpy(), shift.numpy())
 
 
 def joint_mult_shift(ms: list[float]) -> tuple[list[int], int]:
@@ -122,9 +115,9 @@ def joint_mult_shift(ms: list[float]) -> tuple[list[int], int]:
     return [int(min((1 << 16) - 1, round(m * 2.0 ** sh))) for m in ms], sh
 
 
-def integer_graph(net: SuperNet, genotype) -> dict:
-    """The derived (BN-folded) network as integer nodes. Tensors flow as unsigned integers; each producer
-    requantizes to its consumer's input scale and bit-width."""
+def integer_graph(net: SuperNet, genotype) -> IntGraph:
+    """The derived (BN-folded) network as integer nodes (hw_model.intnet). Tensors flow as unsigned integers;
+    each producer requantizes to its consumer's input scale and bit-width."""
     fb = net.preset.fixed_bits
     bits = [net.bits[j] for _, j in genotype]
 
@@ -141,7 +134,7 @@ def integer_graph(net: SuperNet, genotype) -> dict:
     nodes = []
     s_img = _act_scale(net.stem, fb)
     c0, b0 = first_consumer(0)
-    nodes.append(_conv_node("stem", net.stem, fb, s_img, _act_scale(c0, b0), b0))
+    nodes.append(_conv_node("stem", net.stem, fb, s_img, _act_scale(c0, b0), b0, INPUT))
     cur = "stem"
     s_cur = _act_scale(c0, b0)
     for i, (o, j) in enumerate(genotype):
@@ -151,125 +144,66 @@ def integer_graph(net: SuperNet, genotype) -> dict:
         s_next = _act_scale(nxt_q, nxt_b)
         if cand.op == "skip":
             if len(cand.convs):
-                nodes.append(dict(_conv_node(f"l{i}_proj", cand.convs[0], b, s_cur, s_next, nxt_b), input=cur))
+                nodes.append(_conv_node(f"l{i}_proj", cand.convs[0], b, s_cur, s_next, nxt_b, cur))
                 cur, s_cur = f"l{i}_proj", s_next
             # identity: the producer already requantized to the next consumer (first_consumer skips it)
             continue
         pw1, dw, pw2 = cand.convs
         s_dw, s_pw2 = _act_scale(dw, b), _act_scale(pw2, b)
         perm = shuffle_perm(cand.mid) if cand.g > 1 else None
-        nodes.append(dict(_conv_node(f"l{i}_pw1", pw1, b, s_cur, s_dw, b, perm=perm), input=cur))
-        nodes.append(dict(_conv_node(f"l{i}_dw", dw, b, s_dw, s_pw2, b), input=f"l{i}_pw1"))
+        nodes.append(_conv_node(f"l{i}_pw1", pw1, b, s_cur, s_dw, b, cur, perm=perm))
+        nodes.append(_conv_node(f"l{i}_dw", dw, b, s_dw, s_pw2, b, f"l{i}_pw1"))
         out = f"l{i}_pw2"
         if cand.residual:
             # pw2 writes the sum's range at the block's input bits b, so that both inputs of the add share one
             # packing; out = clamp((pw2 * mult_a + in * mult_b + round) >> shift) at the next consumer's scale
             s_a = s_next * ((1 << nxt_b) - 1) / ((1 << b) - 1)
-            nodes.append(dict(_conv_node(out, pw2, b, s_pw2, s_a, b), input=f"l{i}_dw"))
+            nodes.append(_conv_node(out, pw2, b, s_pw2, s_a, b, f"l{i}_dw"))
             (ma, mb), sh = joint_mult_shift([s_a / s_next, s_cur / s_next])
-            nodes.append({"op": "add", "name": f"l{i}_add", "inputs": [out, cur], "mult_a": ma, "mult_b": mb,
-                          "shift": sh, "bits": b, "out_bits": nxt_b})
+            nodes.append(AddNode(f"l{i}_add", (out, cur), ma, mb, sh, b, nxt_b))
             out = f"l{i}_add"
         else:
-            nodes.append(dict(_conv_node(out, pw2, b, s_pw2, s_next, nxt_b), input=f"l{i}_dw"))
+            nodes.append(_conv_node(out, pw2, b, s_pw2, s_next, nxt_b, f"l{i}_dw"))
         cur, s_cur = out, s_next
     s_fc = _act_scale(net.fc, fb)
     # the head's outputs keep their own range (the pool's input); the pool requantizes their mean to the
     # classifier's input scale
     s_head = float(net.pool_max.clamp_min(1e-8)) / ((1 << fb) - 1)
-    nodes.append(dict(_conv_node("head", net.head, fb, s_cur, s_head, fb), input=cur))
+    nodes.append(_conv_node("head", net.head, fb, s_cur, s_head, fb, cur))
     hw = net.final_size ** 2
     mult, shift = mult_shift(torch.tensor([s_head / (hw * s_fc)]))
-    nodes.append({"op": "avgpool", "name": "pool", "input": "head", "mult_a": int(mult[0]), "shift": int(shift[0]),
-                  "bits": fb, "out_bits": fb})
-    nodes.append(dict(_conv_node("fc", net.fc, fb, s_fc, 1.0, LOGIT_BITS, logits=True), input="pool"))
-    nodes[0]["input"] = "input"
-    return {"input_scale": s_img, "input_bits": fb, "nodes": nodes}
+    nodes.append(PoolNode("pool", "head", int(mult[0]), int(shift[0]), fb, fb))
+    nodes.append(_conv_node("fc", net.fc, fb, s_fc, 1.0, LOGIT_BITS, "pool", logits=True))
+    return IntGraph(s_img, fb, tuple(nodes))
 
 
-def quantize_input(x: torch.Tensor, graph: dict) -> torch.Tensor:
-    return torch.clamp(torch.round(x.double() / graph["input_scale"]), 0, (1 << graph["input_bits"]) - 1).long()
+def int_forward_torch(graph: IntGraph, q_img: torch.Tensor) -> torch.Tensor:
+    """hw_model.intnet.int_forward in torch, for the accuracy over a whole test split (tests/test_search.py checks
+    that both give the same logits): integers held in float64 for the convolutions (exact for every int32
+    accumulator), the requantizer hw_model.numerics' own."""
+    t = {INPUT: q_img.long()}
+    for n in graph.nodes:
+        ins = [t[k] for k in n.inputs]
+        if isinstance(n, ConvNode):
+            acc = torch.round(F.conv2d(ins[0].double(), torch.from_numpy(n.weight).double(), None, n.stride,
+                                       n.padding, 1, n.groups)).long()
+            zeros = torch.zeros(len(n.bias), dtype=torch.long)
+            mult, shift = (zeros, zeros) if n.mult is None else (torch.from_numpy(n.mult), torch.from_numpy(n.shift))
+            t[n.name] = requantize(acc, torch.from_numpy(n.bias), mult, shift, n.out_bits, axis=1)
+        elif isinstance(n, AddNode):
+            t[n.name] = round_shift_clamp(ins[0] * n.mult_a + ins[1] * n.mult_b, n.shift, n.out_bits)
+        else:
+            t[n.name] = round_shift_clamp(ins[0].sum(dim=(2, 3), keepdim=True) * n.mult_a, n.shift, n.out_bits)
+    return t[graph.nodes[-1].name].flatten(1)
 
 
-def int_forward(graph: dict, q_img: torch.Tensor, keep: bool = False):
-    """Exact integer inference: q_img [B, C, H, W] unsigned ints -> int64 logits [B, classes]; with keep=True
-    also every node's output tensor, by name."""
-    t = {"input": q_img.long()}
-    for n in graph["nodes"]:
-        if n["op"] in ("conv", "fc"):
-            x = t[n["input"]]
-            acc = F.conv2d(x.double(), n["weight"].double(), None, n["stride"], n["padding"], 1, n["groups"])
-            acc = torch.round(acc).long()
-            if n["op"] == "fc":
-                t[n["name"]] = acc + n["bias"].view(1, -1, 1, 1)
-            else:
-                t[n["name"]] = requantize(acc, n["bias"], n["mult"], n["shift"], n["out_bits"])
-        elif n["op"] == "add":
-            a, b = (t[k] for k in n["inputs"])
-            s = n["shift"]
-            y = a * n["mult_a"] + b * n["mult_b"]
-            y = (y + ((1 << s) >> 1)) >> s
-            t[n["name"]] = torch.clamp(y, 0, (1 << n["out_bits"]) - 1)
-        elif n["op"] == "avgpool":
-            s = t[n["input"]].sum(dim=(2, 3), keepdim=True)
-            y = (s * n["mult_a"] + ((1 << n["shift"]) >> 1)) >> n["shift"]
-            t[n["name"]] = torch.clamp(y, 0, (1 << n["out_bits"]) - 1)
-    logits = t[graph["nodes"][-1]["name"]].flatten(1)
-    return (logits, t) if keep else logits
+def quantize_split(x: torch.Tensor, graph: IntGraph) -> torch.Tensor:
+    return torch.from_numpy(quantize_input(x.numpy(), graph))
 
 
-def int_accuracy(graph: dict, split, batch: int = 512) -> float:
+def int_accuracy(graph: IntGraph, split, batch: int = 512) -> float:
     correct = 0
     for i in range(0, len(split.y), batch):
-        logits = int_forward(graph, quantize_input(split.x[i:i + batch], graph))
+        logits = int_forward_torch(graph, quantize_split(split.x[i:i + batch], graph))
         correct += int((logits.argmax(1) == split.y[i:i + batch]).sum())
     return correct / max(1, len(split.y))
-
-
-def graph_for_json(graph: dict) -> list[dict]:
-    """The graph without its tensors (those go to the weights file)."""
-    keep = ("op", "name", "input", "inputs", "stride", "padding", "groups", "bits", "out_bits", "mult_a", "mult_b",
-            "shift")
-    out = []
-    for n in graph["nodes"]:
-        d = {k: n[k] for k in keep if k in n and not torch.is_tensor(n[k])}
-        if "weight" in n:
-            d["kernel"] = int(n["weight"].shape[-1])
-            d["in_channels"] = int(n["weight"].shape[1] * n["groups"])
-            d["out_channels"] = int(n["weight"].shape[0])
-        out.append(d)
-    return out
-
-
-def graph_tensors(graph: dict) -> dict:
-    out = {}
-    for n in graph["nodes"]:
-        for k in ("weight", "bias", "mult", "shift"):
-            if k in n and torch.is_tensor(n[k]):
-                out[f"{n['name']}.{k}"] = n[k].to(torch.int32 if k != "weight" else torch.int8)
-    return out
-
-
-def load_integer_graph(network: dict, weights_path) -> dict:
-    """The integer graph of a search result: best.json's network.integer_graph with the tensors of its weights
-    file (read with torch.load(weights_only=True): data, never code). The inverse of graph_for_json and
-    graph_tensors."""
-    from hw_model.errors import ConfigError
-    try:
-        tensors = torch.load(weights_path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise ConfigError("weights_file", str(weights_path), "the weights file the search wrote beside best.json") \
-            from None
-    if not isinstance(tensors, dict) or tensors.get("format") != "trips-int-v1":
-        raise ConfigError("weights_file", str(weights_path), "a trips-int-v1 weights file")
-    nodes = []
-    for n in network.get("integer_graph") or []:
-        node = dict(n)
-        for k in ("weight", "bias", "mult", "shift"):
-            key = f"{n['name']}.{k}"
-            if key in tensors:
-                node[k] = tensors[key].long()
-        nodes.append(node)
-    if not nodes:
-        raise ConfigError("network.integer_graph", "missing", "the integer graph a search writes")
-    return {"input_scale": float(network["input_scale"]), "input_bits": int(network["input_bits"]), "nodes": nodes}

@@ -2,7 +2,8 @@
 
 Conventions (the RTL's): activations unsigned `b`-bit with a per-tensor scale (they follow a ReLU, zero point 0);
 weights signed `b`-bit, symmetric per output channel (levels -(2^(b-1)-1) .. 2^(b-1)-1); int32 accumulation;
-per-output-channel requantization (acc + bias) * mult >> shift with rounding, clamped to [0, 2^ob - 1].
+per-output-channel requantization (acc + bias) * mult >> shift with rounding, clamped to [0, 2^ob - 1]
+(hw_model.numerics.requantize, the one definition, which takes torch tensors as well).
 
 Two uses:
 - search (weight steps): fake quantization of inputs and weights, mixed over bit-widths by heterogeneous
@@ -74,14 +75,3 @@ def mult_shift(m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     shift = torch.where(over, shift - 1, shift)
     mult = torch.where(over, torch.round(m * torch.pow(2.0, shift)), mult)
     return mult.clamp(1, (1 << MULT_BITS) - 1).long(), shift.long()
-
-
-def requantize(acc: torch.Tensor, bias: torch.Tensor, mult: torch.Tensor, shift: torch.Tensor,
-               out_bits: int) -> torch.Tensor:
-    """Integer requantization exactly as hw_model.numerics.requantize; acc [B, M, H, W] (integers in any
-    dtype), bias/mult/shift [M] int64. Returns int64."""
-    sh = (None, slice(None), None, None)[:acc.dim()] if acc.dim() == 4 else (None, slice(None))
-    y = (acc.long() + bias.long()[sh]) * mult.long()[sh]
-    s = shift.long()[sh]
-    y = (y + ((torch.ones_like(s) << s) >> 1)) >> s
-    return torch.clamp(y, 0, act_levels(out_bits))

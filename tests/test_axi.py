@@ -12,7 +12,7 @@ from hw_model.config import Accelerator
 from hw_model.control import CTRL_IDLE, CTRL_START
 from hw_model.defaults import DEFAULT_CONFIG
 from sim.axi import run_network_axi
-from sim.refnet import reference_images, reference_network
+from hw_model.refnet import reference_images, reference_network
 from sim.tools import available
 
 # The AXI top's Verilator build takes minutes: `make test` runs the back-pressure run and the host driver's
@@ -70,19 +70,18 @@ def test_axi_bridge_at_other_read_latencies(latency):
 
 
 def test_host_driver_runs_the_network_end_to_end_through_axi():
-    """sim/driver.py, the PYNQ-style host driver, unchanged against the simulated wrapper: it loads the program
+    """driver/, the PYNQ-style host driver, unchanged against the simulated wrapper: it loads the program
     (weights, records, descriptors), writes each image, starts, waits for the interrupt and reads the logits;
-    they equal the PyTorch integer model's, and the counters its cycle model's."""
-    import torch
-
-    from search.export import int_forward
-    from sim.axi import network_program, run_driver_sim
-    from sim.network import plan_network, step_model_cycles
+    they equal the integer model's, and the counters its cycle model's."""
+    from hw_model.intnet import int_forward
+    from hw_model.program import network_program, plan_network
+    from sim.axi import run_driver_sim
+    from sim.network import step_model_cycles
     acc = Accelerator.load(DEFAULT_CONFIG)
     layers, graph = reference_network(seed=7)
     images = reference_images(2, seed=7)
     res = run_driver_sim(acc, network_program(acc, layers, graph), images, "icarus")
-    want = int_forward(graph, torch.from_numpy(images.astype("int64")))
+    want = int_forward(graph, images)
     assert [r["logits"] for r in res["images"]] == want.reshape(len(images), -1).tolist()
     model = sum(step_model_cycles(s) for s in plan_network(acc, layers, graph).steps)
     assert all(r["counters"]["BUSY_CYCLES"] == model and r["counters"]["STALL_CYCLES"] == 0 for r in res["images"])

@@ -1,4 +1,4 @@
-"""The FPGA hand-off bundle (rtl_gen/fpga.py) without the tools: every file there and consistent with the config
+"""The FPGA hand-off bundle (the fpga package) without the tools: every file there and consistent with the config
 and hw_model; a bad TARGET is one line, exit 2, and nothing left under the output folder. (The yosys/nextpnr
 runs take minutes: `make fpga` does them, their numbers are in the README.)"""
 import json
@@ -13,8 +13,10 @@ from hw_model.config import Accelerator
 from hw_model.control import CONTROL
 from hw_model.defaults import DEFAULT_CONFIG
 from rtl_gen.axi import axi_module_name
-from rtl_gen.fpga import DEFAULT_SEED, build_bundle, parse_target
-from sim.driver import load_program
+from fpga.bundle import build_bundle
+from fpga.scripts import DEFAULT_SEED
+from fpga.target import parse_target
+from hw_model.program import load_program
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,7 +63,7 @@ def test_bundle_memory_images_are_the_driver_program(bundle):
 
 def test_bad_target_is_one_line_and_writes_nothing(tmp_path):
     out = tmp_path / "b"
-    r = subprocess.run([sys.executable, "-m", "rtl_gen.fpga", "--config", str(DEFAULT_CONFIG), "--target",
+    r = subprocess.run([sys.executable, "-m", "fpga", "--config", str(DEFAULT_CONFIG), "--target",
                         "xc9z999", "--out", str(out), "--no-run"], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 2 and "TARGET" in r.stderr and r.stderr.count("\n") == 1, r.stderr
     assert not out.exists() and not list(tmp_path.glob(".b.*"))
@@ -69,7 +71,7 @@ def test_bad_target_is_one_line_and_writes_nothing(tmp_path):
 
 def test_a_tool_out_of_time_is_one_line_and_writes_nothing(tmp_path):
     out = tmp_path / "b"
-    r = subprocess.run([sys.executable, "-m", "rtl_gen.fpga", "--config", str(DEFAULT_CONFIG), "--out", str(out),
+    r = subprocess.run([sys.executable, "-m", "fpga", "--config", str(DEFAULT_CONFIG), "--out", str(out),
                         "--timeout", "1"], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 2 and "--timeout" in r.stderr and "yosys" in r.stderr and r.stderr.count("\n") == 1, \
         r.stderr
@@ -77,13 +79,13 @@ def test_a_tool_out_of_time_is_one_line_and_writes_nothing(tmp_path):
 
 
 def test_placement_seed_reaches_nextpnr_and_a_bad_one_is_one_line(tmp_path):
-    from rtl_gen.fpga import ecp5_commands
+    from fpga.scripts import ecp5_commands
     acc, target = Accelerator.load(DEFAULT_CONFIG), parse_target("LFE5U-85F-8BG381C")
     _, plain = ecp5_commands(acc, "top", target)
     _, seeded = ecp5_commands(acc, "top", target, seed=7)
     assert "--seed" not in plain and seeded[seeded.index("--seed") + 1] == "7"
     out = tmp_path / "b"
-    r = subprocess.run([sys.executable, "-m", "rtl_gen.fpga", "--config", str(DEFAULT_CONFIG), "--seed", "-1",
+    r = subprocess.run([sys.executable, "-m", "fpga", "--config", str(DEFAULT_CONFIG), "--seed", "-1",
                         "--out", str(out), "--no-run"], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 2 and "--seed" in r.stderr and r.stderr.count("\n") == 1, r.stderr
     assert not out.exists() and not list(tmp_path.glob(".b.*"))

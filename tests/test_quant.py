@@ -2,20 +2,22 @@
 import numpy as np
 import torch
 
-from hw_model.numerics import requantize as np_requantize
-from search.quant import fake_quant_act, fake_quant_weight, int_weight, mult_shift, requantize
+from hw_model.numerics import requantize
+from search.quant import fake_quant_act, fake_quant_weight, int_weight, mult_shift
 
 
-def test_torch_requantize_equals_hw_model_numerics():
+def test_requantize_takes_torch_batches_as_numpy_images():
+    """hw_model.numerics.requantize is the one requantizer: on a torch batch (channels on axis 1, the search's
+    fast integer model) it gives what it gives on each numpy image."""
     rng = np.random.default_rng(0)
     acc = rng.integers(-(1 << 24), 1 << 24, size=(2, 7, 3, 3))
     bias = rng.integers(-(1 << 12), 1 << 12, size=7)
     mult = rng.integers(1, 1 << 16, size=7)
     shift = rng.integers(0, 40, size=7)
     for ob in (4, 6, 8):
-        ref = np.stack([np_requantize(a, bias, mult, shift, ob) for a in acc])
+        ref = np.stack([requantize(a, bias, mult, shift, ob) for a in acc])
         got = requantize(torch.from_numpy(acc), torch.from_numpy(bias), torch.from_numpy(mult),
-                         torch.from_numpy(shift), ob).numpy()
+                         torch.from_numpy(shift), ob, axis=1).numpy()
         assert np.array_equal(got, ref)
 
 

@@ -111,23 +111,30 @@ def test_arch_step_output_equals_the_sampled_discrete_network():
         assert torch.equal(net(x, choice), net(x, derived_choice(net, top)))
 
 
-def test_integer_conv_node_is_hw_model_numerics():
-    from search.export import integer_graph, int_forward, quantize_input
+def test_integer_graph_runs_as_hw_model_numerics_in_both_forms():
+    """The exported stem equals conv2d_int + requantize on its own (hw_model.numerics), and the search's torch form
+    of the integer model gives hw_model.intnet.int_forward's logits on a whole graph."""
+    from hw_model.intnet import int_forward
+    from search.export import int_forward_torch, integer_graph, quantize_split
     torch.manual_seed(0)
     net = SuperNet(PRESETS["default"])
     net.train()
     x = torch.rand(8, 1, 16, 16)
-    geno = [(3, 2)] * len(net.layers)
+    ops = list(net.ops)
+    geno = [(ops.index(o), j % len(net.bits)) for j, o in
+            enumerate(["k3_e3", "k3_e1_g2", "skip", "k5_e6", "k3_e1"][:len(net.layers)])]
     net(x, derived_choice(net, geno))            # sets the activation ranges
     net.eval()
     g = integer_graph(net, geno)
-    stem = g["nodes"][0]
-    q = quantize_input(x[:1], g)
-    ref = np_requantize(conv2d_int(q[0].numpy(), stem["weight"].numpy(), 1, 1), stem["bias"].numpy(),
-                        stem["mult"].numpy(), stem["shift"].numpy(), stem["out_bits"])
-    one = {"input_scale": g["input_scale"], "input_bits": g["input_bits"], "nodes": [stem]}
-    got = int_forward(one, q)
-    assert np.array_equal(got.view(ref.shape[0], -1).numpy().ravel(), ref.ravel())
+    stem = g.nodes[0]
+    q = quantize_split(x, g)
+    ref = np_requantize(conv2d_int(q[0].numpy(), stem.weight, 1, 1), stem.bias, stem.mult, stem.shift,
+                        stem.out_bits)
+    _, t = int_forward(g, q.numpy(), keep=True)
+    assert np.array_equal(t["stem"][0], ref)
+    want = int_forward(g, q.numpy())
+    assert np.array_equal(int_forward_torch(g, q).numpy(), want)
+    assert {n.op for n in g.nodes} >= {"conv", "add", "avgpool", "fc"} and len(np.unique(want)) > 4
 
 
 def _search(out: Path, extra=()):
@@ -162,8 +169,10 @@ def test_search_resumes_after_kill_9_with_the_same_result(tmp_path):
     acc = Accelerator.load(tmp_path / "a" / "best.json")
     geoms = [geometry(acc, Layer.from_dict(l)) for l in ja["network"]["layers"]]
     assert {g.layer.name: g.chunk.name for g in geoms} == ja["mapping"]
-    w = torch.load(tmp_path / "a" / "weights.pt", weights_only=True)
-    assert w["format"] == "trips-int-v1" and any(k.endswith(".weight") for k in w)
+    from hw_model.intnet import WEIGHTS_FORMAT, load_weights
+    w = load_weights(tmp_path / "a" / "weights.npz")
+    assert str(w["format"]) == WEIGHTS_FORMAT and any(k.endswith(".weight") for k in w)
+    assert w["test.images"].shape[1:] == (1, 16, 16) and len(w["test.labels"]) == len(w["test.images"])
 
 
 # A search, the RTL of its accelerator and the whole searched network on it (Icarus): `make test` covers each part
@@ -304,14 +313,13 @@ def test_hardware_layers_are_the_integer_graph_nodes():
     net.eval()
     fold_network(net, genotype)
     graph = integer_graph(net, genotype)
-    assert [L.name for L in layers] == [n["name"] for n in graph["nodes"]]
-    for L, n in zip(layers, graph["nodes"]):
-        assert L.out_bits == n["out_bits"], L.name
-        if "weight" in n:
-            assert n["weight"].shape[0] == L.out_channels and n["weight"].shape[-1] == L.kernel, L.name
-            assert L.bits == n["bits"], L.name
+    assert [L.name for L in layers] == [n.name for n in graph.nodes]
+    for L, n in zip(layers, graph.nodes):
+        assert L.out_bits == n.out_bits and L.bits == n.bits, L.name
+        if n.op in ("conv", "fc"):
+            assert n.out_channels == L.out_channels and n.kernel == L.kernel, L.name
         else:
-            assert L.op == n["op"] and L.bits == n["bits"], L.name
+            assert L.op == n.op, L.name
     assert {L.op for L in layers} == {"conv", "add", "avgpool"} and layers[-1].out_bits == 32
     # and every design the accelerator search proposes carries the vector chunks these layers need
     work = Workload(layers)

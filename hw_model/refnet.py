@@ -8,40 +8,31 @@ blocks.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from hw_model.config import LOGIT_BITS, Layer
-from hw_model.numerics import random_layer_data, random_vector_data
+from .config import LOGIT_BITS, Layer
+from .intnet import INPUT, AddNode, ConvNode, IntGraph, Node, PoolNode, shuffle_perm
+from .numerics import dense_weights, random_layer_data, random_vector_data
 
 
-def _conv(rng, L: Layer, inp: str, dense_groups: int | None = None) -> dict:
+def _conv(rng, L: Layer, inp: str, dense_groups: int | None = None) -> ConvNode:
     _, wt, bias, mult, shift = random_layer_data(rng, L)
     groups = L.groups
     if dense_groups is not None:           # a shuffle folded into a grouped conv: dense, permuted weights
-        from hw_model.numerics import dense_weights
-        from search.export import shuffle_perm
-        wt = dense_weights(wt, L.groups)[shuffle_perm(wt.shape[0], L.groups).numpy()]
+        wt = dense_weights(wt, L.groups)[shuffle_perm(wt.shape[0], L.groups)]
         groups = 1
-    node = {"op": "conv", "name": L.name, "input": inp, "stride": L.stride, "padding": L.padding, "groups": groups,
-            "bits": L.bits, "out_bits": L.out_bits, "weight": torch.from_numpy(wt), "bias": torch.from_numpy(bias)}
     if L.out_bits == LOGIT_BITS:
-        node["op"] = "fc"
-    else:
-        node.update(mult=torch.from_numpy(mult), shift=torch.from_numpy(shift))
-    return node
+        mult = shift = None
+    return ConvNode(L.name, inp, L.stride, L.padding, groups, L.bits, L.out_bits, wt, bias, mult, shift)
 
 
-def _vector(rng, L: Layer, inputs: list[str]) -> dict:
+def _vector(rng, L: Layer, inputs: list[str]) -> Node:
     _, _, (ma, mb, sh) = random_vector_data(rng, L)
-    node = {"op": L.op, "name": L.name, "bits": L.bits, "out_bits": L.out_bits, "mult_a": ma, "shift": sh}
     if L.op == "add":
-        node.update(inputs=inputs, mult_b=mb)
-    else:
-        node["input"] = inputs[0]
-    return node
+        return AddNode(L.name, (inputs[0], inputs[1]), ma, mb, sh, L.bits, L.out_bits)
+    return PoolNode(L.name, inputs[0], ma, sh, L.bits, L.out_bits)
 
 
-def reference_network(seed: int = 0, size: int = 8, classes: int = 10) -> tuple[list[Layer], dict]:
+def reference_network(seed: int = 0, size: int = 8, classes: int = 10) -> tuple[list[Layer], IntGraph]:
     rng = np.random.default_rng(seed)
     s2 = (size + 2 * 2 - 5) // 2 + 1
     L = [
@@ -63,11 +54,11 @@ def reference_network(seed: int = 0, size: int = 8, classes: int = 10) -> tuple[
         Layer(name="fc", in_channels=32, out_channels=classes, in_size=(1, 1), kernel=1, bits=8,
               out_bits=LOGIT_BITS),
     ]
-    nodes = [_conv(rng, L[0], "input"), _conv(rng, L[1], "stem", dense_groups=2), _conv(rng, L[2], "l0_pw1"),
+    nodes = [_conv(rng, L[0], INPUT), _conv(rng, L[1], "stem", dense_groups=2), _conv(rng, L[2], "l0_pw1"),
              _conv(rng, L[3], "l0_dw"), _vector(rng, L[4], ["l0_pw2", "stem"]), _conv(rng, L[5], "l0_add"),
              _conv(rng, L[6], "l1_pw1"), _conv(rng, L[7], "l1_dw"), _conv(rng, L[8], "l1_pw2"),
              _vector(rng, L[9], ["head"]), _conv(rng, L[10], "pool")]
-    return L, {"input_scale": 1.0 / 255, "input_bits": 8, "nodes": nodes}
+    return L, IntGraph(1.0 / 255, 8, tuple(nodes))
 
 
 def reference_images(n: int, seed: int = 0, size: int = 8) -> np.ndarray:

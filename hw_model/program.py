@@ -1,0 +1,181 @@
+"""The host program of a network: where everything lies in memory, the descriptor table, and the program file.
+
+The memory plan puts every convolution's packed weights and requantization records first (hw_model.layout, in
+the order each layer's chunk consumes them), then the input image, then one region per layer output, then the
+descriptor table (hw_model.control): one descriptor per layer, dispatched in order on the chunk that hw_model's
+layer-to-chunk rule names. Nothing runs on the host but writing the input and reading the logits.
+
+`network_program` is what the host driver (driver/) loads: JSON, beats as hex strings (docs/file_formats.md).
+The simulations, the FPGA bundle and a board all read this one plan.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import LOGIT_BITS, Accelerator, Layer
+from .control import desc_beats, descriptor_beats
+from .errors import ConfigError
+from .intnet import INPUT, ConvNode, IntGraph, Node
+from .layout import pack_activations, pack_params, pack_weights
+from .mapping import LayerGeometry, check_fits, geometry
+from .regs import Addresses, descriptor, pack_cfg, program
+
+PROGRAM_FORMAT = "trips-program-v1"
+
+
+@dataclass
+class Step:
+    """One layer of the network on its chunk, with its place in memory."""
+
+    layer: Layer
+    geom: LayerGeometry
+    node: Node
+    sel: int
+    addrs: Addresses
+    vparams: tuple[int, int, int] | None = None
+
+    @property
+    def cfg(self) -> int:
+        """The chunk's cfg word for this layer (hw_model.regs)."""
+        return pack_cfg(program(self.geom, self.addrs, self.vparams))
+
+
+@dataclass
+class Plan:
+    steps: list[Step]
+    static: dict[int, int]              # address -> beat: weights and records
+    input_base: int
+    out_base: dict[str, int]            # tensor name -> beat address
+    act_lo: int
+    act_hi: int
+
+    @property
+    def beats(self) -> int:
+        """Beats from address 0 to the last activation word."""
+        return self.act_hi + 1
+
+
+def _weights_step(acc: Accelerator, L: Layer, g: LayerGeometry, n: ConvNode, at: int) -> tuple[dict, int, int, int]:
+    """(beats, w_base, p_base, next address) of a convolution's weights and records, packed from `at`."""
+    wt = n.weight.astype(np.int64)
+    m = wt.shape[0]
+    if m != L.out_channels or wt.shape[1] * n.groups != L.in_channels or wt.shape[-1] != L.kernel:
+        raise ConfigError(f"layer[{L.name!r}]", list(wt.shape), "weights of the layer's shape")
+    # a channel shuffle folded into a grouped convolution leaves dense weights: pack them as such (a grouped
+    # convolution runs dense on a channel chunk either way, so the cycles are the same)
+    pg = g if n.groups == L.groups else check_fits(dataclasses.replace(L, groups=n.groups), g.chunk, acc.memory,
+                                                   g.mapping)
+    if L.out_bits == LOGIT_BITS:
+        mult, shift = np.ones(m, dtype=np.int64), np.zeros(m, dtype=np.int64)
+    else:
+        mult, shift = n.mult.astype(np.int64), n.shift.astype(np.int64)
+    w_beats, p_beats = pack_weights(wt, pg), pack_params(n.bias.astype(np.int64), mult, shift, pg)
+    w_base, p_base = at, at + len(w_beats)
+    words = {w_base + i: int(b) for i, b in enumerate(w_beats)}
+    words.update({p_base + i: int(b) for i, b in enumerate(p_beats)})
+    return words, w_base, p_base, p_base + len(p_beats)
+
+
+def plan_network(acc: Accelerator, layers: list[Layer], graph: IntGraph) -> Plan:
+    """Lay the network out in memory and program each layer. Layers and graph nodes correspond by name."""
+    nodes = {n.name: n for n in graph.nodes}
+    missing = [L.name for L in layers if L.name not in nodes]
+    if missing or len(layers) != len(graph.nodes):
+        raise ConfigError("network.layers", missing or [L.name for L in layers],
+                          "one layer per integer-graph node, named alike")
+    bus = acc.memory.bus_bits
+    static, at = {}, 0
+    steps = []
+    for L in layers:
+        g = geometry(acc, L)
+        n = nodes[L.name]
+        sel = acc.chunks.index(g.chunk)
+        if L.vector:
+            steps.append(Step(L, g, n, sel, Addresses(0, 0, 0, 0), (int(n.mult_a), int(n.mult_b), int(n.shift))))
+            continue
+        if not isinstance(n, ConvNode):
+            raise ConfigError(f"network.integer_graph[{L.name!r}].op", n.op, f"a convolution, as layer {L.name}")
+        words, w_base, p_base, at = _weights_step(acc, L, g, n, at)
+        static.update(words)
+        steps.append(Step(L, g, n, sel, Addresses(0, w_base, p_base, 0)))
+    # activations: the input, then one region per layer output
+    first = layers[0]
+    input_base = at
+    at += first.in_size[0] * first.in_size[1] * -(-first.in_channels // (bus // first.bits))
+    out_base = {INPUT: input_base}
+    for s in steps:
+        out_base[s.layer.name] = at
+        ho, wo = s.layer.out_size
+        at += ho * wo * s.geom.out_nb
+    for s in steps:
+        ins = [out_base[k] for k in s.node.inputs]
+        if s.layer.vector:
+            s.addrs = Addresses(ins[0], ins[1] if len(ins) > 1 else 0, 0, out_base[s.layer.name])
+        else:
+            s.addrs = Addresses(ins[0], s.addrs.w_base, s.addrs.p_base, out_base[s.layer.name])
+    if at > (1 << acc.memory.addr_bits):
+        raise ConfigError("memory.addr_bits", acc.memory.addr_bits, f"enough address bits for {at} beats")
+    return Plan(steps, static, input_base, out_base, input_base, at - 1)
+
+
+def descriptor_table(plan: Plan, acc: Accelerator) -> tuple[int, dict[int, int]]:
+    """(beat address of the table, its beats): right after the plan's last activation word."""
+    at = plan.beats
+    words = {}
+    nb = desc_beats(acc.memory)
+    for i, s in enumerate(plan.steps):
+        beats = descriptor_beats(descriptor(s.sel, s.cfg), acc.memory)
+        words.update({at + i * nb + k: b for k, b in enumerate(beats)})
+    return at, words
+
+
+def network_program(acc: Accelerator, layers: list[Layer], graph: IntGraph, plan: Plan | None = None) -> dict:
+    """What the host driver needs to run a network: the memory image (weights, records, descriptors), where the
+    input goes and where the logits come from (JSON-able; beats as hex strings). `plan`: plan_network's, if at
+    hand."""
+    plan = plan or plan_network(acc, layers, graph)
+    table, twords = descriptor_table(plan, acc)
+    first, last = layers[0], plan.steps[-1].layer
+    return {"format": PROGRAM_FORMAT, "accelerator": acc.name, "bus_bits": acc.memory.bus_bits,
+            "window_beats": table + len(plan.steps) * desc_beats(acc.memory),
+            "desc_addr": table, "n_layers": len(plan.steps),
+            "input": {"base": plan.input_base, "channels": first.in_channels, "size": list(first.in_size),
+                      "bits": first.bits},
+            "output": {"base": plan.out_base[last.name], "channels": last.out_channels, "size": list(last.out_size),
+                       "bits": last.out_bits},
+            "static": {format(a, "x"): format(w, "x") for a, w in sorted({**plan.static, **twords}.items())}}
+
+
+def parse_program(prog: dict) -> dict:
+    """A program as network_program writes it (JSON: hex strings) with the static beats as integers."""
+    return {**prog, "static": {int(a, 16): int(w, 16) for a, w in prog["static"].items()}}
+
+
+def load_program(path) -> dict:
+    return parse_program(json.loads(Path(path).read_text()))
+
+
+def input_words(prog: dict, image: np.ndarray) -> dict[int, int]:
+    """The beats of one input image [C, H, W] at the program's input address."""
+    inp = prog["input"]
+    image = np.asarray(image, dtype=np.int64)
+    if list(image.shape) != [inp["channels"], *inp["size"]]:
+        raise ValueError(f"image shape {list(image.shape)}; the network takes {[inp['channels'], *inp['size']]}")
+    beats = pack_activations(image, inp["bits"], prog["bus_bits"])
+    return {inp["base"] + k: int(b) for k, b in enumerate(beats)}
+
+
+def output_beats(prog: dict) -> int:
+    """Beats of the network's output tensor (the logits) at prog['output']['base']."""
+    out, bus = prog["output"], prog["bus_bits"]
+    return out["size"][0] * out["size"][1] * -(-out["channels"] // (bus // out["bits"]))
+
+
+def hex_text(words: dict[int, int]) -> str:
+    """Beats as `@address beat` lines (hex, $readmemh style), in address order."""
+    return "".join(f"@{a:x} {int(b):x}\n" for a, b in sorted(words.items()))
