@@ -12,7 +12,7 @@ DATA ?= digits
 DATA_DIR ?=
 SEARCH_ARGS ?=
 
-.PHONY: all search rtl sim sim-icarus fpga test test-all system-tools bench bench-all lint clean distclean
+.PHONY: all search rtl sim sim-icarus fpga test test-all system-tools bench bench-all results lint clean distclean
 
 all: sim
 
@@ -73,11 +73,19 @@ bench: .venv/.stamp
 	$(PY) -m bench.accel_search
 	$(PY) -m bench.utilization
 	$(PY) -m bench.search_speed --preset default
+	$(PY) -m bench.report
 
-# the long ones: paper-preset search steps (~8 min) and the three-arm ablation (~50 min)
+# the long ones: paper-preset search steps (~8 min), the three-arm ablation (~50 min), the default through the
+# FPGA flow (~30 min)
 bench-all: bench
 	$(PY) -m bench.search_speed --preset paper --steps 16
 	$(PY) -m bench.ablation
+	$(PY) -m bench.fpga
+	$(MAKE) results
+
+# docs/results.md from bench/results/*.json
+results: .venv/.stamp
+	$(PY) -m bench.report
 
 lint: .venv/.stamp
 	$(PY) -m sim.lint

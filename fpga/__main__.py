@@ -2,12 +2,11 @@
 the FPGA hand-off bundle (fpga/__init__.py lists what it holds)."""
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+from hw_model.cli import add_config, config_path, parser
 from hw_model.config import Accelerator
-from hw_model.defaults import default_config_path
 from hw_model.errors import ConfigError, cli_errors
 from hw_model.io import atomic_write_json
 
@@ -19,10 +18,8 @@ from .target import DEFAULT_TARGET, parse_target
 
 @cli_errors
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m fpga", description=BUNDLE_DOC,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", default=None, help="accelerator JSON/YAML (default: out/best.json if a search has "
-                                                   "run, else configs/default.json)")
+    ap = parser("python -m fpga", BUNDLE_DOC)
+    add_config(ap)
     ap.add_argument("--target", default=DEFAULT_TARGET, help=f"FPGA part (default {DEFAULT_TARGET})")
     ap.add_argument("--out", default=None, help="bundle folder (default out/fpga/<config name>)")
     ap.add_argument("--no-run", action="store_true", help="write the bundle without running yosys/nextpnr")
@@ -37,7 +34,7 @@ def main(argv=None) -> int:
     if a.timeout < 1:
         raise ConfigError("--timeout", a.timeout, "a positive number of seconds")
     target = parse_target(a.target)
-    cfg = Path(a.config or default_config_path())
+    cfg = config_path(a)
     acc = Accelerator.load(cfg)
     out = Path(a.out) if a.out else Path("out/fpga") / acc.name
     summary = build_bundle(cfg, target, out, run=not a.no_run, images=a.images, timeout=a.timeout, seed=a.seed)

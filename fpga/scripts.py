@@ -90,8 +90,8 @@ write_hw_platform -fixed -include_bit -force $build/{name}.xsa
 
 
 # the placement seed `make fpga` passes to nextpnr-ecp5 unless told (--seed): the best of the seeds measured on the
-# default config (the figures: docs/fpga.md, "Session 18" and "Session 19"). Any fixed seed makes the flow
-# reproducible; which one is best changes with every netlist.
+# default config (the sweeps: docs/timing-closure.md). Any fixed seed makes the flow reproducible; which one is
+# best changes with every netlist.
 DEFAULT_SEED = 2
 
 

@@ -1,12 +1,11 @@
 """`python -m rtl_gen [--config FILE] [--out DIR]`: write the accelerator's Verilog and manifest."""
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+from hw_model.cli import add_config, config_path, parser
 from hw_model.config import Accelerator
-from hw_model.defaults import default_config_path
 from hw_model.errors import cli_errors
 
 from .emit import emit
@@ -14,13 +13,11 @@ from .emit import emit
 
 @cli_errors
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m rtl_gen", description=__doc__)
-    ap.add_argument("--config", default=None, help="accelerator JSON/YAML (default: out/best.json if a search "
-                                                   "has run, else configs/default.json)")
+    ap = parser("python -m rtl_gen", __doc__)
+    add_config(ap)
     ap.add_argument("--out", default=None, help="output folder (default: out/rtl/<config name>)")
     args = ap.parse_args(argv)
-    cfg = args.config or default_config_path()
-    acc = Accelerator.load(cfg)
+    acc = Accelerator.load(config_path(args))
     out = Path(args.out) if args.out else Path("out/rtl") / acc.name
     manifest = emit(acc, out)
     for mod in manifest["modules"]:

@@ -10,17 +10,17 @@ Writes out/sim/report.json and prints it as a table. Exit 1 on any mismatch.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from hw_model.config import Accelerator, load_layers
+from hw_model.config import load_layers
 from hw_model.cost import ENERGY_SOURCE
-from hw_model.defaults import DEFAULT_LAYERS, default_config_path
+from hw_model.cli import add_config, load_config, parser
+from hw_model.defaults import DEFAULT_LAYERS
 from hw_model.errors import ConfigError, cli_errors
-from hw_model.io import atomic_write_json, load_data
+from hw_model.io import atomic_write_json
 from hw_model.result import has_network, load_network
 
 from .run import SIMULATORS, make_case, run_cases
@@ -40,9 +40,8 @@ def format_table(rows: list[dict]) -> str:
 
 @cli_errors
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m sim", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", default=None)
+    ap = parser("python -m sim", __doc__)
+    add_config(ap)
     ap.add_argument("--layers", default=None, help="JSON list of conv layers (default: the network of a search "
                                                    f"result, else configs/{DEFAULT_LAYERS.name})")
     ap.add_argument("--simulator", default="verilator", choices=SIMULATORS)
@@ -53,9 +52,7 @@ def main(argv=None) -> int:
                          "the built-in reference network")
     ap.add_argument("--images", type=int, default=8, help="test images for a whole-network simulation")
     args = ap.parse_args(argv)
-    cfg_path = args.config or default_config_path()
-    acc = Accelerator.load(cfg_path)
-    raw = load_data(cfg_path)
+    cfg_path, acc, raw = load_config(args)
     has_net = has_network(raw)
     if args.images < 1:
         raise ConfigError("--images", args.images, "a positive integer")

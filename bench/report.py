@@ -1,0 +1,168 @@
+"""docs/results.md from bench/results/*.json: `python -m bench.report` (`make results`).
+
+Every figure in docs/results.md is read from a benchmark's own output here, so the page cannot drift from what
+was measured; a missing result is said as missing, not filled in. Each section names the command that measures it.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hw_model.io import atomic_write_text
+
+RESULTS = Path(__file__).parent / "results"
+PAGE = Path(__file__).resolve().parent.parent / "docs" / "results.md"
+METHOD_PAPER_CPU = {"weight_step_s": 1.56, "arch_step_s": 2.48, "peak_mib": 6.9 * 1024}   # reference/method.md
+
+
+def _load(name: str):
+    p = RESULTS / name
+    return json.loads(p.read_text()) if p.is_file() else None
+
+
+def _table(head: list[str], rows: list[list]) -> list[str]:
+    return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(map(str, r)) + " |"
+                                                                       for r in rows]
+
+
+def fpga() -> list[str]:
+    d = _load("fpga_default.json")
+    out = ["## FPGA: the default configuration on the ECP5-85", "",
+           "`python -m bench.fpga` (`make fpga CONFIG=configs/default.json`, yosys and nextpnr-ecp5 from yowasp, out "
+           "of context). Flow and bundle: [fpga.md](fpga.md); how timing closed: [timing-closure.md](timing-closure.md).",
+           ""]
+    if d is None:
+        return out + ["No result recorded yet.", ""]
+    e, x = d["ecp5"], d.get("xc7_cells", {})
+    out += _table(["part", "routed Fmax", "config clock", "placement seed", "TRELLIS_COMB", "FF", "MULT18X18D",
+                   "DP16KD"],
+                  [[e["part"], f"**{e['fmax_mhz']:.2f} MHz**", f"{d['clock_mhz']:g} MHz", e["seed"],
+                    f"{e['utilization']['TRELLIS_COMB']:,} ({e['utilization']['TRELLIS_COMB'] / e['available']['TRELLIS_COMB']:.0%})",
+                    f"{e['utilization']['TRELLIS_FF']:,}", e["utilization"]["MULT18X18D"], e["utilization"]["DP16KD"]]])
+    if x:
+        out += ["", f"yosys synth_xilinx (xc7): {x['DSP48E1']} DSP48E1, {x['BRAM18']} BRAM18, {x['LUT']:,} LUT, "
+                    f"{x['FF']:,} FF."]
+    return out + ["", f"Measured: {d['measured']}.", ""]
+
+
+def search_speed() -> list[str]:
+    out = ["## Heterogeneous sampling: search-step time and memory against bit-widths", "",
+           "`python -m bench.search_speed --preset default|paper` (batch 64, CPU, each configuration in a fresh "
+           "process, side by side in one run). Heterogeneous sampling runs one convolution on mixed quantized "
+           "tensors; the all-paths baseline one per bit-width.", ""]
+    for preset in ("default", "paper"):
+        d = _load(f"search_speed_{preset}.json")
+        if not d:
+            continue
+        widths = sorted({r["bits"] for r in d})
+        rows = []
+        for mode in ("heterogeneous", "all_paths"):
+            by = {r["bits"]: r for r in d if r["mode"] == mode}
+            rows.append([preset, mode, "peak MiB"] + [f"{by[j]['peak_rss_mib']:,.0f}" for j in widths])
+            rows.append([preset, mode, "weight / arch step (s)"]
+                        + [f"{by[j]['weight_step_s']:.3f} / {by[j]['arch_step_s']:.3f}" for j in widths])
+        out += _table(["preset", "sampling", "measure"] + [f"{j} bit-widths" for j in widths], rows) + [""]
+    paper = _load("search_speed_paper.json")
+    if paper:
+        h3 = next(r for r in paper if r["mode"] == "heterogeneous" and r["bits"] == 3)
+        m = METHOD_PAPER_CPU
+        out += [f"Against the method's released code on this machine kind (paper preset, 3 bit-widths, "
+                f"reference/method.md): weight step {h3['weight_step_s'] / m['weight_step_s']:.2f}x, architecture "
+                f"step {h3['arch_step_s'] / m['arch_step_s']:.2f}x, peak memory {h3['peak_rss_mib'] / m['peak_mib']:.2f}x "
+                f"of its {m['weight_step_s']} s, {m['arch_step_s']} s, 6.9 GB.", ""]
+    cuda = _load("search_speed_paper_cuda_steady.json")
+    if cuda:
+        rows = [[r["device_name"], r["mode"], r["bits"], r["batch"], f"{r['weight_step_s']:.3f}",
+                 f"{r['arch_step_s']:.3f}", f"{r['peak_gpu_mib']:,.0f}"] for r in cuda]
+        out += _table(["GPU", "sampling", "bit-widths", "batch", "weight step (s)", "arch step (s)", "peak GPU MiB"],
+                      rows) + [""]
+    return out
+
+
+def ablation() -> list[str]:
+    d = _load("ablation.json")
+    out = ["## Joint against sequential search (ablation)", "",
+           "`python -m bench.ablation` (digits, same seed, epochs and budget; integer-model accuracy, exact-model FPS "
+           "and energy on each arm's own final accelerator). One seed: indicative, not significant.", ""]
+    if not d:
+        return out + ["No result recorded yet.", ""]
+    rows = [[arm, f"{r['accuracy']:.2%}", f"{r['fps']:,.0f}", f"{r['energy_uj']:.2f}", f"{r['edp_uj_ms']:.3f}",
+             r["dsp"], " ".join(r["network"])] for arm, r in d.items()]
+    return out + _table(["arm", "accuracy", "FPS (model)", "uJ/frame", "EDP (uJ*ms)", "DSP", "network"], rows) + [""]
+
+
+def accel_search() -> list[str]:
+    d = _load("accel_search.json")
+    out = ["## Accelerator search against the exact optimum", "",
+           "`python -m bench.accel_search` (best latency found over the exact optimum, median of 10 seeds; the optimum "
+           "by per-chunk enumeration and a bisection on the target latency). Plot: "
+           "[accel_search.png](../bench/results/accel_search.png).", ""]
+    if not d:
+        return out + ["No result recorded yet.", ""]
+    evals = ["100", "1000", "2000", "10000"]
+    rows = []
+    for w in d:
+        for eng in ("differentiable", "random"):
+            rows.append([f"{w['workload']} ({w['designs']:.2g} designs)" if eng == "differentiable" else "", eng]
+                        + [f"{w[eng][e]:.3f}" for e in evals]
+                        + [f"{w['random_100k']:.3f}" if eng == "random" else ""])
+    return out + _table(["workload", "engine", "100", "1,000", "2,000", "10,000", "random, 100,000"], rows) + [""]
+
+
+def utilization() -> list[str]:
+    d = _load("utilization.json")
+    out = ["## MAC utilization (exact model)", "",
+           "`python -m bench.utilization`: every load, write and pipeline overhead counted. Plot: "
+           "[utilization.png](../bench/results/utilization.png).", ""]
+    if not d:
+        return out + ["No result recorded yet.", ""]
+    pct = lambda v: "" if v is None else f"{v:.1%}"
+    rows = [[name, pct(w["mean_3x3"]), pct(w["mean_standard"]), pct(w["mean_standard_best_dataflow"]),
+             pct(w["mean_depthwise"])] for name, w in d["workloads"].items()]
+    return out + _table(["workload", "standard 3x3 mean", "all standard convs", "best of channel/pixel",
+                         "depthwise mean"], rows) + [""]
+
+
+def model_speed() -> list[str]:
+    d = _load("model_speed.json")
+    out = ["## Cost-model speed", "", "`python -m bench.model_speed` (one run, side by side).", ""]
+    if not d:
+        return out + ["No result recorded yet.", ""]
+    rows = [["exact model, vectorized (cycles)", f"{d['batch_cycles_per_s']:,.0f}"],
+            ["exact model, vectorized (cycles + traffic + energy)", f"{d['batch_cycles_energy_traffic_per_s']:,.0f}"],
+            ["exact model, one layer at a time", f"{d['scalar_per_s']:,.0f}"],
+            ["the method's (inexact) formula, plain Python", f"{d['method_formula_plain_python_per_s']:,.0f}"]]
+    return out + _table(["evaluator", "layer evaluations / s"], rows) + [
+        "", f"The vectorized exact model is {d['batch_over_method_formula']:.1f}x the method's own formula ({d['machine']}).",
+        ""]
+
+
+def sim_speed() -> list[str]:
+    d = _load("sim_speed.json")
+    out = ["## Simulation speed", "", "`python -m bench.sim_speed` (default accelerator).", ""]
+    if not d:
+        return out + ["No result recorded yet.", ""]
+    rows = [[f"layers on one chunk ({s['cycles']:,} cycles)", sim, f"{s['run_cycles_per_s']:,.0f}",
+             f"{s['cycles_per_s']:,.0f}"] for sim, s in d["simulators"].items()]
+    rows += [[f"whole network ({s['layers']} layers x {s['images']} images, {s['cycles']:,} cycles)", sim,
+              f"{s['run_cycles_per_s']:,.0f}", f"{s['cycles_per_s']:,.0f}"] for sim, s in d["whole_network"].items()]
+    return out + _table(["run", "simulator", "cycles/s while running", "cycles/s end to end"], rows) + [""]
+
+
+def page() -> str:
+    lines = ["# Results", "",
+             "Generated by `make results` from bench/results/*.json; do not edit by hand. Each section names the "
+             "benchmark that measures it (`make bench`, `make bench-all`).", ""]
+    for section in (fpga, ablation, search_speed, accel_search, utilization, model_speed, sim_speed):
+        lines += section()
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main() -> int:
+    atomic_write_text(PAGE, page())
+    print(f"wrote {PAGE}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
