@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 
 from hw_model.config import Accelerator
-from rtl_gen.walk import ECP5_DSP_DEFINE
+from rtl_gen.cells import ECP5_DSP_DEFINE
 
 from .target import Target
 

@@ -37,6 +37,13 @@ PARAM_RECORD_BITS = 64  # one requantization record per output channel: bias[31:
 MULT_BITS = 16
 SHIFT_BITS = 6
 BIAS_BITS = 32
+RECORD_FIELD_BITS = BIAS_BITS + MULT_BITS + SHIFT_BITS   # a record's used bits, as the record buffers hold them
+# The datapath's widths: int32 accumulators; the requantizer's acc + bias, then (acc + bias) * mult exactly
+ACC_BITS = 32
+REQ_SUM_BITS = BIAS_BITS + 1
+REQ_PRODUCT_BITS = REQ_SUM_BITS + MULT_BITS + 1
+# Layer-level counters (steps, map coordinates, beat indices): tile counters take mapping.field_bounds instead
+COUNTER_BITS = 16
 
 
 def _check_int(where: str, name: str, value, lo: int, hi: int | None = None) -> int:

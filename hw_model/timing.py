@@ -8,7 +8,7 @@ Engine busy times (cycles), each a closed form; see docs/architecture.md for the
     step          T = max(C, M) + STEP_OVERHEAD        (M: the memory engine's phases, run back to back)
 """
 
-# A product in a multiplier cell (rtl_gen.walk.dsp_product): registers on its operands, on the product, and on
+# A product in a multiplier cell (rtl_gen.cells.dsp_product): registers on its operands, on the product, and on
 # the product again, so that the wires to and from the cell (placed at one of a few fixed sites) are each a
 # stage of their own.
 MULT_STAGES = 3

@@ -35,7 +35,7 @@ from hw_model.control import (AXI_ADDR_BITS, AXI_ID_BITS, CONTROL, CTRL_ADDR_BIT
 from hw_model.regs import DESC_SEL_BITS
 
 from .top import AcceleratorTop
-from .walk import kept_reg
+from .cells import kept_reg
 
 WRITE_QUEUE = 6               # chunk writes waiting for AW/W (room kept for those in flight, see the stall)
 
@@ -78,7 +78,7 @@ class AxiAccelerator(wiring.Component):
 
         # the stall, decided two cycles ahead (stall_2, combinational) and passed through two registers to the
         # parts: a copy per chunk (stall_<chunk>), then a copy per part of that chunk (and per chunk dispatch,
-        # top.hold), each a register with no logic behind it, kept apart in synthesis (walk.kept_reg). One
+        # top.hold), each a register with no logic behind it, kept apart in synthesis (cells.kept_reg). One
         # register driving the enables of every chunk is a net over the die; one a part is still a net from the
         # bridge to the part, and the part's enables are a net over the part: each of those two wires is a cycle of
         # its own. The bridge's own copies: stall_1 (the decision for the next cycle) and stall (this cycle's,
@@ -251,7 +251,7 @@ class AxiAccelerator(wiring.Component):
         # ---------------------------------------------------------------- the bridge: reads
         rd_en = Signal()
         rd_addr = Signal(A)
-        # one layer runs at a time, and an idle chunk's request strobe and address are 0 (walk.read_request): the
+        # one layer runs at a time, and an idle chunk's request strobe and address are 0 (pipeline.read_request): the
         # running chunk's request is the OR of the chunks' ports, no multiplexer with a select over the die
         m.d.comb += [rd_en.eq(top.mem_rd_en.any()),
                      rd_addr.eq(reduce(or_, (top.mem_rd_addr[i * A:(i + 1) * A] for i in range(n))))]

@@ -19,7 +19,7 @@ from hw_model.regs import CFG_BITS, REGISTERS, field_offsets
 from .chunk import ConvChunk
 from .top import AcceleratorTop
 from .vector import VectorChunk
-from .walk import KEPT_CELL, MUL_CELL, kept_cell_verilog, mul_cell_verilog
+from .cells import KEPT_CELL, MUL_CELL, kept_cell_verilog, mul_cell_verilog
 
 
 def chunk_module_name(acc_name: str, chunk: Chunk) -> str:
@@ -97,8 +97,8 @@ def _evict(d: Path, keep: Path) -> None:
 
 def convert(component, name: str) -> str:
     """An Amaranth component as a cleaned Verilog module `name` (the one conversion every generator uses), with
-    the cells it instantiates defined in the same text: the multiplier (walk.MUL_CELL) as `<name>_mul`, the kept
-    register (walk.KEPT_CELL) as `<name>_kept`."""
+    the cells it instantiates defined in the same text: the multiplier (cells.MUL_CELL) as `<name>_mul`, the kept
+    register (cells.KEPT_CELL) as `<name>_kept`."""
     text = _clean(verilog.convert(component, name=name, emit_src=False))
     if MUL_CELL in text:
         text = text.replace(MUL_CELL, f"{name}_mul") + mul_cell_verilog(f"{name}_mul")

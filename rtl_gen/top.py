@@ -33,6 +33,7 @@ from hw_model.config import Accelerator
 from hw_model.regs import CFG_BITS, DESC_CFG_BIT
 
 from .chunk import ConvChunk
+from .port import memory_port
 from .vector import VectorChunk
 
 
@@ -55,9 +56,7 @@ class AcceleratorTop(wiring.Component):
             cfg_in = {"cfg": In(CFG_BITS)}
         super().__init__({
             "start": In(1), "sel": In(self.sel_bits), **cfg_in, **({"hold": In(lo)} if hold else {}),
-            "busy": Out(n), "done": Out(n),
-            "mem_rd_en": Out(n), "mem_rd_addr": Out(n * mem.addr_bits), "mem_rd_data": In(n * mem.bus_bits),
-            "mem_wr_en": Out(n), "mem_wr_addr": Out(n * mem.addr_bits), "mem_wr_data": Out(n * mem.bus_bits),
+            "busy": Out(n), "done": Out(n), **memory_port(mem, n),
         })
 
     def elaborate(self, platform):

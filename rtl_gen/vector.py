@@ -19,18 +19,23 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from hw_model import timing
-from hw_model.config import MULT_BITS, Chunk, MemoryInterface
+from hw_model.config import COUNTER_BITS, MULT_BITS, Chunk, MemoryInterface
 from hw_model.mapping import field_bounds
 from hw_model.regs import CFG_BITS, field_offsets
 
-from .walk import (Parts, count_width, delayed, dsp_product, narrow_shift, pipe_reg, read_request, registered_lasts,
-                   round_clamp, shift_less_one, split_product)
+from .arith import count_width
+from .cells import dsp_product, split_product
+from .nest import registered_lasts
+from .parts import Parts
+from .pipeline import Stages, delayed, pipe_reg, read_request
+from .port import chunk_signature
+from .requantizer import narrow_shift, round_clamp, shift_less_one
 
-CNT = 16   # steps of a layer; tile counters take field_bounds, addresses the memory's addr_bits
+CNT = COUNTER_BITS   # steps of a layer; tile counters take field_bounds, addresses the memory's addr_bits
 
 
 class VectorChunk(wiring.Component):
-    # the parts (walk.Parts, as the conv chunk's): controllers and counters; the pixel buffers; the read data
+    # the parts (parts.Parts, as the conv chunk's): controllers and counters; the pixel buffers; the read data
     # into the buffers; the datapath
     PARTS = ("ctl", "buf", "load", "dp")
 
@@ -38,12 +43,7 @@ class VectorChunk(wiring.Component):
         """`hold` as ConvChunk's: a bit per part."""
         assert chunk.vector
         self.chunk, self.mem, self.has_hold = chunk, mem, hold
-        super().__init__({
-            **({"hold": In(len(self.PARTS))} if hold else {}),
-            "start": In(1), "busy": Out(1), "done": Out(1), "cfg": In(CFG_BITS),
-            "mem_rd_en": Out(1), "mem_rd_addr": Out(mem.addr_bits), "mem_rd_data": In(mem.bus_bits),
-            "mem_wr_en": Out(1), "mem_wr_addr": Out(mem.addr_bits), "mem_wr_data": Out(mem.bus_bits),
-        })
+        super().__init__(chunk_signature(mem, len(self.PARTS), hold))
 
     def elaborate(self, platform):
         ch, mi = self.chunk, self.mem
@@ -63,7 +63,7 @@ class VectorChunk(wiring.Component):
         rd = [b.read_port() for b in bufs]
         wr = [b.write_port() for b in bufs]
 
-        # loop ends compare counters with registered cfg - 1 values (walk.registered_lasts)
+        # loop ends compare counters with registered cfg - 1 values (nest.registered_lasts)
         BND = field_bounds(ch, mi)
         lasts = registered_lasts(m, cfg, ("tcb", "channels", "in_nb"), BND)
         ADDR = mi.addr_bits                        # memory offsets; pixel counts one bit wider (a pixel is >= 1 beat)
@@ -263,9 +263,9 @@ class VectorChunk(wiring.Component):
         xb2 = Signal(Q, reset_less=True)
         m.d.sync += xb2.eq(Mux(pool, 0, xb))
         s3 = stage(s2[2:], "v3")
-        # stages 3..6 + MULT_STAGES - 1, one operation each: the two products (MULT_STAGES, walk.dsp_product),
-        # their sum, the shift by max(vshift - 1, 0), the rounding and clamp (walk.round_clamp)
-        # the sum is wider than a multiplier's port: its product is two (walk.split_product), summed with the
+        # stages 3..6 + MULT_STAGES - 1, one operation each: the two products (MULT_STAGES, cells.dsp_product),
+        # their sum, the shift by max(vshift - 1, 0), the rounding and clamp (requantizer.round_clamp)
+        # the sum is wider than a multiplier's port: its product is two (cells.split_product), summed with the
         # other product in the next stage
         pa = split_product(m, acc, cfg["mult_a"], "pa", parts.run("dp"))
         pb = dsp_product(m, xb2, cfg["mult_b"], "pb", parts.run("dp"))

@@ -11,29 +11,14 @@ regs (name -> offset), result (path to write).
 """
 from __future__ import annotations
 
-import json
-import os
-import random
 import time
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
-from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
 
 from hw_model.control import CTRL_IDLE, CTRL_START, GIE_ENABLE, IRQ_DONE
 
-
-def _read_hex(path: str) -> dict[int, int]:
-    words, addr = {}, 0
-    for line in open(path):
-        for tok in line.split():
-            if tok.startswith("@"):
-                addr = int(tok[1:], 16)
-            else:
-                words[addr] = int(tok, 16)
-                addr += 1
-    return words
+from .tb_env import TbEnv, read_hex
 
 
 def _load(ram, words: dict[int, int], base: int, bb: int) -> None:
@@ -49,28 +34,15 @@ def _load(ram, words: dict[int, int], base: int, bb: int) -> None:
             run.append(words[a])
 
 
-def _pauses(rng: random.Random, p: float):
-    while True:
-        yield rng.random() < p
-
-
 @cocotb.test()
 async def run_axi(dut):
-    with open(os.environ["TRIPS_JOB"]) as f:
-        job = json.load(f)
+    env = TbEnv(dut)
+    job = env.job
     regs, bb, base = job["regs"], job["bus_bytes"], job["base"]
-    Clock(dut.clk, 10, unit="ns").start()
-    ram = AxiRam(AxiBus.from_prefix(dut, "m_axi"), dut.clk, dut.rst, size=job["ram_bytes"])
-    ctl = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
-    if job["backpressure"]:
-        rng = random.Random(job["seed"])
-        for ch in (ram.write_if.aw_channel, ram.write_if.w_channel, ram.write_if.b_channel,
-                   ram.read_if.ar_channel, ram.read_if.r_channel):
-            ch.set_pause_generator(_pauses(rng, 0.3))
-    dut.rst.value = 1
-    await ClockCycles(dut.clk, 4)
-    dut.rst.value = 0
-    await ClockCycles(dut.clk, 2)
+    env.start_clock()
+    ram = env.axi_ram(job["ram_bytes"], backpressure=job["backpressure"], seed=job["seed"])
+    ctl = env.axil_master()
+    await env.reset(4, settle=2)
 
     async def run(desc_addr: int, n: int) -> dict:
         await ctl.write_dword(regs["DESC_ADDR"], desc_addr)
@@ -95,11 +67,11 @@ async def run_axi(dut):
 
     await setup()
     info = await ctl.read_dword(regs["INFO"])
-    static = _read_hex(job["static"])
+    static = read_hex(job["static"])
     images = []
     aborted = None
     for i, img_file in enumerate(job["images"]):
-        _load(ram, {**(static if i == 0 else {}), **_read_hex(img_file)}, base, bb)
+        _load(ram, {**(static if i == 0 else {}), **read_hex(img_file)}, base, bb)
         if i == 0 and job["abort_cycles"]:
             # start the whole network, reset the core half-way (reset clears control state only: the data
             # registers keep what this run left in them), then run as usual: the results must not change
@@ -108,10 +80,7 @@ async def run_axi(dut):
             await ctl.write_dword(regs["CTRL"], CTRL_START)
             await ClockCycles(dut.clk, job["abort_cycles"])
             aborted = {"LAYER": await ctl.read_dword(regs["LAYER"]), "CTRL": await ctl.read_dword(regs["CTRL"])}
-            dut.rst.value = 1
-            await ClockCycles(dut.clk, 4)
-            dut.rst.value = 0
-            await ClockCycles(dut.clk, 2)
+            await env.reset(4, settle=2)
             aborted["CTRL_after_reset"] = await ctl.read_dword(regs["CTRL"])
             assert aborted["CTRL_after_reset"] == CTRL_IDLE, f"not idle after the reset: {aborted}"
             await setup()
@@ -130,5 +99,4 @@ async def run_axi(dut):
         data = ram.read(base + lo * bb, (hi - lo + 1) * bb)
         dump = [format(int.from_bytes(data[k * bb:(k + 1) * bb], "little"), "x") for k in range(hi - lo + 1)]
         images.append({"layers": rows, "runs": runs, "dump": dump, "run_seconds": run_s})
-    with open(job["result"], "w") as f:
-        json.dump({"images": images, "info": info, "aborted": aborted}, f)
+    env.write_result({"images": images, "info": info, "aborted": aborted})

