@@ -99,8 +99,19 @@ class AxiAccelerator(wiring.Component):
         m.submodules.arq = arq = SyncFIFO(width=A, depth=4)             # read requests for AR
         m.submodules.rq = rq = SyncFIFO(width=B, depth=depth_r)         # R data until due
         m.submodules.wq = wq = SyncFIFO(width=A + B, depth=WRITE_QUEUE) # writes for AW and W
+        self.__dict__.update(m=m, acc=acc, n=n, A=A, B=B, L=L, size=size, nbeats=nbeats, stall=stall, stall_1=stall_1,
+                             stall_2=stall_2, top=top, depth_r=depth_r, arq=arq, rq=rq, wq=wq)
+        self._control()
+        self._sequencer()
+        self._reads()
+        self._writes()
+        self._stall_decision()
+        self._constant_fields()
+        return m
 
-        # ---------------------------------------------------------------- control registers (AXI4-Lite)
+    def _control(self):
+        """The control registers behind AXI4-Lite (hw_model.control), the interrupt and the DONE bit."""
+        m, acc = self.m, self.acc
         regs = {r.name: Signal(32, name=f"reg_{r.name.lower()}") for r in CONTROL}
         running = Signal()
         done_bit = Signal()
@@ -161,8 +172,13 @@ class AxiAccelerator(wiring.Component):
             m.d.sync += [done_bit.eq(1), isr.eq(1)]
         with m.Elif(read_ctrl):
             m.d.sync += done_bit.eq(0)
+        self.__dict__.update(regs=regs, running=running, start_req=start_req, end_run=end_run)
 
-        # ---------------------------------------------------------------- the sequencer
+    def _sequencer(self):
+        """Runs N_LAYERS descriptors from DESC_ADDR: fetch a descriptor's beats into the idle chunks, start the
+        chunk it selects, wait for its done and its writes' responses; counts cycles, busy and stall cycles."""
+        m, top, regs, running, start_req, end_run = self.m, self.top, self.regs, self.running, self.start_req, self.end_run
+        A, B, nbeats, size, stall, wq = self.A, self.B, self.nbeats, self.size, self.stall, self.wq
         layer = regs["LAYER"]
         desc_sel = Signal(DESC_SEL_BITS, reset_less=True)   # the fetched descriptor's chunk select (beat 0)
         beat = Signal(range(nbeats + 1))
@@ -247,8 +263,15 @@ class AxiAccelerator(wiring.Component):
                 m.d.comb += end_run.eq(1)
                 m.d.sync += running.eq(0)
                 m.next = "IDLE"
+        self.__dict__.update(base=base, b_pending=b_pending, seq_ar=seq_ar, push_1=push_1, push_r=push_r,
+                             seq_run=seq_run)
 
-        # ---------------------------------------------------------------- the bridge: reads
+    def _reads(self):
+        """The bridge's read side: the running chunk's requests to AR, the data through the read queue to the
+        chunks at their fixed latency."""
+        m, top, regs, n, A, B, L, size, stall = (self.m, self.top, self.regs, self.n, self.A, self.B, self.L, self.size,
+                                                 self.stall)
+        arq, rq, depth_r, base, seq_ar = self.arq, self.rq, self.depth_r, self.base, self.seq_ar
         rd_en = Signal()
         rd_addr = Signal(A)
         # one layer runs at a time, and an idle chunk's request strobe and address are 0 (pipeline.read_request): the
@@ -282,8 +305,13 @@ class AxiAccelerator(wiring.Component):
         m.d.sync += credits.eq(credits + issue - pop)
         with m.If(issue):
             m.d.sync += regs["READ_BEATS"].eq(regs["READ_BEATS"] + 1)
+        self.__dict__.update(rd_en=rd_en, due=due, credits=credits, pop=pop)
 
-        # ---------------------------------------------------------------- the bridge: writes
+    def _writes(self):
+        """The bridge's write side: the running chunk's writes through the write queue to AW and W."""
+        m, top, regs, acc, n, A, B, size, stall = (self.m, self.top, self.regs, self.acc, self.n, self.A, self.B,
+                                                   self.size, self.stall)
+        wq, base, b_pending, push_1, push_r = self.wq, self.base, self.b_pending, self.push_1, self.push_r
         # a chunk's write goes into a register of its own, zero when the chunk does not write (the chunks are
         # across the die from the queue and from each other: each register can sit between its chunk and the
         # queue); their OR (one layer runs at a time) goes into the queue's input register a cycle later and is
@@ -323,6 +351,7 @@ class AxiAccelerator(wiring.Component):
         with m.If(push_w):
             m.d.sync += regs["WRITE_BEATS"].eq(regs["WRITE_BEATS"] + 1)
 
+    def _stall_decision(self):
         # hold the top in a cycle where a due read has not arrived, or where a request might find no room. The
         # decision is made two cycles ahead (stall_2, for the cycle after next) from the bridge's state and its own
         # stall registers (stall: this cycle, stall_1: the next), so that the enable of every register in the top
@@ -342,6 +371,10 @@ class AxiAccelerator(wiring.Component):
         # registers; reads go straight to theirs: a cycle there would come out of the memory's time to answer), so
         # the write queue keeps room for those in flight: level + (pushed now) + (last cycle's request) + (the top
         # runs now) + (the top runs next) < depth.
+        m, L, stall, stall_1, stall_2 = self.m, self.L, self.stall, self.stall_1, self.stall_2
+        due, rd_en, seq_run, rq, arq, wq, pop = (self.due, self.rd_en, self.seq_run, self.rq, self.arq, self.wq,
+                                                 self.pop)
+        credits, depth_r, push_1 = self.credits, self.depth_r, self.push_1
         s0, s1 = stall, stall_1
         q = [due[L - 1 - j] for j in range(L)] + [rd_en, seq_run]
         due_1 = Mux(s0, q[0], q[1])                                     # due next cycle
@@ -354,7 +387,8 @@ class AxiAccelerator(wiring.Component):
                                | (credits + runs - pop >= depth_r - 1)
                                | (wq.level + (wq.w_en & wq.w_rdy) + push_1 + runs >= wq.depth))
 
-        # ---------------------------------------------------------------- constant AXI fields
+    def _constant_fields(self):
+        m, size, B = self.m, self.size, self.B
         m.d.comb += [
             self.m_axi_arid.eq(0), self.m_axi_arlen.eq(0), self.m_axi_arsize.eq(size), self.m_axi_arburst.eq(1),
             self.m_axi_arcache.eq(0b0011), self.m_axi_arprot.eq(0),
@@ -362,7 +396,6 @@ class AxiAccelerator(wiring.Component):
             self.m_axi_awcache.eq(0b0011), self.m_axi_awprot.eq(0),
             self.m_axi_wstrb.eq(Const(-1, B // 8)), self.m_axi_wlast.eq(1),
         ]
-        return m
 
 
 def axi_module_name(acc_name: str) -> str:

@@ -16,12 +16,11 @@ from operator import or_
 from amaranth import Const, Mux, Signal, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
-from amaranth.lib.wiring import In, Out
 
 from hw_model import timing
 from hw_model.config import COUNTER_BITS, MULT_BITS, Chunk, MemoryInterface
 from hw_model.mapping import field_bounds
-from hw_model.regs import CFG_BITS, field_offsets
+from hw_model.regs import field_offsets
 
 from .arith import count_width
 from .cells import dsp_product, split_product
@@ -47,7 +46,6 @@ class VectorChunk(wiring.Component):
 
     def elaborate(self, platform):
         ch, mi = self.chunk, self.mem
-        # `m` is the part being built: each section below starts by naming its part
         parts = Parts(self.PARTS)
         m = parts["ctl"]
         cfg = {name: self.cfg[off:off + w] for name, (off, w) in field_offsets().items()}
@@ -68,8 +66,18 @@ class VectorChunk(wiring.Component):
         lasts = registered_lasts(m, cfg, ("tcb", "channels", "in_nb"), BND)
         ADDR = mi.addr_bits                        # memory offsets; pixel counts one bit wider (a pixel is >= 1 beat)
         WORD = count_width(2 * D)                  # a pixel-buffer word, either bank
+        self.__dict__.update(fields=cfg, Q=Q, BUS=BUS, LAT=LAT, V_IN=V_IN, D=D, OUTS=OUTS, pool=pool, rd=rd, wr=wr,
+                             BND=BND, lasts=lasts, ADDR=ADDR, WORD=WORD)
+        self._step_controller(m)
+        self._loader(m, parts)
+        self._compute(parts["ctl"])
+        self._datapath(parts["dp"], parts)
+        return parts.assemble(self.hold if self.has_hold else None)
 
-        # ------------------------------------------------------------ step controller
+    def _step_controller(self, m):
+        """Steps of tcb pixels: each starts the loader on the next step's pixels and the compute engine on the
+        current ones; the STEP and ADV states are flip-flops, as the conv chunk's (timing.STEP_OVERHEAD)."""
+        cfg = self.fields
         step = Signal(CNT)
         kbank = Signal()
         # step == n_steps - 1 as a flag register (as the conv chunk's step flags): set in PRE, then for the next step
@@ -121,10 +129,15 @@ class VectorChunk(wiring.Component):
         m.d.sync += at_pen.eq(step == pen_step)
         with m.If(st_adv):
             m.d.sync += [step.eq(step + 1), kbank.eq(~kbank), last_step.eq(at_pen)]
+        self.__dict__.update(step=step, kbank=kbank, c_go=c_go, g_go=g_go, g_bank=g_bank, c_busy=c_busy, g_busy=g_busy,
+                             layer_start=layer_start)
 
-        # ------------------------------------------------------------ load engine
-        # walks pixels t of the step, sources a (then b), beats jb; pixel index and tensor offset run on
-        # across steps (steps are loaded in order)
+    def _loader(self, m, parts):
+        """Walks pixels t of the step, sources a (then b), beats jb; the pixel index and the tensor offset run on
+        across steps (steps are loaded in order). The read data go into the other bank."""
+        cfg, BND, ADDR, WORD, LAT, D, pool, lasts, wr = (self.fields, self.BND, self.ADDR, self.WORD, self.LAT, self.D,
+                                                         self.pool, self.lasts, self.wr)
+        layer_start, g_go, g_bank, g_busy = self.layer_start, self.g_go, self.g_bank, self.g_busy
         l_run, l_t, l_src, l_jb = Signal(), Signal(count_width(BND["tcb"])), Signal(), Signal(count_width(BND["in_nb"]))
         l_p, l_off, l_word, l_bank = Signal(ADDR + 1), Signal(ADDR), Signal(WORD), Signal()
         l_drain = Signal(range(LAT + timing.READ_DRAIN_EXTRA + 2))
@@ -167,8 +180,12 @@ class VectorChunk(wiring.Component):
             m.d.comb += [wr[i].en.eq(t_v & (t_src == i)), wr[i].addr.eq(t_word),
                          wr[i].data.eq(Mux(t_inr, rd_data, 0))]
 
-        # ------------------------------------------------------------ compute engine
-        m = parts["ctl"]
+    def _compute(self, m):
+        """One channel a cycle: the add pixel by pixel with channels inner, the pool channel by channel with pixels
+        inner; the buffers' read address stepped with the counters."""
+        cfg, BND, ADDR, V_IN, BUS, OUTS, D, pool, lasts, rd = (self.fields, self.BND, self.ADDR, self.V_IN, self.BUS,
+                                                              self.OUTS, self.D, self.pool, self.lasts, self.rd)
+        layer_start, c_go, kbank, c_busy = self.layer_start, self.c_go, self.kbank, self.c_busy
         c_run, c_bank = Signal(), Signal()
         c_drain = Signal(range(timing.VEC_DRAIN + 1))
         t = Signal(count_width(BND["tcb"]))                       # pixel of the step
@@ -240,10 +257,20 @@ class VectorChunk(wiring.Component):
         emit = c_run & (~pool | last_t)
         write = emit & ((o_slot == vo_m1) | last_c) & (pool | (p < cfg["pixels"]))
         waddr = cfg["out_base"] + Mux(pool, 0, o_off) + o_beat
+        self.__dict__.update(c_run=c_run, t=t, c_slot=c_slot, o_slot=o_slot, emit=emit, write=write, waddr=waddr,
+                             QN=QN, omax=omax)
 
-        m = parts["dp"]
+    def _datapath(self, m, parts):
+        """The multiply-add pipeline (timing.VEC_DRAIN, checked as it is built) and the output beats."""
+        cfg, Q, BUS, OUTS, ADDR, pool, rd = self.fields, self.Q, self.BUS, self.OUTS, self.ADDR, self.pool, self.rd
+        c_run, t, c_slot, o_slot, emit, write, waddr = (self.c_run, self.t, self.c_slot, self.o_slot, self.emit,
+                                                        self.write, self.waddr)
+        QN, omax = self.QN, self.omax
+
+        depth = Stages("vector", timing.VEC_DRAIN)   # the tag line's stages, then the port's register
 
         def stage(sigs, name):
+            depth.add(1)
             return [pipe_reg(m, s, f"{name}_{i}") for i, s in enumerate(sigs)]
 
         first = ~pool | (t == 0)
@@ -303,8 +330,9 @@ class VectorChunk(wiring.Component):
         with m.If(emit4):
             m.d.sync += beat.eq(beat_next)
         m.d.sync += self.mem_wr_en.eq(write4)
+        depth.add(1)
+        depth.check()
         wr_addr_r, wr_data_r = Signal(ADDR, reset_less=True), Signal(BUS, reset_less=True)
         with m.If(write4):
             m.d.sync += [wr_addr_r.eq(addr4), wr_data_r.eq(beat_next)]
         m.d.comb += [self.mem_wr_addr.eq(wr_addr_r), self.mem_wr_data.eq(wr_data_r)]
-        return parts.assemble(self.hold if self.has_hold else None)

@@ -55,3 +55,13 @@ def test_the_driver_needs_no_torch_amaranth_or_cocotb(tmp_path):
     assert r.returncode == 0, r.stderr
     heavy, where = r.stdout.splitlines()
     assert heavy == "[]" and Path(where).resolve().is_relative_to((tmp_path / "host").resolve())
+
+
+def test_no_rtl_generator_function_is_a_wall_of_code():
+    """Chunks are built from named blocks (docs/architecture.md): no function in rtl_gen over 150 lines."""
+    long = []
+    for f in sorted((ROOT / "rtl_gen").glob("*.py")):
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 150:
+                long.append(f"{f.name}:{node.name} ({node.end_lineno - node.lineno + 1} lines)")
+    assert not long

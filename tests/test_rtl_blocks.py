@@ -340,3 +340,32 @@ def test_kept_copies_equal_the_register_and_stay_apart_in_synthesis(tmp_path):
     def ffs(mod):
         return sum(c["type"] == "TRELLIS_FF" for c in mods[mod]["cells"].values())
     assert ffs("kt") == 4 and all(ffs(c["type"]) == 4 for c in kept)     # the part's register; each copy's
+
+
+@pytest.mark.parametrize("drain, pipeline, vector", [("COMPUTE_DRAIN", "compute", False),
+                                                     ("WRITE_DRAIN", "writer", False),
+                                                     ("VEC_DRAIN", "vector", True)])
+def test_elaboration_checks_each_pipeline_against_its_drain(monkeypatch, drain, pipeline, vector):
+    """The stages a pipeline builds are counted as it is built (pipeline.Stages): a drain in hw_model.timing that
+    the RTL does not build stops the elaboration, naming the pipeline."""
+    from amaranth.hdl import Fragment
+
+    from hw_model import timing
+    from hw_model.config import Accelerator
+    from hw_model.defaults import DEFAULT_CONFIG
+    from rtl_gen.chunk import ConvChunk
+    from rtl_gen.vector import VectorChunk
+    acc = Accelerator.load(DEFAULT_CONFIG)
+    ch = next(c for c in acc.chunks if c.vector == vector)
+    build = VectorChunk if vector else ConvChunk
+    Fragment.get(build(ch, acc.memory), None)                      # as built: the counts agree
+    monkeypatch.setattr(timing, drain, getattr(timing, drain) + 1)
+    import gc
+    import warnings
+
+    from amaranth.hdl import UnusedElaboratable
+    with warnings.catch_warnings():      # the half-built chunk's parts were never used: that is the point
+        warnings.simplefilter("ignore", UnusedElaboratable)
+        with pytest.raises(AssertionError, match=f"the {pipeline} pipeline builds"):
+            Fragment.get(build(ch, acc.memory), None)
+        gc.collect()
