@@ -2,7 +2,9 @@
 # out/best.json when a search has run, else configs/default.json.
 SHELL := /bin/bash
 PY := .venv/bin/python
-CONFIG ?= $(if $(wildcard out/best.json),out/best.json,configs/default.json)
+ifeq ($(origin CONFIG),undefined)
+CONFIG := $(if $(wildcard out/best.json),out/best.json,configs/default.json)
+endif
 LAYERS ?=
 SIM ?= verilator
 JOBS ?= 2
@@ -11,6 +13,24 @@ PRESET ?= default
 DATA ?= digits
 DATA_DIR ?=
 SEARCH_ARGS ?=
+TARGET ?= LFE5U-85F-8BG381C
+FPGA_ARGS ?=
+
+# What users set reaches the tools as arguments, never as shell text: each value goes into the environment as it
+# was typed ($(value): not expanded by make either) and the recipes read it as "$$TRIPS_...". The *_ARGS lists
+# are split into words, with globbing off.
+export TRIPS_CONFIG := $(value CONFIG)
+export TRIPS_LAYERS := $(value LAYERS)
+export TRIPS_SIM := $(value SIM)
+export TRIPS_PRESET := $(value PRESET)
+export TRIPS_DATA := $(value DATA)
+export TRIPS_DATA_DIR := $(value DATA_DIR)
+export TRIPS_SEARCH_ARGS := $(value SEARCH_ARGS)
+export TRIPS_TARGET := $(value TARGET)
+export TRIPS_FPGA_ARGS := $(value FPGA_ARGS)
+export TRIPS_JOBS := $(value JOBS)
+# (and the variables themselves are not exported: make would expand them for the environment)
+unexport CONFIG LAYERS SIM PRESET DATA DATA_DIR SEARCH_ARGS TARGET FPGA_ARGS JOBS
 
 .PHONY: all search rtl sim sim-icarus fpga test test-all system-tools bench bench-all results lint clean distclean
 
@@ -19,7 +39,7 @@ all: sim
 # The co-search on the embedded default (digits, minutes on two CPU cores). PRESET=paper DATA=cifar10
 # DATA_DIR=<folder> for the method's CIFAR setting. Resumes from out/search_ckpt.pt after an interruption.
 search: .venv/.stamp
-	$(PY) -m search --preset "$(PRESET)" --data "$(DATA)" $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") $(SEARCH_ARGS)
+	set -f; $(PY) -m search --preset "$$TRIPS_PRESET" --data "$$TRIPS_DATA" $${TRIPS_DATA_DIR:+--data-dir "$$TRIPS_DATA_DIR"} $$TRIPS_SEARCH_ARGS
 
 .venv/.stamp: pyproject.toml
 	@test -x $(PY) || python3 -m venv .venv
@@ -27,18 +47,16 @@ search: .venv/.stamp
 	@touch $@
 
 rtl: .venv/.stamp
-	$(PY) -m rtl_gen --config "$(CONFIG)"
+	$(PY) -m rtl_gen --config "$$TRIPS_CONFIG"
 
 sim: .venv/.stamp
-	$(PY) -m sim --config "$(CONFIG)" $(if $(LAYERS),--layers "$(LAYERS)") --simulator "$(SIM)"
+	$(PY) -m sim --config "$$TRIPS_CONFIG" $${TRIPS_LAYERS:+--layers "$$TRIPS_LAYERS"} --simulator "$$TRIPS_SIM"
 
 # The FPGA hand-off bundle in out/fpga/<name>/ (RTL with AXI interfaces, constraints, Vivado and yosys/nextpnr
 # scripts, register map, memory images, README) and, with yowasp, ECP5 place-and-route and xc7 synthesis
 # reports. TARGET=<part> (default LFE5U-85F-8BG381C; xc7... parts for Vivado); FPGA_ARGS=--no-run skips the tools.
-TARGET ?= LFE5U-85F-8BG381C
-FPGA_ARGS ?=
 fpga: .venv/.stamp
-	$(PY) -m fpga --config "$(CONFIG)" --target "$(TARGET)" $(FPGA_ARGS)
+	set -f; $(PY) -m fpga --config "$$TRIPS_CONFIG" --target "$$TRIPS_TARGET" $$TRIPS_FPGA_ARGS
 
 sim-icarus:
 	$(MAKE) sim SIM=icarus
@@ -62,10 +80,10 @@ system-tools:
 	  { echo "apt-get could not install$$need" >&2; exit 1; }; fi
 
 test: .venv/.stamp system-tools
-	$(PY) -m pytest -q -n $(JOBS) -m "not slow"
+	$(PY) -m pytest -q -n "$$TRIPS_JOBS" -m "not slow"
 
 test-all: .venv/.stamp system-tools
-	$(PY) -m pytest -q -n $(JOBS)
+	$(PY) -m pytest -q -n "$$TRIPS_JOBS"
 
 bench: .venv/.stamp
 	$(PY) -m bench.model_speed

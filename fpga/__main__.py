@@ -8,7 +8,6 @@ from pathlib import Path
 from hw_model.cli import add_config, config_path, parser
 from hw_model.config import Accelerator
 from hw_model.errors import ConfigError, cli_errors
-from hw_model.io import atomic_write_json
 
 from . import __doc__ as BUNDLE_DOC
 from .bundle import build_bundle
@@ -40,8 +39,7 @@ def main(argv=None) -> int:
     summary = build_bundle(cfg, target, out, run=not a.no_run, images=a.images, timeout=a.timeout, seed=a.seed)
     if "resources" in summary:
         print((out / "reports" / "resources.md").read_text())
-    atomic_write_json(out / "bundle.json", summary)
-    print(f"wrote {out}/ (README.md, rtl/, constraints/, vivado/, ecp5/, regmap/, mem/, reports/)")
+    print(f"wrote {out}/ (README.md, rtl/, constraints/, vivado/, ecp5/, regmap/, mem/, host/, reports/)")
     ecp5 = summary.get("resources", {}).get("ecp5")
     if ecp5 and not ecp5["placed_and_routed"]:
         print(f"error: place-and-route on {ecp5['part']} failed: {ecp5.get('error')} (reports/nextpnr_ecp5.log)",

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ import driver
 import hw_model
 from hw_model.config import Accelerator
 from hw_model.intnet import int_forward
-from hw_model.io import load_data
+from hw_model.io import load_data, staged_dir
 from hw_model.program import hex_text, input_words, network_program, parse_program
 from hw_model.result import has_network, load_network
 from rtl_gen.axi import axi_module_name, axi_verilog
@@ -23,6 +22,10 @@ from .readme import readme
 from .reports import resource_table
 from .scripts import DEFAULT_SEED, ecp5_script, lpf, vivado_tcl, xdc
 from .target import DEFAULT_TARGET, XILINX_DEFAULT, Target, parse_target
+
+# what marks a bundle written before the toolkit's output marker (hw_model.io.OUTPUT_MARKER)
+BUNDLE_FILES = ("bundle.json",)
+
 
 def ship_host(dest: Path) -> None:
     """The host software a board runs: the driver package and hw_model, the one description it reads (numpy and
@@ -39,9 +42,7 @@ def build_bundle(cfg_path: Path, target: Target, out: Path, run: bool = True, im
     net = load_network(raw if has_network(raw) else None, cfg_path, images)
     top = axi_module_name(acc.name)
     name = acc.name.replace("-", "_")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_dir(out, "--out", own=BUNDLE_FILES) as tmp:
         for d in ("rtl", "constraints", "vivado", "ecp5", "regmap", "mem", "reports", "host"):
             (tmp / d).mkdir()
         progress(f"generating {top} ...")
@@ -79,10 +80,5 @@ def build_bundle(cfg_path: Path, target: Target, out: Path, run: bool = True, im
             (tmp / "reports" / "resources.json").write_text(json.dumps(table, indent=1) + "\n")
             (tmp / "reports" / "resources.md").write_text(md)
             summary["resources"] = table
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        (tmp / "bundle.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary

@@ -19,7 +19,7 @@ class Target:
 
     @property
     def nextpnr_args(self) -> list[str]:
-        m = ECP5_PART.match(self.part)
+        m = ECP5_PART.fullmatch(self.part)
         dev = {"U": "", "UM": "um-", "UM5G": "um5g-"}[m.group(1)] + f"{m.group(2)}k"
         pkg = {"BG256": "CABGA256", "BG381": "CABGA381", "BG554": "CABGA554", "BG756": "CABGA756",
                "MG285": "CSFBGA285"}[m.group(4)]
@@ -27,9 +27,9 @@ class Target:
 
 
 def parse_target(part: str) -> Target:
-    if ECP5_PART.match(part):
+    if ECP5_PART.fullmatch(part):
         return Target(part, "ecp5")
-    if XILINX_PART.match(part):
+    if XILINX_PART.fullmatch(part):
         return Target(part, "xc7")
     raise ConfigError("TARGET", part, "an ECP5 part such as LFE5U-85F-8BG381C or a 7-series Xilinx part such as "
                                       "xc7z020clg400-1")

@@ -23,7 +23,9 @@ class Parser(argparse.ArgumentParser):
 
 
 def parser(prog: str, doc: str | None) -> Parser:
-    return Parser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = Parser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--debug", action="store_true", help="a traceback instead of the one-line error")
+    return ap
 
 
 def add_config(ap: argparse.ArgumentParser) -> None:

@@ -6,6 +6,7 @@ Frozen dataclasses, validated on construction, loaded from and saved to JSON/YAM
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -52,6 +53,27 @@ def _check_int(where: str, name: str, value, lo: int, hi: int | None = None) -> 
     if value < lo or (hi is not None and value > hi):
         raise ConfigError(f"{where}.{name}", value, f"an integer in [{lo}, {hi if hi is not None else 'inf'}]")
     return value
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_choice(field: str, value, allowed) -> None:
+    """value is an int (not 8.0, not True) among `allowed`."""
+    if not _is_int(value) or value not in allowed:
+        raise ConfigError(field, value, f"one of {list(allowed)}")
+
+
+def _duplicates(names) -> list:
+    """The names that occur more than once (linear: a network may have tens of thousands of layers)."""
+    from collections import Counter
+    return sorted(n for n, k in Counter(names).items() if k > 1)
+
+
+def ascii_identifier(name) -> bool:
+    """A name every generated language takes (Verilog, Tcl, C, shell, file names): ASCII letters, digits, '_'."""
+    return isinstance(name, str) and name.isascii() and name.isidentifier()
 
 
 def _from_dict(cls, data, where: str, **extra):
@@ -110,8 +132,7 @@ class Layer:
         for name in ("in_channels", "out_channels"):
             if getattr(self, name) % self.groups:
                 raise ConfigError(f"{w}.groups", self.groups, f"a divisor of {name} = {getattr(self, name)}")
-        if self.bits not in SUPPORTED_BITS:
-            raise ConfigError(f"{w}.bits", self.bits, f"one of {list(SUPPORTED_BITS)}")
+        _check_choice(f"{w}.bits", self.bits, SUPPORTED_BITS)
         if self.out_bits is None:
             object.__setattr__(self, "out_bits", self.bits)
         if self.vector:
@@ -122,7 +143,8 @@ class Layer:
                 raise ConfigError(f"{w}.out_channels", self.out_channels,
                                   f"in_channels = {self.in_channels} for an {self.op} layer")
         logits_ok = self.op == "conv" and not self.depthwise
-        if self.out_bits not in SUPPORTED_BITS and not (logits_ok and self.out_bits == LOGIT_BITS):
+        if not _is_int(self.out_bits) or (self.out_bits not in SUPPORTED_BITS
+                                          and not (logits_ok and self.out_bits == LOGIT_BITS)):
             raise ConfigError(f"{w}.out_bits", self.out_bits, f"one of {list(SUPPORTED_BITS)}"
                               + (f" or {LOGIT_BITS} (int32 logits)" if logits_ok else ""))
         if self.depthwise and self.out_channels != self.in_channels:
@@ -195,7 +217,7 @@ def load_layers(path) -> list[Layer]:
         raise ConfigError(f"{path}", type(data).__name__, "a non-empty list of layers (or {\"layers\": [...]})")
     layers = [Layer.from_dict(d, where=f"layers[{i}]") for i, d in enumerate(data)]
     names = [l.name for l in layers]
-    dup = sorted({n for n in names if names.count(n) > 1})
+    dup = _duplicates(names)
     if dup:
         raise ConfigError("layers[].name", dup[0], "unique layer names")
     return layers
@@ -210,8 +232,7 @@ class MemoryInterface:
     addr_bits: int = 24
 
     def __post_init__(self):
-        if self.bus_bits not in SUPPORTED_BUS_BITS:
-            raise ConfigError("memory.bus_bits", self.bus_bits, f"one of {list(SUPPORTED_BUS_BITS)}")
+        _check_choice("memory.bus_bits", self.bus_bits, SUPPORTED_BUS_BITS)
         _check_int("memory", "read_latency", self.read_latency, 1, 64)
         _check_int("memory", "addr_bits", self.addr_bits, 12, 32)
 
@@ -248,11 +269,10 @@ class Chunk:
     maps: str = "any"
 
     def __post_init__(self):
-        if not isinstance(self.name, str) or not self.name.isidentifier():
-            raise ConfigError("chunk.name", self.name, "an identifier (letters, digits, underscore)")
+        if not ascii_identifier(self.name):
+            raise ConfigError("chunk.name", self.name, "an identifier (ASCII letters, digits, underscore)")
         w = f"chunks[{self.name!r}]"
-        if self.bits not in SUPPORTED_BITS:
-            raise ConfigError(f"{w}.bits", self.bits, f"one of {list(SUPPORTED_BITS)}")
+        _check_choice(f"{w}.bits", self.bits, SUPPORTED_BITS)
         if self.dataflow not in DATAFLOWS:
             raise ConfigError(f"{w}.dataflow", self.dataflow, f"one of {list(DATAFLOWS)}")
         if self.maps not in MAP_CLASSES:
@@ -266,10 +286,10 @@ class Chunk:
         _check_int(w, "max_kernel", self.max_kernel, 1, MAX_KERNEL)
         _check_int(w, "max_stride", self.max_stride, 1, 8)
         ob = self.out_bits
-        if isinstance(ob, int):
+        if _is_int(ob):
             ob = (ob,)
         allowed = SUPPORTED_BITS + ((LOGIT_BITS,) if self.kind == "channel" else ())
-        if not isinstance(ob, (list, tuple)) or not ob or any(b not in allowed for b in ob):
+        if not isinstance(ob, (list, tuple)) or not ob or any(not _is_int(b) or b not in allowed for b in ob):
             raise ConfigError(f"{w}.out_bits", self.out_bits, f"a non-empty list drawn from {list(allowed)}")
         object.__setattr__(self, "out_bits", tuple(sorted(set(int(b) for b in ob))))
         if self.dataflow == "vector":
@@ -320,39 +340,45 @@ class Chunk:
         """Vector chunk: pixel-buffer beats per source and bank (tcb pixels of up to tmb channels)."""
         return self.tcb * math.ceil(self.tmb / (bus_bits // self.bits))
 
+    @functools.cached_property
+    def _channel_buffers(self) -> dict:
+        from .derive import channel_buffers
+        return {k: int(v) for k, v in channel_buffers(
+            tm=self.tm, tn=self.tn, trb=self.trb, tcb=self.tcb, tmb=self.tmb, tnb=self.tnb, max_kernel=self.max_kernel,
+            max_stride=self.max_stride, dw=int(self.depthwise)).items()}
+
     @property
     def lanes_in(self) -> int:
         """Input-buffer lanes: tn input channels (channel), or the tm channels themselves (depthwise)."""
-        return self.tm if self.depthwise else self.tn
+        return self._channel_buffers["lanes_in"]
 
     @property
     def rows_in_max(self) -> int:
-        return (self.trb - 1) * self.max_stride + self.max_kernel
+        return self._channel_buffers["rows_in_max"]
 
     @property
     def cols_in_max(self) -> int:
-        return (self.tcb - 1) * self.max_stride + self.max_kernel
+        return self._channel_buffers["cols_in_max"]
 
     @property
     def in_depth(self) -> int:
         """Words per bank in each input lane."""
-        return math.ceil(self.tnb / self.lanes_in) * self.rows_in_max * self.cols_in_max
+        return self._channel_buffers["in_depth"]
 
     @property
     def w_depth(self) -> int:
         """Words (one bus beat each) per bank in each weight bank."""
-        ng = 1 if self.depthwise else math.ceil(self.tnb / self.tn)
-        return math.ceil(self.tmb / self.tm) * ng * self.max_kernel ** 2
+        return self._channel_buffers["w_depth"]
 
     @property
     def acc_depth(self) -> int:
         """int32 words per bank in each of the tm accumulator lanes."""
-        return math.ceil(self.tmb / self.tm) * self.trb * self.tcb
+        return self._channel_buffers["acc_depth"]
 
     @property
     def p_depth(self) -> int:
         """Requantization records in each of the tm parameter lanes."""
-        return math.ceil(self.tmb / self.tm)
+        return self._channel_buffers["p_depth"]
 
     @classmethod
     def from_dict(cls, d, where="chunk") -> "Chunk":
@@ -377,8 +403,8 @@ class Accelerator:
     large_map: int = 16         # output rows from which a layer's map is large (the method: 16 on CIFAR)
 
     def __post_init__(self):
-        if not isinstance(self.name, str) or not self.name.replace("-", "_").isidentifier():
-            raise ConfigError("name", self.name, "an identifier (letters, digits, '_' or '-')")
+        if not isinstance(self.name, str) or not ascii_identifier(self.name.replace("-", "_")):
+            raise ConfigError("name", self.name, "an identifier (ASCII letters, digits, '_' or '-')")
         if not isinstance(self.clock_mhz, (int, float)) or isinstance(self.clock_mhz, bool) \
                 or not 1 <= self.clock_mhz <= 2000:
             raise ConfigError("clock_mhz", self.clock_mhz, "a number in [1, 2000]")
@@ -386,7 +412,7 @@ class Accelerator:
             raise ConfigError("chunks", [], "at least one chunk")
         _check_int("config", "large_map", self.large_map, 1, MAX_MAP)
         names = [c.name for c in self.chunks]
-        dup = sorted({n for n in names if names.count(n) > 1})
+        dup = _duplicates(names)
         if dup:
             raise ConfigError("chunks[].name", dup[0], "unique chunk names")
         bus = self.memory.bus_bits
@@ -433,6 +459,8 @@ class Accelerator:
         d.pop("$schema", None)
         # A search result (out/best.json) carries the accelerator under "accelerator".
         if "accelerator" in d and "chunks" not in d:
+            if not isinstance(d["accelerator"], dict):
+                raise ConfigError("accelerator", type(d["accelerator"]).__name__, "the accelerator object a search writes")
             d = dict(d["accelerator"])
         chunks = d.get("chunks")
         if not isinstance(chunks, list):

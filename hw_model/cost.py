@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import BIAS_BITS, MULT_BITS, SHIFT_BITS, Chunk, MemoryInterface
-from .derive import cdiv, in_range_total, pixel_buffers
+from .config import ACC_BITS, RECORD_FIELD_BITS, REQ_PRODUCT_BITS, Chunk, MemoryInterface
+from .derive import cdiv, channel_buffers, in_range_total, pixel_buffers
 
 E_MUL8_PJ = 0.2
 E_ADD8_PJ = 0.03
@@ -53,7 +53,7 @@ def buffer_bits(f: dict) -> dict:
     tiles = f["n_m"] * f["n_r"] * f["n_c"]
     iters = f["mg"] * f["trb"] * f["cgs"] * f["ng"] * f["K"] * f["K"]
     pixels = f["mg"] * f["trb"] * f["tcb"]
-    rec = BIAS_BITS + MULT_BITS + SHIFT_BITS
+    rec = RECORD_FIELD_BITS
     writer_slots = f["trb"] * f["tcb"] * f["kb_out"] * f["sub_w"]
     # values read from the input buffer per iteration: the lanes, or a whole beat per column lane (pixel)
     per_iter = np.where(f.get("px", 0), f["tn"] * f["v_in"], f["lanes_in"])
@@ -61,7 +61,7 @@ def buffer_bits(f: dict) -> dict:
         input=steps * (f["rows_in"] * f["cols_in"] * f["kb_in"] * f["v_in"] * f["bits"]
                        + iters * per_iter * f["bits"]),
         weight=steps * (f["w_tile_beats"] + iters * f["w_group_beats"]) * f["bus"],
-        acc=steps * pixels * f["tm"] * 32 * 2 + tiles * writer_slots * f["tm"] * 32,
+        acc=steps * pixels * f["tm"] * ACC_BITS * 2 + tiles * writer_slots * f["tm"] * ACC_BITS,
         params=tiles * (f["p_tile_beats"] * f["bus"] + writer_slots * f["tm"] * rec),
     )
 
@@ -108,31 +108,30 @@ def bram18(depth, width):
 def resources_fields(*, bits, tm, tn, trb, tcb, tmb, tnb, max_kernel, max_stride, bus, dw=0, px=0):
     """FPGA resources of one chunk from its parameters (ints or broadcastable arrays)."""
     v_in = bus // bits
-    lanes_in = np.where(dw, tm, tn)
     mults = np.where(dw, tm, tm * tn)
     b_w = cdiv(np.where(dw | px, tm, tm * tn), v_in)
-    rec = BIAS_BITS + MULT_BITS + SHIFT_BITS
-    in_depth = cdiv(tnb, lanes_in) * ((trb - 1) * max_stride + max_kernel) * ((tcb - 1) * max_stride + max_kernel)
-    w_depth = cdiv(tmb, tm) * np.where(dw, 1, cdiv(tnb, tn)) * max_kernel * max_kernel
-    acc_depth = cdiv(tmb, tm) * trb * tcb
-    p_depth = cdiv(tmb, tm)
+    rec = RECORD_FIELD_BITS
+    cb = channel_buffers(tm=tm, tn=tn, trb=trb, tcb=tcb, tmb=tmb, tnb=tnb, max_kernel=max_kernel,
+                         max_stride=max_stride, dw=dw)
+    lanes_in, in_depth, w_depth, acc_depth, p_depth = (cb[k] for k in ("lanes_in", "in_depth", "w_depth", "acc_depth",
+                                                                       "p_depth"))
     # an accumulator lane has two read ports (the MAC array's read-modify-write and the writer's drain) and one
     # write port: a dual-port block RAM holds it twice
     brams = (lanes_in * bram18(2 * in_depth, bits) + b_w * bram18(2 * w_depth, bus)
-             + tm * 2 * bram18(2 * acc_depth, 32) + tm * bram18(p_depth, rec))
+             + tm * 2 * bram18(2 * acc_depth, ACC_BITS) + tm * bram18(p_depth, rec))
     # pixel chunk: column banks of whole beats, tm x tn accumulator lanes
     pb = pixel_buffers(tm=tm, tn=tn, trb=trb, tcb=tcb, tmb=tmb, tnb=tnb, max_kernel=max_kernel,
                        max_stride=max_stride, v_in=v_in)
     brams_px = (pb["banks"] * bram18(2 * pb["in_depth"], bus) + b_w * bram18(2 * pb["w_depth"], bus)
-                + tm * tn * 2 * bram18(2 * pb["acc_depth"], 32) + tm * bram18(p_depth, rec))
+                + tm * tn * 2 * bram18(2 * pb["acc_depth"], ACC_BITS) + tm * bram18(p_depth, rec))
     brams = np.where(px, brams_px, brams)
     # one DSP per q x q multiplier of the array; the requantizer's 33 x 16 multiply is two 17 x 16 products
     dsp = mults + 2 * tm
     tree_bits = np.where(dw | px, 0,
                          tm * (tn - 1) * (2 * bits + 1 + np.ceil(np.log2(np.maximum(tn, 2))).astype(np.int64)))
     # pixel chunk: a bank-to-lane crossbar of q-bit values and tm x tn reduction registers instead of trees
-    xbar = np.where(px, tn * pb["banks"] * bits + tm * tn * 32, 0)
-    lut = tree_bits + xbar + tm * 32 * 2 + tm * (50 + 64) + 2500
+    xbar = np.where(px, tn * pb["banks"] * bits + tm * tn * ACC_BITS, 0)
+    lut = tree_bits + xbar + tm * ACC_BITS * 2 + tm * (REQ_PRODUCT_BITS + 64) + 2500
     return dict(dsp=dsp, bram18=brams, lut=lut)
 
 

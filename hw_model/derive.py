@@ -39,6 +39,20 @@ def next_pow2(x):
     return np.where(x <= 1, 1, np.left_shift(1, np.ceil(np.log2(np.maximum(x, 1))).astype(np.int64)))
 
 
+def channel_buffers(*, tm, tn, trb, tcb, tmb, tnb, max_kernel, max_stride, dw=0):
+    """Buffer geometry of a channel (dw = 0) or depthwise (dw = 1) chunk, per bank (ints or arrays): input lanes
+    (tn input channels, or the tm channels themselves) of in_depth words, weight beats, int32 accumulator words
+    and requantization records of each of the tm lanes. Chunk's properties and cost.resources_fields read this."""
+    lanes_in = np.where(dw, tm, tn)
+    rows_in_max = (trb - 1) * max_stride + max_kernel
+    cols_in_max = (tcb - 1) * max_stride + max_kernel
+    mg_max = cdiv(tmb, tm)
+    return dict(lanes_in=lanes_in, rows_in_max=rows_in_max, cols_in_max=cols_in_max,
+                in_depth=cdiv(tnb, lanes_in) * rows_in_max * cols_in_max,
+                w_depth=mg_max * np.where(dw, 1, cdiv(tnb, tn)) * max_kernel * max_kernel,
+                acc_depth=mg_max * trb * tcb, p_depth=mg_max)
+
+
 def pixel_buffers(*, tm, tn, trb, tcb, tmb, tnb, max_kernel, max_stride, v_in):
     """Buffer geometry of a pixel chunk (tm output channels x tn output columns per cycle). Its input buffer
     holds whole beats in `banks` = next_pow2(tn * max_stride) column banks (column c in bank c mod banks), so

@@ -81,6 +81,19 @@ def _weights_step(acc: Accelerator, L: Layer, g: LayerGeometry, n: ConvNode, at:
     return words, w_base, p_base, p_base + len(p_beats)
 
 
+def _check_node(L: Layer, n: Node) -> None:
+    """The hardware layer and the integer node it runs describe the same operation."""
+    where = f"network.integer_graph[{L.name!r}]"
+    op = "conv" if isinstance(n, ConvNode) else n.op
+    if op != L.op:
+        raise ConfigError(f"{where}.op", n.op, f"{L.op}, as layer {L.name}")
+    for k in ("bits", "out_bits") + (("stride", "padding") if isinstance(n, ConvNode) else ()):
+        if getattr(n, k) != getattr(L, k):
+            raise ConfigError(f"{where}.{k}", getattr(n, k), f"{getattr(L, k)}, as layer {L.name}")
+    if not isinstance(n, ConvNode) and L.in_channels != L.out_channels:
+        raise ConfigError(f"layer[{L.name!r}].out_channels", L.out_channels, "its in_channels")
+
+
 def plan_network(acc: Accelerator, layers: list[Layer], graph: IntGraph) -> Plan:
     """Lay the network out in memory and program each layer. Layers and graph nodes correspond by name."""
     nodes = {n.name: n for n in graph.nodes}
@@ -94,12 +107,11 @@ def plan_network(acc: Accelerator, layers: list[Layer], graph: IntGraph) -> Plan
     for L in layers:
         g = geometry(acc, L)
         n = nodes[L.name]
+        _check_node(L, n)
         sel = acc.chunks.index(g.chunk)
         if L.vector:
             steps.append(Step(L, g, n, sel, Addresses(0, 0, 0, 0), (int(n.mult_a), int(n.mult_b), int(n.shift))))
             continue
-        if not isinstance(n, ConvNode):
-            raise ConfigError(f"network.integer_graph[{L.name!r}].op", n.op, f"a convolution, as layer {L.name}")
         words, w_base, p_base, at = _weights_step(acc, L, g, n, at)
         static.update(words)
         steps.append(Step(L, g, n, sel, Addresses(0, w_base, p_base, 0)))

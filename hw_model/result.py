@@ -43,6 +43,8 @@ def load_network(raw: dict | None, cfg_path: Path, n_images: int, seed: int = 0)
     if raw is None:
         layers, graph = reference_network(seed=seed)
         return Network(layers, graph, reference_images(n_images, seed=seed), None, "reference network, random images")
+    if not isinstance(raw, dict) or "network" not in raw:
+        raise ConfigError("network", "missing", "the network a search result carries")
     net = raw["network"]
     if not isinstance(net, dict):
         raise ConfigError("network", type(net).__name__, "the object a search writes")

@@ -14,7 +14,8 @@ Engine busy times (cycles), each a closed form; see docs/architecture.md for the
 MULT_STAGES = 3
 # Compute pipeline: counters -> buffer read (1) -> operand registers (1) -> multiply (MULT_STAGES) -> adder-tree
 # register (1) -> reduction register (1, which also reads the accumulator) -> the accumulator's read data and
-# the reduction registered (1) -> accumulator write (1).
+# the reduction registered (1) -> the accumulator's write port. rtl_gen counts the stages it builds against
+# COMPUTE_DRAIN, WRITE_DRAIN and VEC_DRAIN at elaboration (rtl_gen.pipeline.Stages).
 COMPUTE_DRAIN = 5 + MULT_STAGES
 # A read issued at cycle t passes READ_REQ_STAGES registers in the chunk and shows at its port at
 # t + READ_REQ_STAGES; memory returns it read_latency cycles later into the chunk's first data register, and it

@@ -13,7 +13,7 @@ from amaranth.back import verilog
 
 from hw_model.config import Accelerator, Chunk, MemoryInterface
 from hw_model.cost import accelerator_resources
-from hw_model.io import atomic_write_json, atomic_write_text
+from hw_model.io import atomic_write_json, atomic_write_text, staged_dir
 from hw_model.regs import CFG_BITS, REGISTERS, field_offsets
 
 from .chunk import ConvChunk
@@ -131,8 +131,13 @@ def _clean(text: str) -> str:
 
 
 def emit(acc: Accelerator, out_dir: Path) -> dict:
-    """Write <out_dir>/<chunk module>.v for every chunk and manifest.json. Returns the manifest."""
-    out_dir = Path(out_dir)
+    """Write <out_dir>/<chunk module>.v for every chunk, the top, the register map and manifest.json, all of it or
+    nothing (hw_model.io.staged_dir: a folder of the user's own is never replaced). Returns the manifest."""
+    with staged_dir(out_dir, "--out", own=("manifest.json",)) as tmp:
+        return _write(acc, tmp)
+
+
+def _write(acc: Accelerator, out_dir: Path) -> dict:
     files = []
     for ch in acc.chunks:
         name = chunk_module_name(acc.name, ch)

@@ -11,7 +11,6 @@ if __name__ == "__main__":     # before torch is imported: keep freed memory in 
     from search.tuning import reexec_with_malloc_tuning
     reexec_with_malloc_tuning("search")
 
-import argparse
 import sys
 import time
 from dataclasses import asdict
@@ -19,10 +18,11 @@ from pathlib import Path
 
 import torch
 
+from hw_model.cli import parser
 from hw_model.cost import accelerator_resources
 from hw_model.errors import ConfigError, cli_errors
 from hw_model.intnet import save_weights
-from hw_model.io import atomic_write_json
+from hw_model.io import atomic_write_json, check_writable_dir
 
 from .cosearch import SearchConfig, predict, run_search
 from .export import finetune, fold_network, int_accuracy, integer_graph, quantize_split
@@ -34,8 +34,7 @@ STORED_TEST_IMAGES = 256
 
 def parse(argv) -> SearchConfig:
     d = SearchConfig()
-    ap = argparse.ArgumentParser(prog="python -m search", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser("python -m search", __doc__)
     ap.add_argument("--preset", default=d.preset, help="default (digits, minutes on a CPU) or paper (CIFAR)")
     ap.add_argument("--data", default=d.data, help="digits, cifar10 or cifar100")
     ap.add_argument("--data-dir", default=None, help="folder with the CIFAR python-pickle files")
@@ -61,7 +60,8 @@ def parse(argv) -> SearchConfig:
     try:
         bits = tuple(int(b) for b in a.bits.split(",") if b.strip())
     except ValueError:
-        raise ConfigError("BITS", a.bits, "comma-separated integers such as 4,6,8") from None
+        raise ConfigError("--bits", a.bits, "comma-separated integers such as 4,6,8") from None
+    check_writable_dir(a.out, "--out")
     return SearchConfig(preset=a.preset, data=a.data, data_dir=a.data_dir, epochs=a.epochs, warmup=a.warmup,
                         batch=a.batch, bits=bits, metric=a.metric, target=a.target, budget_dsp=a.dsp,
                         budget_bram18=a.bram18, clock_mhz=a.clock_mhz, finetune_epochs=a.finetune_epochs,

@@ -72,16 +72,27 @@ class SearchConfig:
             raise ConfigError("PRESET", self.preset, f"one of {list(PRESETS)}")
         if self.metric not in METRICS:
             raise ConfigError("METRIC", self.metric, f"one of {list(METRICS)}")
-        for name in ("epochs", "batch", "research_every", "accel_evals", "final_accel_evals"):
-            if int(getattr(self, name)) < 1:
-                raise ConfigError(name.upper(), getattr(self, name), "a positive integer")
+        for name in ("epochs", "batch", "research_every", "accel_evals", "final_accel_evals", "budget_dsp",
+                     "budget_bram18"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ConfigError(f"--{name.replace('budget_', '').replace('_', '-')}", v, "a positive integer")
+        for name in ("finetune_epochs", "seed"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 2 ** 31:
+                raise ConfigError(f"--{name.replace('_', '-')}", v, "an integer from 0 to 2^31 - 1")
         if not 0 <= self.warmup < self.epochs:
-            raise ConfigError("WARMUP", self.warmup, f"0 <= warmup < epochs = {self.epochs}")
-        self.bits = tuple(int(b) for b in self.bits)
-        if any(b not in (4, 5, 6, 7, 8) for b in self.bits) or not self.bits:
-            raise ConfigError("BITS", self.bits, "a non-empty list drawn from 4..8")
-        if self.target is not None and self.target <= 0:
-            raise ConfigError("TARGET", self.target, "a positive number")
+            raise ConfigError("--warmup", self.warmup, f"0 <= warmup < epochs = {self.epochs}")
+        if any(isinstance(b, bool) or not isinstance(b, int) or b not in (4, 5, 6, 7, 8) for b in self.bits) \
+                or not self.bits or len(set(self.bits)) != len(self.bits):
+            raise ConfigError("--bits", ",".join(map(str, self.bits)), "distinct bit-widths drawn from 4..8")
+        self.bits = tuple(sorted(self.bits))
+        if self.target is not None and not (isinstance(self.target, (int, float)) and 0 < self.target < 1e12):
+            raise ConfigError("--target", self.target, "a positive number")
+        if not (isinstance(self.clock_mhz, (int, float)) and 1 <= self.clock_mhz <= 2000):
+            raise ConfigError("--clock-mhz", self.clock_mhz, "a clock in [1, 2000] MHz")
+        if self.device != "auto" and not _device_ok(self.device):
+            raise ConfigError("--device", self.device, "auto, cpu, or cuda / cuda:N on a machine with that GPU")
         if self.large_map is not None and not (isinstance(self.large_map, int) and 1 <= self.large_map <= 1024):
             raise ConfigError("--large-map", self.large_map, "an integer in [1, 1024], or 0 for no split")
         if self.fixed_ops is not None:
@@ -106,6 +117,31 @@ class SearchConfig:
 # step is bounded by its learning rate) and only delays the way back once the target is met. Unbounded doubling
 # ran lambda to 1,600 in one default search and collapsed the network to skips (FPS 6x the target).
 LAMBDA_STEP, LAMBDA_MIN, LAMBDA_MAX = 1.5, 1e-4, 10.0
+
+
+def load_checkpoint(path: Path, device) -> dict:
+    """The search's checkpoint (torch.load(weights_only=True): data, never code); a file that is not one is one
+    line naming it (delete it to start over)."""
+    import pickle
+    try:
+        ck = torch.load(path, weights_only=True, map_location=device)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
+        raise ConfigError(str(path), f"not a search checkpoint ({str(exc).splitlines()[0][:100]})",
+                          "the checkpoint an interrupted search wrote; delete it to start over") from None
+    if not isinstance(ck, dict):
+        raise ConfigError(str(path), type(ck).__name__, "the checkpoint an interrupted search wrote")
+    return ck
+
+
+def _device_ok(name: str) -> bool:
+    """A device this machine has: cpu, or cuda[:N] with N below the GPU count."""
+    try:
+        d = torch.device(name)
+    except (RuntimeError, ValueError):
+        return False
+    if d.type == "cpu":
+        return True
+    return d.type == "cuda" and torch.cuda.is_available() and (d.index or 0) < torch.cuda.device_count()
 
 
 def pick_device(name: str) -> torch.device:
@@ -307,11 +343,11 @@ def run_search(cfg: SearchConfig, progress: bool = True) -> dict:
     out = Path(cfg.out)
     device = pick_device(cfg.device)
     dist = Dist(device)
-    if dist.main:
-        out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(max(1, min(os.cpu_count() or 1, 4)))
     preset = PRESETS[cfg.preset]
     ds = data_mod.load(cfg.data, cfg.data_dir, preset.image_size, cfg.seed)
+    if dist.main:           # after the data are read: a search that cannot start leaves no folder behind
+        out.mkdir(parents=True, exist_ok=True)
     if ds.in_channels != preset.in_channels or ds.image_size != preset.image_size:
         preset = type(preset)(**{**asdict(preset), "in_channels": ds.in_channels, "image_size": ds.image_size,
                                  "num_classes": ds.num_classes, "stages": preset.stages})
@@ -337,8 +373,8 @@ def run_search(cfg: SearchConfig, progress: bool = True) -> dict:
     ckpt_path = out / "search_ckpt.pt"
     cfg_key = json.dumps(asdict(cfg), sort_keys=True, default=list)
     arch_steps = 0
-    if ckpt_path.exists():
-        ck = torch.load(ckpt_path, weights_only=True, map_location=device)
+    ck = load_checkpoint(ckpt_path, device) if ckpt_path.exists() else None
+    if ck is not None:
         if ck.get("config") == cfg_key:
             net.load_state_dict(ck["net"])
             opt_w.load_state_dict(ck["opt_w"])

@@ -74,8 +74,15 @@ def _cifar(root: Path, name: str) -> Data:
             d = load_pickle(p)
             if not isinstance(d, dict) or b"data" not in d or key not in d:
                 raise ConfigError(str(p), "missing data or labels", f"a dict with b'data' and {key!r}")
-            xs.append(np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
-            ys.append(np.asarray(d[key], dtype=np.int64))
+            try:
+                x = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+                y = np.asarray(d[key], dtype=np.int64).reshape(-1)
+            except (ValueError, TypeError):
+                raise ConfigError(str(p), "data of another shape", "[N, 3072] uint8 images and N labels") from None
+            if len(x) != len(y):
+                raise ConfigError(str(p), f"{len(x)} images, {len(y)} labels", "one label per image")
+            xs.append(x)
+            ys.append(y)
         return Split(torch.from_numpy(np.concatenate(xs)).float() / 255, torch.from_numpy(np.concatenate(ys)))
 
     return Data(read(train_files), read(test_files), 10 if name == "cifar10" else 100, 3, 32)

@@ -20,7 +20,7 @@ from hw_model.cost import ENERGY_SOURCE
 from hw_model.cli import add_config, load_config, parser
 from hw_model.defaults import DEFAULT_LAYERS
 from hw_model.errors import ConfigError, cli_errors
-from hw_model.io import atomic_write_json
+from hw_model.io import atomic_write_json, check_writable_dir
 from hw_model.result import has_network, load_network
 
 from .run import SIMULATORS, make_case, run_cases
@@ -56,6 +56,12 @@ def main(argv=None) -> int:
     has_net = has_network(raw)
     if args.images < 1:
         raise ConfigError("--images", args.images, "a positive integer")
+    if not 0 <= args.seed < 2 ** 31:
+        raise ConfigError("--seed", args.seed, "an integer from 0 to 2^31 - 1")
+    out = Path(args.out)
+    if out.is_dir():
+        raise ConfigError("--out", args.out, "a file name for the report (this is a folder)")
+    check_writable_dir(out.parent, "--out")
     if args.network == "reference" or (args.network is None and has_net and not args.layers):
         if not available(args.simulator):
             raise ConfigError("--simulator", args.simulator, "a simulator installed here")

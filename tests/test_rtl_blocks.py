@@ -7,12 +7,12 @@ import pytest
 from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.sim import Simulator
 
-from hw_model.config import MULT_BITS, SHIFT_BITS
+from hw_model.config import REQ_PRODUCT_BITS, SHIFT_BITS
 from hw_model.numerics import requantize
 from rtl_gen.nest import CARRY, LoopNest, Moves, nested_sum
 from rtl_gen.requantizer import narrow_shift, round_clamp, shift_less_one
 
-YW = 50     # the conv chunk's product width: (acc + bias) * mult
+YW = REQ_PRODUCT_BITS     # the conv chunk's product width: (acc + bias) * mult
 
 
 def _requant_dut(t_shape, keep):
