@@ -275,7 +275,7 @@ OPTIONS = {             # tool, options, a word the error names
     "search --device foo": ("search", ["--device", "foo"], "--device"),
     "search --device cuda:7": ("search", ["--device", "cuda:7"], "--device"),
     "search --seed -1": ("search", ["--seed", "-1"], "--seed"),
-    "search --epochs 0": ("search", ["--epochs", "0"], "EPOCHS"),
+    "search --epochs 0": ("search", ["--epochs", "0"], "--epochs"),
     "search --warmup 500": ("search", ["--warmup", "500"], "--warmup"),
     "search --preset huge": ("search", ["--preset", "huge"], "PRESET"),
     "search --metric speed": ("search", ["--metric", "speed"], "METRIC"),
@@ -284,7 +284,7 @@ OPTIONS = {             # tool, options, a word the error names
     "search --data-dir missing": ("search", ["--data", "cifar10", "--data-dir", "nope"], "DATA_DIR"),
     "search --out a file": ("search", ["--out", "a_file"], "--out"),
     "search --large-map 5000": ("search", ["--large-map", "5000"], "--large-map"),
-    "search --batch 0": ("search", ["--batch", "0"], "BATCH"),
+    "search --batch 0": ("search", ["--batch", "0"], "--batch"),
     "search --epochs x": ("search", ["--epochs", "x"], "--epochs"),
 }
 

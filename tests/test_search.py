@@ -56,8 +56,8 @@ def test_missing_data_folder_names_the_field(tmp_path):
 
 
 @pytest.mark.parametrize("args, field", [
-    (["--preset", "huge"], "PRESET"), (["--bits", "3,8"], "BITS"), (["--metric", "speed"], "METRIC"),
-    (["--data", "cifar10"], "DATA_DIR"), (["--epochs", "0"], "EPOCHS"),
+    (["--preset", "huge"], "PRESET"), (["--bits", "3,8"], "--bits"), (["--metric", "speed"], "METRIC"),
+    (["--data", "cifar10"], "DATA_DIR"), (["--epochs", "0"], "--epochs"),
 ])
 def test_bad_search_options_one_line_exit_2(tmp_path, args, field):
     r = subprocess.run([sys.executable, "-m", "search", "--out", str(tmp_path / "out"), *args], cwd=ROOT,
