@@ -64,8 +64,7 @@ def mutated(draw, base):
 def only_config_errors(fn):
     try:
         fn()
-    except ConfigError as exc:
-        assert "\n" not in str(exc).strip() or True      # the CLI folds it to one line
+    except ConfigError:
         return False
     return True
 
