@@ -305,15 +305,6 @@ def graph_from_json(nodes: list, input_scale, input_bits, arrays: dict) -> IntGr
     return IntGraph(float(input_scale), int(input_bits), tuple(out))
 
 
-def load_graph(network: dict, weights_path: str | os.PathLike) -> IntGraph:
-    """The integer graph of a search result: best.json's `network` with the tensors of its weights file."""
-    if not isinstance(network, dict):
-        raise ConfigError("network", type(network).__name__, "the object a search writes")
-    arrays = load_weights(weights_path)
-    return graph_from_json(network.get("integer_graph"), network.get("input_scale"), network.get("input_bits"),
-                           arrays)
-
-
 def stored_inputs(weights_path: str | os.PathLike, n: int) -> tuple[np.ndarray, np.ndarray]:
     """The first n quantized test images [n, C, H, W] (int64) and labels the search stored in its weights file."""
     arrays = load_weights(weights_path)

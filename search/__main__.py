@@ -11,6 +11,7 @@ if __name__ == "__main__":     # before torch is imported: keep freed memory in 
     from search.tuning import reexec_with_malloc_tuning
     reexec_with_malloc_tuning("search")
 
+import io
 import sys
 import time
 from dataclasses import asdict
@@ -22,7 +23,8 @@ from hw_model.cli import parser
 from hw_model.cost import accelerator_resources
 from hw_model.errors import ConfigError, cli_errors
 from hw_model.intnet import save_weights
-from hw_model.io import atomic_write_json, check_writable_dir
+from hw_model.io import atomic_write_bytes, atomic_write_json, check_writable_dir
+from hw_model.result import ResultNetwork, SearchResult
 
 from .cosearch import SearchConfig, predict, run_search
 from .export import finetune, fold_network, int_accuracy, integer_graph, quantize_split
@@ -89,7 +91,7 @@ def plots(history, net, out: Path, target: float | None = None, metric: str = "l
             a.plot([selected["epoch"]], [selected[key]], "*", ms=14, color="C3", zorder=5)
     ax[1].set_xlabel("epoch"), ax[1].set_ylabel("predicted FPS (exact model)")
     fig.tight_layout()
-    fig.savefig(out / "search_curves.png", dpi=110)
+    _save(fig, out / "search_curves.png")
     files.append("search_curves.png")
     p_op = torch.softmax(net.alpha.detach(), -1).numpy()
     o = net.alpha.detach().argmax(-1)
@@ -102,7 +104,7 @@ def plots(history, net, out: Path, target: float | None = None, metric: str = "l
         a.set_yticks(range(len(o)), [f"layer {i}" for i in range(len(o))], fontsize=7)
         a.set_title(title, fontsize=9)
     fig.colorbar(im, ax=ax, fraction=0.03)
-    fig.savefig(out / "search_probabilities.png", dpi=110, bbox_inches="tight")
+    _save(fig, out / "search_probabilities.png", bbox_inches="tight")
     files.append("search_probabilities.png")
     fig, ax = plt.subplots(figsize=(5, 3.6))
     sc = ax.scatter([h["fps"] for h in history], [h["accuracy"] for h in history], c=ep, cmap="plasma", s=12)
@@ -114,10 +116,18 @@ def plots(history, net, out: Path, target: float | None = None, metric: str = "l
     ax.set_xlabel("predicted FPS"), ax.set_ylabel("test accuracy"), ax.set_title("derived design per epoch")
     fig.colorbar(sc, label="epoch")
     fig.tight_layout()
-    fig.savefig(out / "search_designs.png", dpi=110)
+    _save(fig, out / "search_designs.png")
     files.append("search_designs.png")
     plt.close("all")
     return files
+
+
+
+def _save(fig, path: Path, **kw) -> None:
+    """A plot written whole or not at all."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, **kw)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 @cli_errors
@@ -156,28 +166,22 @@ def search_and_export(cfg: SearchConfig, make_plots: bool = True) -> dict:
     n_keep = min(STORED_TEST_IMAGES, len(data.test.y))
     save_weights(graph, out / weights_name, quantize_split(data.test.x[:n_keep], graph).numpy(),
                  data.test.y[:n_keep].numpy())
-    best = {
-        "format": "trips-search-v1",
-        "name": "best",
-        "accelerator": {**acc.to_dict(), "name": "best"},
-        "network": {"preset": cfg.preset, "data": cfg.data,
-                    "genotype": [{"layer": i, "op": net.ops[o], "bits": net.bits[j]} for i, (o, j) in enumerate(genotype)],
-                    "layers": [L.to_dict() for L in layers],
-                    "integer_graph": graph.to_json(),
-                    "input_scale": graph.input_scale, "input_bits": graph.input_bits},
-        "mapping": {L.name: acc.chunk_for(L).name for L in layers},
-        "predicted": {**pred, "clock_mhz": cfg.clock_mhz, "lut_estimate": accelerator_resources(acc)["total"]["lut"],
-                      "note": "frames pipelined over chunks: FPS = clock / cycles per frame of the slowest chunk "
-                              "(every layer's exact cycles plus its dispatch on the top)"},
-        "accuracy": {"integer_test": acc_int,
-                     "search_selected": None if sel is None else {k: sel[k] for k in ("epoch", "val_accuracy",
-                                                                                     "accuracy")},
-                     "search_last_epoch": r["history"][-1]["accuracy"] if r["history"] else None},
-        "weights_file": weights_name,
-        "budget": {"dsp": cfg.budget_dsp, "bram18": cfg.budget_bram18, "clock_mhz": cfg.clock_mhz},
-        "search": {**asdict(cfg), "bits": list(cfg.bits), "seconds": time.time() - t0,
-                   "fixed_ops": list(cfg.fixed_ops) if cfg.fixed_ops else None},
-    }
+    result = SearchResult(acc, ResultNetwork(
+        tuple(layers), graph.to_json(), graph.input_scale, graph.input_bits, cfg.data, cfg.preset,
+        [{"layer": i, "op": net.ops[o], "bits": net.bits[j]} for i, (o, j) in enumerate(genotype)]),
+        weights_name, "best", {
+            "predicted": {**pred, "clock_mhz": cfg.clock_mhz,
+                          "lut_estimate": accelerator_resources(acc)["total"]["lut"],
+                          "note": "frames pipelined over chunks: FPS = clock / cycles per frame of the slowest "
+                                  "chunk (every layer's exact cycles plus its dispatch on the top)"},
+            "accuracy": {"integer_test": acc_int,
+                         "search_selected": None if sel is None else {k: sel[k] for k in ("epoch", "val_accuracy",
+                                                                                         "accuracy")},
+                         "search_last_epoch": r["history"][-1]["accuracy"] if r["history"] else None},
+            "budget": {"dsp": cfg.budget_dsp, "bram18": cfg.budget_bram18, "clock_mhz": cfg.clock_mhz},
+            "search": {**asdict(cfg), "bits": list(cfg.bits), "seconds": time.time() - t0,
+                       "fixed_ops": list(cfg.fixed_ops) if cfg.fixed_ops else None}})
+    best = result.to_json()
     atomic_write_json(out / "best.json", best)
     if make_plots and r["history"]:
         best["plots"] = plots(r["history"], net, out, cfg.target, cfg.metric, sel)

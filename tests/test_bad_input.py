@@ -141,6 +141,8 @@ LAYER_FILES = {
     "op unknown": ('[{"name": "a", "op": "lstm", "in_channels": 4, "out_channels": 4, "in_size": [8, 8]}]', "op"),
     "no chunk of its bit-width": ('[{"name": "a", "in_channels": 4, "out_channels": 4, "in_size": [8, 8], '
                                   '"bits": 5}]', "a"),
+    "a layer too big to simulate here": ('[{"name": "huge", "in_channels": 4096, "out_channels": 4096, '
+                                         '"in_size": [1024, 1024], "kernel": 3, "padding": 1}]', "GiB"),
 }
 
 RESULTS = {             # a search result with one part wrong
@@ -161,6 +163,10 @@ RESULTS = {             # a search result with one part wrong
     "weights file text": (dict(weights=lambda p: p.write_text("hello")), "weights_file"),
     "weights file a pickle": (dict(weights=_pickle_weights), "weights_file"),
     "weights of another shape": (dict(mutate=_set("network.integer_graph.0.out_channels", 9)), "stem"),
+    "mapping names another chunk": (dict(mutate=_set("mapping", {"stem": "v8"})), "mapping"),
+    "mapping names no layer": (dict(mutate=_set("mapping", {"nolayer": "c8"})), "mapping"),
+    "format of another version": (dict(mutate=_set("format", "trips-search-v0")), "format"),
+    "predicted a list": (dict(mutate=_set("predicted", [1])), "predicted"),
     "layers and graph disagree": (dict(mutate=_set("network.layers.1.name", "other")), "network.layers"),
 }
 
@@ -329,3 +335,19 @@ def test_make_variables_are_arguments_not_shell(tmp_path, case):
 
 def test_the_table_has_at_least_80_kinds():
     assert len(CONFIG_FILES) + len(LAYER_FILES) + len(RESULTS) + len(OPTIONS) + len(MAKE) >= 80
+
+
+def test_the_simulation_memory_estimate_bounds_what_a_layer_takes():
+    """The estimate is an upper bound of what making and laying out a layer's data takes here (peak RSS,
+    measured in a fresh interpreter), and within 4x of it, so it refuses what cannot run, not what can."""
+    code = ("import resource, numpy as np; from hw_model.config import Accelerator, Layer; "
+            "from sim.run import make_case, reference_output; from sim.budget import layer_bytes; "
+            "import json; acc = Accelerator.load('configs/default.json'); "
+            "L = Layer.from_dict(dict(name='m', in_channels=64, out_channels=64, in_size=[96, 96], kernel=3, "
+            "padding=1)); b = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
+            "c = make_case(acc, L, np.random.default_rng(0)); a, img, end = c.image(0); "
+            "j = json.dumps([[k, format(v, 'x')] for k, v in img.items()]); r = reference_output(c); "
+            "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - b) * 1024, layer_bytes(L, 64))")
+    r = run([sys.executable, "-c", code], ROOT)
+    used, estimate = map(int, r.stdout.split())
+    assert used < estimate < 4 * used, (used, estimate)
