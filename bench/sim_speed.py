@@ -71,7 +71,7 @@ def _whole_network(acc, images: int = 8) -> dict:
         t = time.perf_counter()
         rep = run_network(acc, layers, graph, reference_images(images), sim)
         dt = time.perf_counter() - t
-        cycles = rep["frame_cycles_sequential"]["rtl"] * images
+        cycles = rep["layer_at_a_time"]["rtl_cycles"] * images
         out[sim] = {"layers": len(layers), "images": images, "cycles": cycles, "seconds": dt,
                     "cycles_per_s": cycles / dt, "run_cycles_per_s": rep["simulated_cycles_per_second"],
                     "logits_bit_exact": rep["logits_bit_exact"]}

@@ -50,3 +50,16 @@ VEC_END_OVERHEAD = 1
 # The accelerator top (rtl_gen.top): a start with a chunk select latches the cfg word into that chunk's
 # register and starts the chunk one cycle later.
 TOP_DISPATCH = 1
+
+# Frames pipelined over chunks (hw_model.schedule; the sequencer of each chunk in the AXI wrapper). A job (one
+# layer on one frame) begins in the cycle its chunk is free and its tokens are in; its descriptor's beats then go
+# from the chunk's descriptor memory into the chunk's registers, one a cycle (desc_beats of them), and
+# JOB_DISPATCH_FIXED more cycles (the memory's read register, the chunk's own beat register, its start register)
+# bring the chunk's start. The job retires JOB_RETIRE cycles after the chunk's done: by then every write response
+# of a memory that keeps its contract is in (otherwise the sequencer holds, and counts the stall). A retired job's
+# token (its layer's frame counter) is seen by every sequencer TOKEN_DELAY cycles later; a descriptor whose frame
+# lies outside the run is passed over in JOB_SKIP cycles.
+JOB_DISPATCH_FIXED = 3
+JOB_RETIRE = 16
+TOKEN_DELAY = 1
+JOB_SKIP = 1

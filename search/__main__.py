@@ -25,6 +25,7 @@ from hw_model.errors import ConfigError, cli_errors
 from hw_model.intnet import save_weights
 from hw_model.io import atomic_write_bytes, atomic_write_json, check_writable_dir
 from hw_model.result import ResultNetwork, SearchResult
+from hw_model.schedule import network_schedule, schedule_figures
 
 from .cosearch import SearchConfig, predict, run_search
 from .export import finetune, fold_network, int_accuracy, integer_graph, quantize_split
@@ -162,6 +163,7 @@ def search_and_export(cfg: SearchConfig, make_plots: bool = True) -> dict:
     net.eval()
     graph = integer_graph(net.cpu(), genotype)
     acc_int = int_accuracy(graph, data.test)
+    sched = network_schedule(acc, layers, graph)
     weights_name = "weights.npz"
     n_keep = min(STORED_TEST_IMAGES, len(data.test.y))
     save_weights(graph, out / weights_name, quantize_split(data.test.x[:n_keep], graph).numpy(),
@@ -170,10 +172,8 @@ def search_and_export(cfg: SearchConfig, make_plots: bool = True) -> dict:
         tuple(layers), graph.to_json(), graph.input_scale, graph.input_bits, cfg.data, cfg.preset,
         [{"layer": i, "op": net.ops[o], "bits": net.bits[j]} for i, (o, j) in enumerate(genotype)]),
         weights_name, "best", {
-            "predicted": {**pred, "clock_mhz": cfg.clock_mhz,
-                          "lut_estimate": accelerator_resources(acc)["total"]["lut"],
-                          "note": "frames pipelined over chunks: FPS = clock / cycles per frame of the slowest "
-                                  "chunk (every layer's exact cycles plus its dispatch on the top)"},
+            "predicted": {**pred, **schedule_figures(sched, cfg.clock_mhz),
+                          "lut_estimate": accelerator_resources(acc)["total"]["lut"]},
             "accuracy": {"integer_test": acc_int,
                          "search_selected": None if sel is None else {k: sel[k] for k in ("epoch", "val_accuracy",
                                                                                          "accuracy")},
@@ -187,7 +187,8 @@ def search_and_export(cfg: SearchConfig, make_plots: bool = True) -> dict:
         best["plots"] = plots(r["history"], net, out, cfg.target, cfg.metric, sel)
         atomic_write_json(out / "best.json", best)
     print(f"\nnetwork: {' '.join(f'{net.ops[o]}@{net.bits[j]}' for o, j in genotype)}")
-    print(f"integer accuracy {acc_int:.4f}; predicted {pred['fps']:.0f} FPS, {pred['energy_uj']:.2f} uJ/frame, "
+    print(f"integer accuracy {acc_int:.4f}; model: {pred['fps']:.0f} FPS at {cfg.clock_mhz:g} MHz (frames "
+          f"pipelined, period {sched.period} cycles, latency {sched.latency} cycles), {pred['energy_uj']:.2f} uJ/frame, "
           f"{pred['dsp']} DSP, {pred['bram18']} BRAM18 (budget {cfg.budget_dsp}, {cfg.budget_bram18})")
     print(f"wrote {out / 'best.json'}, {out / weights_name}, {out / 'search_log.jsonl'} and plots "
           f"in {time.time() - t0:.0f} s")

@@ -258,8 +258,8 @@ def predict(layers, acc: Accelerator, cfg: SearchConfig) -> dict:
     idx = space.index_of(acc)
     s = score(idx[None], space, work, cfg.budget, "edp")
     cycles = int(s.cycles[0])
-    return {"fps": cfg.clock_mhz * 1e6 / cycles, "slowest_chunk_cycles": cycles,
-            "latency_ms_pipelined": 1e3 * cycles / (cfg.clock_mhz * 1e6),
+    return {"fps": cfg.clock_mhz * 1e6 / cycles, "period_cycles": cycles,
+            "period_ms": 1e3 * cycles / (cfg.clock_mhz * 1e6),
             "energy_uj": float(s.energy_pj[0]) * 1e-6, "dsp": int(s.dsp[0]), "bram18": int(s.bram18[0]),
             "within_budget": bool(s.within[0])}
 

@@ -5,7 +5,7 @@ import pytest
 from hw_model.config import ConfigError
 from hw_model.cost import accelerator_resources
 from hw_model.cycles import layer_cycles
-from hw_model.timing import TOP_DISPATCH  # each layer is dispatched on the top
+from hw_model.schedule import job_overhead  # each layer's job on its chunk: dispatch and retire
 from hw_model.mapping import geometry
 from search.accel_search import decomposed_optimum, differentiable_search, exhaustive, random_search
 from search.space import Budget, Workload, score
@@ -26,7 +26,7 @@ def test_scores_equal_the_scalar_model_of_the_built_accelerator():
         per_chunk = {}
         for L in work.layers:
             g = geometry(acc, L)
-            per_chunk[g.chunk.name] = per_chunk.get(g.chunk.name, 0) + layer_cycles(g) + TOP_DISPATCH
+            per_chunk[g.chunk.name] = per_chunk.get(g.chunk.name, 0) + layer_cycles(g) + job_overhead(acc.memory)
         assert s.cycles[b] == max(per_chunk.values())
         assert s.dsp[b] == accelerator_resources(acc)["total"]["dsp"]
         assert s.bram18[b] == accelerator_resources(acc)["total"]["bram18"]
@@ -91,7 +91,7 @@ def _slowest_chunk_cycles(acc, layers) -> int:
     cyc = {}
     for L in layers:
         g = geometry(acc, L)
-        cyc[g.chunk.name] = cyc.get(g.chunk.name, 0) + layer_cycles(g) + TOP_DISPATCH
+        cyc[g.chunk.name] = cyc.get(g.chunk.name, 0) + layer_cycles(g) + job_overhead(acc.memory)
     return max(cyc.values())
 
 
