@@ -19,7 +19,7 @@ from hw_model.defaults import DEFAULT_CONFIG
 from hw_model.io import atomic_write_json, load_data
 from hw_model.mapping import geometry
 from hw_model.result import has_network, load_network
-from hw_model.schedule import (NETWORK_INPUT, job_dispatch, job_overhead, period_cycles, plan_schedule,
+from hw_model.schedule import (NETWORK_INPUT, job_dispatch, period_cycles, plan_schedule,
                                schedule_figures, network_schedule)
 from hw_model.cycles import layer_cycles
 
@@ -105,7 +105,7 @@ def speed(acc: Accelerator, layers, repeats: int = 5, batch: int = 4096) -> dict
     rng = np.random.default_rng(0)
     cyc = rng.integers(100, 20000, size=(batch, len(layers)))
     onehot = np.eye(len(acc.chunks), dtype=np.int64)[rng.integers(0, len(acc.chunks), len(layers))]
-    ov = job_overhead(acc.memory)
+    ov = job_dispatch(acc.memory)
 
     def best_of(fn, n):
         t = min(_timed(fn) for _ in range(repeats))

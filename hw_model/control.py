@@ -51,6 +51,31 @@ CONTROL: tuple[ControlReg, ...] = (
                                    "assume, 31:24 beats per descriptor"),
 )
 
+# The pipelined wrapper (rtl_gen/frames.py): one AXI4 master per chunk, a sequencer per chunk running the job
+# tables of hw_model.frame_program. Offsets 0x00-0x14 as above.
+FRAME_LOG = 16                # frames whose completion cycle the wrapper keeps (frame f in FRAME_CYCLE[f mod 16])
+FRAME_CONTROL: tuple[ControlReg, ...] = CONTROL[:6] + (
+    ControlReg("TABLE_ADDR", 0x18, "rw", "beat address (in the window) of the job tables' directory"),
+    ControlReg("N_FRAMES", 0x1C, "rw", "frames to run"),
+    ControlReg("PERIOD", 0x20, "rw", "the schedule's period in cycles: the step of the jobs' releases"),
+    ControlReg("LAST_LAYER", 0x24, "rw", "the layer whose retired frames are the run's completed frames"),
+    ControlReg("FRAMES_DONE", 0x28, "ro", "frames completed in the current (or last) run"),
+    ControlReg("CYCLES", 0x2C, "ro", "cycles since the frames started (the tables loaded) of the current "
+                                     "(or last) run, to its end"),
+    ControlReg("LOAD_CYCLES", 0x30, "ro", "cycles the sequencers took to load their job tables"),
+    ControlReg("CHUNK_SEL", 0x34, "rw", "the chunk whose counters CHUNK_* read"),
+    ControlReg("CHUNK_BUSY", 0x38, "ro", "cycles the chunk's jobs ran (dispatch to retire), stalls excluded"),
+    ControlReg("CHUNK_STALL", 0x3C, "ro", "cycles the chunk was held waiting on its AXI memory"),
+    ControlReg("CHUNK_WAIT", 0x40, "ro", "cycles the chunk's next job was released but waited for its tokens"),
+    ControlReg("CHUNK_READS", 0x44, "ro", "beats the chunk read (its jobs)"),
+    ControlReg("CHUNK_WRITES", 0x48, "ro", "beats the chunk wrote"),
+    ControlReg("FRAME_SEL", 0x4C, "rw", "the frame whose completion cycle FRAME_CYCLE reads (mod FRAME_LOG)"),
+    ControlReg("FRAME_CYCLE", 0x50, "ro", "the cycle (since the frames started) in which the frame's logits "
+                                          "were retired"),
+    ControlReg("INFO", 0x54, "ro", "bits 7:0 chunks, 15:8 bytes per beat, 23:16 read latency the chunks "
+                                   "assume, 31:24 beats per job-table entry"),
+)
+
 CTRL_START, CTRL_DONE, CTRL_IDLE = 1, 2, 4     # CTRL bits
 GIE_ENABLE = 1                                   # GIE bit
 IRQ_DONE = 1                                     # IER and ISR bit: a run ended
@@ -68,11 +93,11 @@ def desc_beats(mem: MemoryInterface) -> int:
     return -(-DESC_WORDS * 32 // mem.bus_bits)
 
 
-def descriptor_beats(words: list[int], mem: MemoryInterface) -> list[int]:
-    """A descriptor's 32-bit words packed into beats, least significant word first."""
+def descriptor_beats(words: list[int], mem: MemoryInterface, beats: int | None = None) -> list[int]:
+    """32-bit words (a descriptor's, by default desc_beats of them) packed into beats, least significant first."""
     per = mem.bus_bits // 32
     out = []
-    for b in range(desc_beats(mem)):
+    for b in range(desc_beats(mem) if beats is None else beats):
         v = 0
         for k, w in enumerate(words[b * per:(b + 1) * per]):
             v |= (w & 0xFFFFFFFF) << (32 * k)

@@ -50,9 +50,11 @@ class Plan:
     steps: list[Step]
     static: dict[int, int]              # address -> beat: weights and records
     input_base: int
-    out_base: dict[str, int]            # tensor name -> beat address
+    out_base: dict[str, int]            # tensor name -> beat address (of its copy 0)
     act_lo: int
     act_hi: int
+    tensor_beats: dict[str, int] = dataclasses.field(default_factory=dict)   # one copy's beats
+    copies: dict[str, int] = dataclasses.field(default_factory=dict)         # tensor name -> copies
 
     @property
     def beats(self) -> int:
@@ -94,8 +96,10 @@ def _check_node(L: Layer, n: Node) -> None:
         raise ConfigError(f"layer[{L.name!r}].out_channels", L.out_channels, "its in_channels")
 
 
-def plan_network(acc: Accelerator, layers: list[Layer], graph: IntGraph) -> Plan:
-    """Lay the network out in memory and program each layer. Layers and graph nodes correspond by name."""
+def plan_network(acc: Accelerator, layers: list[Layer], graph: IntGraph, copies: dict[str, int] | None = None) -> Plan:
+    """Lay the network out in memory and program each layer (for frame 0). Layers and graph nodes correspond by
+    name. `copies`: tensor name (INPUT for the image) -> copies in memory, one after another (default 1)."""
+    copies = copies or {}
     nodes = {n.name: n for n in graph.nodes}
     missing = [L.name for L in layers if L.name not in nodes]
     if missing or len(layers) != len(graph.nodes):
@@ -118,12 +122,14 @@ def plan_network(acc: Accelerator, layers: list[Layer], graph: IntGraph) -> Plan
     # activations: the input, then one region per layer output
     first = layers[0]
     input_base = at
-    at += first.in_size[0] * first.in_size[1] * -(-first.in_channels // (bus // first.bits))
+    beats = {INPUT: first.in_size[0] * first.in_size[1] * -(-first.in_channels // (bus // first.bits))}
+    at += beats[INPUT] * copies.get(INPUT, 1)
     out_base = {INPUT: input_base}
     for s in steps:
         out_base[s.layer.name] = at
         ho, wo = s.layer.out_size
-        at += ho * wo * s.geom.out_nb
+        beats[s.layer.name] = ho * wo * s.geom.out_nb
+        at += beats[s.layer.name] * copies.get(s.layer.name, 1)
     for s in steps:
         ins = [out_base[k] for k in s.node.inputs]
         if s.layer.vector:
@@ -132,7 +138,8 @@ def plan_network(acc: Accelerator, layers: list[Layer], graph: IntGraph) -> Plan
             s.addrs = Addresses(ins[0], s.addrs.w_base, s.addrs.p_base, out_base[s.layer.name])
     if at > (1 << acc.memory.addr_bits):
         raise ConfigError("memory.addr_bits", acc.memory.addr_bits, f"enough address bits for {at} beats")
-    return Plan(steps, static, input_base, out_base, input_base, at - 1)
+    return Plan(steps, static, input_base, out_base, input_base, at - 1, beats,
+                {k: copies.get(k, 1) for k in beats})
 
 
 def descriptor_table(plan: Plan, acc: Accelerator) -> tuple[int, dict[int, int]]:

@@ -48,15 +48,16 @@ def job_dispatch(mem: MemoryInterface) -> int:
     return desc_beats(mem) + timing.JOB_DISPATCH_FIXED
 
 
-def job_overhead(mem: MemoryInterface) -> int:
-    """Cycles a job holds its chunk beyond the layer's own: its dispatch and its retire."""
-    return job_dispatch(mem) + timing.JOB_RETIRE
+def job_busy(dispatch: int, cycles):
+    """Cycles a job holds its sequencer, from its begin to its retire: the dispatch, then the layer and the retire
+    window, or the next entry's header if that takes longer (a layer of a few cycles). Works on arrays."""
+    return dispatch + np.maximum(np.asarray(cycles) + timing.JOB_RETIRE, timing.JOB_PREFETCH)
 
 
-def period_cycles(layer_cycles_, onehot, overhead: int):
-    """The frame period, vectorized for the search: layer_cycles_ [..., L], onehot [L, C] (layer -> chunk).
-    Returns ([...] period, [..., C] chunk loads)."""
-    loads = (np.asarray(layer_cycles_) + overhead) @ onehot
+def period_cycles(layer_cycles_, onehot, dispatch: int):
+    """The frame period, vectorized for the search: layer_cycles_ [..., L], onehot [L, C] (layer -> chunk),
+    dispatch = job_dispatch(memory). Returns ([...] period, [..., C] chunk loads)."""
+    loads = job_busy(dispatch, layer_cycles_) @ onehot
     return loads.max(axis=-1), loads
 
 
@@ -72,8 +73,8 @@ class Schedule:
 
     @cached_property
     def busy(self) -> tuple[int, ...]:
-        """Cycles each layer's job holds its chunk."""
-        return tuple(self.dispatch + c + timing.JOB_RETIRE for c in self.cycles)
+        """Cycles each layer's job holds its sequencer: job_busy."""
+        return tuple(int(job_busy(self.dispatch, c)) for c in self.cycles)
 
     @cached_property
     def loads(self) -> tuple[int, ...]:
@@ -113,10 +114,13 @@ class Schedule:
 
     @cached_property
     def copies(self) -> tuple[int, ...]:
-        """Copies of each layer's output in memory (the last layer's logits: one per frame of a run instead)."""
+        """Copies of each layer's output in memory (the last layer's logits: one per frame of a run instead): the
+        frames between its write and its last read, rounded up to a power of two (the sequencer's copy index is
+        the frame's low bits)."""
         P, s, b = self.period, self.plan_start, self.busy
-        return tuple(max([1] + [-(-(s[q] + b[q] + timing.TOKEN_DELAY - s[l]) // P) for q in self.consumers[l]])
-                     for l in range(len(self.names)))
+        need = [max([1] + [-(-(s[q] + b[q] + timing.TOKEN_DELAY - s[l]) // P) for q in self.consumers[l]])
+                for l in range(len(self.names))]
+        return tuple(1 << (k - 1).bit_length() for k in need)
 
     @cached_property
     def tokens(self) -> tuple[tuple[tuple[int, int], ...], ...]:
@@ -155,7 +159,7 @@ class Schedule:
         free = [0] * self.n_chunks
         for _, c, l, f in entries:
             if not 0 <= f < n_frames:
-                free[c] += timing.JOB_SKIP
+                free[c] += timing.JOB_PREFETCH     # the next entry's header
                 continue
             t = max(free[c], self.plan_start[l] + f * P)
             for x, lag in self.tokens[l]:
@@ -249,7 +253,7 @@ def network_schedule(acc: Accelerator, layers, graph: IntGraph) -> Schedule:
 
 def plan_schedule(names, chunk_of, cycles, inputs, dispatch: int, n_chunks: int) -> Schedule:
     """Place every layer in its chunk's circular table of length P (see the module's doc)."""
-    busy = [dispatch + c + timing.JOB_RETIRE for c in cycles]
+    busy = [int(job_busy(dispatch, c)) for c in cycles]
     loads = [0] * n_chunks
     for c, b in zip(chunk_of, busy):
         loads[c] += b

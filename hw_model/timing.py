@@ -51,15 +51,17 @@ VEC_END_OVERHEAD = 1
 # register and starts the chunk one cycle later.
 TOP_DISPATCH = 1
 
-# Frames pipelined over chunks (hw_model.schedule; the sequencer of each chunk in the AXI wrapper). A job (one
-# layer on one frame) begins in the cycle its chunk is free and its tokens are in; its descriptor's beats then go
-# from the chunk's descriptor memory into the chunk's registers, one a cycle (desc_beats of them), and
-# JOB_DISPATCH_FIXED more cycles (the memory's read register, the chunk's own beat register, its start register)
-# bring the chunk's start. The job retires JOB_RETIRE cycles after the chunk's done: by then every write response
-# of a memory that keeps its contract is in (otherwise the sequencer holds, and counts the stall). A retired job's
-# token (its layer's frame counter) is seen by every sequencer TOKEN_DELAY cycles later; a descriptor whose frame
-# lies outside the run is passed over in JOB_SKIP cycles.
-JOB_DISPATCH_FIXED = 3
+# Frames pipelined over chunks (hw_model.schedule; the per-chunk sequencers, rtl_gen/sequencer.py). A job (one
+# layer on one frame) begins in the cycle its sequencer has the entry's header ready, its chunk has retired the job
+# before, its release has come and its tokens are in. Its descriptor's beats then go from the sequencer's table
+# memory into the chunk's registers, one a cycle (desc_beats of them), and JOB_DISPATCH_FIXED more cycles bring the
+# chunk's start. While the chunk runs, the sequencer loads the next entry's header and computes its frame, release
+# and copy addresses (JOB_PREFETCH cycles). The job retires JOB_RETIRE cycles after the chunk's done (by then every
+# write response of a memory that keeps its contract is in; otherwise the sequencer holds and counts it), and not
+# before the next header is ready. A retired job's token (its layer's frame counter) is in every sequencer's
+# check within TOKEN_DELAY cycles (the checks go round the entry's tokens one a cycle). An entry whose frame lies
+# outside the run is passed over: the next header is ready JOB_PREFETCH cycles later.
+JOB_DISPATCH_FIXED = 2
 JOB_RETIRE = 16
-TOKEN_DELAY = 1
-JOB_SKIP = 1
+TOKEN_DELAY = 7
+JOB_PREFETCH = 30

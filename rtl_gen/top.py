@@ -19,6 +19,11 @@ dispatch and descriptor registers, the others the chunk's parts (ConvChunk.PARTS
 wrapper drives each bit from its own copy of the stall register: one register driving the enables of every
 chunk's flip-flops is a net across the whole die, one a chunk still a net across the chunk.
 
+With `per_chunk` (the pipelined wrapper's form, rtl_gen/frames.py), every chunk has its own `start`, descriptor
+inputs and `patch` input: a sequencer of its own dispatches its jobs, and the address fields of hw_model.jobs
+PATCHED (32 bits each, in that order) come from `patch`, the sequencer's frame-dependent copy addresses, not from
+the descriptor.
+
 Chunks run independently, so frames can be pipelined across them (each chunk works on a different frame); `busy`
 and `done` are per chunk. Memory ports are flattened: chunk i's read address is mem_rd_addr[i*ADDR +: ADDR], and
 so on.
@@ -30,7 +35,8 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hw_model.config import Accelerator
-from hw_model.regs import CFG_BITS, DESC_CFG_BIT
+from hw_model.jobs import PATCHED
+from hw_model.regs import CFG_BITS, DESC_CFG_BIT, field_offsets
 
 from .chunk import ConvChunk
 from .port import memory_port
@@ -38,8 +44,9 @@ from .vector import VectorChunk
 
 
 class AcceleratorTop(wiring.Component):
-    def __init__(self, acc: Accelerator, desc_beats: int = 0, hold: bool = False):
-        self.acc, self.desc_beats, self.has_hold = acc, desc_beats, hold
+    def __init__(self, acc: Accelerator, desc_beats: int = 0, hold: bool = False, per_chunk: bool = False):
+        self.acc, self.desc_beats, self.has_hold, self.per_chunk = acc, desc_beats, hold, per_chunk
+        assert desc_beats or not per_chunk
         n, mem = len(acc.chunks), acc.memory
         self.sel_bits = max(1, (n - 1).bit_length())
         self.units = [VectorChunk(ch, mem, hold=hold) if ch.vector else ConvChunk(ch, mem, hold=hold)
@@ -49,13 +56,20 @@ class AcceleratorTop(wiring.Component):
             bits = 1 + len(u.PARTS)
             self.hold_bits.append((lo, lo + bits))
             lo += bits
-        if desc_beats:
+        self.beat_bits = max(1, (desc_beats - 1).bit_length())
+        if per_chunk:
+            cfg_in = {"desc_we": In(n), "desc_beat": In(n * self.beat_bits), "desc_data": In(n * mem.bus_bits),
+                      "patch": In(n * 32 * len(PATCHED))}
+            ctl = {"start": In(n)}
+        elif desc_beats:
             assert desc_beats * mem.bus_bits >= DESC_CFG_BIT + CFG_BITS
             cfg_in = {"desc_we": In(1), "desc_beat": In(range(desc_beats)), "desc_data": In(mem.bus_bits)}
+            ctl = {"start": In(1), "sel": In(self.sel_bits)}
         else:
             cfg_in = {"cfg": In(CFG_BITS)}
+            ctl = {"start": In(1), "sel": In(self.sel_bits)}
         super().__init__({
-            "start": In(1), "sel": In(self.sel_bits), **cfg_in, **({"hold": In(lo)} if hold else {}),
+            **ctl, **cfg_in, **({"hold": In(lo)} if hold else {}),
             "busy": Out(n), "done": Out(n), **memory_port(mem, n),
         })
 
@@ -71,8 +85,10 @@ class AcceleratorTop(wiring.Component):
             else:
                 run = Const(1, 1)
             go = Signal(name=f"{ch.name}_go")
-            hit = self.start & (self.sel == i)
-            if self.desc_beats:
+            hit = self.start[i] if self.per_chunk else self.start & (self.sel == i)
+            if self.per_chunk:
+                cfg = self._chunk_cfg(m, i, ch, run)
+            elif self.desc_beats:
                 # the descriptor, one bus-wide register per beat (bits the chunk does not read are not kept)
                 # first into a register of the chunk's own (the beat bus reaches every chunk across the die: a
                 # stage splits the wire; the copies differ in their enable, so synthesis keeps them apart)
@@ -100,3 +116,26 @@ class AcceleratorTop(wiring.Component):
                 self.mem_wr_data[i * B:(i + 1) * B].eq(unit.mem_wr_data),
             ]
         return m
+
+    def _chunk_cfg(self, m, i: int, ch, run):
+        """Chunk i's cfg in the per-chunk form: its own descriptor beats, the PATCHED fields from `patch`."""
+        B, nb, bb = self.acc.memory.bus_bits, self.desc_beats, self.beat_bits
+        we, bt = Signal(name=f"{ch.name}_dwe"), Signal(bb, name=f"{ch.name}_dbeat")
+        dt = Signal(B, name=f"{ch.name}_ddata", reset_less=True)
+        with m.If(run):
+            m.d.sync += [we.eq(self.desc_we[i]), bt.eq(self.desc_beat[i * bb:(i + 1) * bb]),
+                         dt.eq(self.desc_data[i * B:(i + 1) * B])]
+        words = [Signal(B, name=f"{ch.name}_desc{k}", reset_less=True) for k in range(nb)]
+        for k, w in enumerate(words):
+            with m.If(run & ~self.busy[i] & we & (bt == k)):
+                m.d.sync += w.eq(dt)
+        raw = Cat(*words)[DESC_CFG_BIT:DESC_CFG_BIT + CFG_BITS]
+        offs = field_offsets()
+        spans = sorted((offs[f][0], offs[f][1], j) for j, (f, _) in enumerate(PATCHED))
+        pw = 32 * len(PATCHED)
+        parts, at = [], 0
+        for off, width, j in spans:
+            parts += [raw[at:off], self.patch[i * pw + 32 * j:i * pw + 32 * j + width]]
+            at = off + width
+        parts.append(raw[at:])
+        return Cat(*parts)

@@ -14,7 +14,7 @@ import numpy as np
 from hw_model.batch import evaluate
 from hw_model.config import Accelerator, Chunk, ConfigError, Layer, MemoryInterface
 from hw_model.cost import resources_fields
-from hw_model.schedule import job_overhead, period_cycles
+from hw_model.schedule import job_busy, job_dispatch, period_cycles
 
 # a chunk's searchable parameters; df is the dataflow of a chunk that runs standard convolutions: 1 channel
 # (tm output x tn input channels), 2 pixel (tm output channels x tn output columns)
@@ -212,7 +212,7 @@ class Workload:
         cyc = {c.name: 0 for c in self.fixed_chunks}
         self.fixed_energy = 0.0
         for c, g, n in vector_layer_cycles(self.vector_layers, self.memory)[1]:
-            cyc[c.name] += n + job_overhead(self.memory)
+            cyc[c.name] += int(job_busy(job_dispatch(self.memory), n))
             self.fixed_energy += float(energy_pj(g.fields)["total"])
         self.fixed_cycles = max(cyc.values(), default=0)
         res = [chunk_resources(c, self.memory) for c in self.fixed_chunks]
@@ -273,7 +273,7 @@ def score(idx: np.ndarray, space: Space, work: Workload, budget: Budget, metric:
                  bus=space.memory.bus_bits, lat=space.memory.read_latency)
     # the frame period of the frames pipelined over the chunks (hw_model.schedule): the busiest chunk's load,
     # each layer's job with its dispatch and retire
-    period, chunk_cycles = period_cycles(r["cycles"], work.onehot, job_overhead(space.memory))     # [B], [B, C]
+    period, chunk_cycles = period_cycles(r["cycles"], work.onehot, job_dispatch(space.memory))     # [B], [B, C]
     cycles = np.maximum(period, work.fixed_cycles)
     energy = (r["energy_pj"].sum(axis=1) if "energy_pj" in r else np.zeros(len(idx))) + work.fixed_energy
     bits = np.array([s.bits for s in space.slots])

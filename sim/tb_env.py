@@ -94,10 +94,12 @@ class TbEnv:
             return parse_dump(f.read())
 
     # ------------------------------------------------------------------------------ AXI models
-    def axi_ram(self, size: int, mem=None, backpressure: bool = False, seed: int = 0, p: float = 0.3):
-        """cocotbext-axi's AXI RAM on the m_axi port; with backpressure, every channel paused at random."""
+    def axi_ram(self, size: int, mem=None, backpressure: bool = False, seed: int = 0, p: float = 0.3,
+                prefix: str = "m_axi"):
+        """cocotbext-axi's AXI RAM on the `prefix` port (sharing `mem`, another RAM's memory, when given); with
+        backpressure, every channel paused at random."""
         from cocotbext.axi import AxiBus, AxiRam
-        ram = AxiRam(AxiBus.from_prefix(self.dut, "m_axi"), self.dut.clk, self.dut.rst, size=size,
+        ram = AxiRam(AxiBus.from_prefix(self.dut, prefix), self.dut.clk, self.dut.rst, size=size,
                      **({"mem": mem} if mem is not None else {}))
         if backpressure:
             rng = random.Random(seed)

@@ -338,16 +338,17 @@ def test_the_table_has_at_least_80_kinds():
 
 
 def test_the_simulation_memory_estimate_bounds_what_a_layer_takes():
-    """The estimate is an upper bound of what making and laying out a layer's data takes here (peak RSS,
-    measured in a fresh interpreter), and within 4x of it, so it refuses what cannot run, not what can."""
-    code = ("import resource, numpy as np; from hw_model.config import Accelerator, Layer; "
+    """The estimate is an upper bound of what making and laying out a layer's data takes here (the peak of what
+    Python and numpy allocate, traced in a fresh interpreter), and within 4x of it, so it refuses what cannot
+    run, not what can."""
+    code = ("import tracemalloc, json, numpy as np; from hw_model.config import Accelerator, Layer; "
             "from sim.run import make_case, reference_output; from sim.budget import layer_bytes; "
-            "import json; acc = Accelerator.load('configs/default.json'); "
+            "acc = Accelerator.load('configs/default.json'); "
             "L = Layer.from_dict(dict(name='m', in_channels=64, out_channels=64, in_size=[96, 96], kernel=3, "
-            "padding=1)); b = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
+            "padding=1)); tracemalloc.start(); "
             "c = make_case(acc, L, np.random.default_rng(0)); a, img, end = c.image(0); "
             "j = json.dumps([[k, format(v, 'x')] for k, v in img.items()]); r = reference_output(c); "
-            "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - b) * 1024, layer_bytes(L, 64))")
+            "print(tracemalloc.get_traced_memory()[1], layer_bytes(L, 64))")
     r = run([sys.executable, "-c", code], ROOT)
     used, estimate = map(int, r.stdout.split())
     assert used < estimate < 4 * used, (used, estimate)

@@ -11,7 +11,8 @@ from hw_model import timing
 from hw_model.config import Accelerator
 from hw_model.defaults import DEFAULT_CONFIG
 from hw_model.refnet import reference_network
-from hw_model.schedule import NETWORK_INPUT, job_overhead, network_schedule, period_cycles, plan_schedule
+from hw_model.control import desc_beats
+from hw_model.schedule import NETWORK_INPUT, job_dispatch, network_schedule, period_cycles, plan_schedule
 
 
 @st.composite
@@ -57,7 +58,7 @@ def simulate(s, n_frames):
             while pos[c] < len(queues[c]):
                 l, f = queues[c][pos[c]]
                 if not 0 <= f < n_frames:
-                    free[c] += timing.JOB_SKIP
+                    free[c] += timing.JOB_PREFETCH
                     pos[c] += 1
                     progressed = True
                     continue
@@ -66,7 +67,7 @@ def simulate(s, n_frames):
                     break
                 release = s.plan_start[l] + f * s.period
                 t = max([free[c], release] + [end[k] + timing.TOKEN_DELAY for k in need])
-                begin[l, f], end[l, f] = t, t + s.dispatch + s.cycles[l] + timing.JOB_RETIRE
+                begin[l, f], end[l, f] = t, t + s.dispatch + max(s.cycles[l] + timing.JOB_RETIRE, timing.JOB_PREFETCH)
                 free[c] = end[l, f]
                 pos[c] += 1
                 progressed = True
@@ -128,7 +129,8 @@ def test_the_reference_network_pipelines_at_its_busiest_chunk():
     load = {}
     for L in layers:
         g = geometry(acc, L)
-        load[g.chunk.name] = load.get(g.chunk.name, 0) + layer_cycles(g) + job_overhead(acc.memory)
+        load[g.chunk.name] = load.get(g.chunk.name, 0) + desc_beats(acc.memory) + timing.JOB_DISPATCH_FIXED + max(
+            layer_cycles(g) + timing.JOB_RETIRE, timing.JOB_PREFETCH)
     assert run.period == s.period == max(load.values())
     # no frame is faster than its longest chain of jobs
     chain = []
@@ -137,5 +139,5 @@ def test_the_reference_network_pipelines_at_its_busiest_chunk():
     assert run.latency >= chain[-1]
     # the search's vectorized form gives the same period
     onehot = np.eye(len(acc.chunks), dtype=np.int64)[list(s.chunk_of)]
-    p, _ = period_cycles(np.array([s.cycles]), onehot, job_overhead(acc.memory))
+    p, _ = period_cycles(np.array([s.cycles]), onehot, job_dispatch(acc.memory))
     assert int(p[0]) == s.period

@@ -1,0 +1,74 @@
+"""The job table of a chunk's sequencer: what the host writes for a pipelined run and what rtl_gen's per-chunk
+sequencer reads (docs/file_formats.md, "Job tables").
+
+A chunk runs its layers round after round (hw_model.schedule); its table has one entry per layer, in the order of
+the schedule's rounds. An entry is a header and the layer's descriptor (hw_model.regs.descriptor: its cfg for
+frame 0). Frame f of a tensor lives in copy f mod k; the sequencer adds `(f mod k) * stride` to the address fields
+that name a tensor with copies (PATCHED: the input's two fields, the second input of an add, the output), keeping
+one running offset per entry and field group (no multiplier: the offset steps by the stride and wraps to 0 at k).
+
+Header words (32 bits each, least significant first in the beats, as a descriptor):
+    0       layer (LAYER_BITS) | offset << 8 | n_tokens << 24
+    1       phase: the job's release within its round (release = round * period + phase)
+    2..5    tokens: layer (LAYER_BITS) | lag << 8          (n_tokens of MAX_TOKENS used)
+    6..9    the PATCHED fields' frame-0 values (act_base, act_origin, w_base, out_base)
+    10..12  stride (beats) of the groups a, b, out
+    13..15  copies of the groups a, b, out
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import MemoryInterface
+from .regs import DESC_WORDS
+
+LAYER_BITS = 8                # the header's layer fields
+MAX_LAYERS = 64               # layers a pipelined network may have: the hardware's frame counters
+MAX_ENTRIES = 16              # entries a chunk's table may have: its table memory's depth in entries
+OFFSET_BITS = 16              # rounds a frame may span
+MAX_TOKENS = 4                # tokens an entry may wait for (producers and consumers of its output)
+FRAME_BITS = 16               # frames a run may have: 2^FRAME_BITS - 1 (the layers' frame counters)
+MAX_FRAMES = (1 << FRAME_BITS) - 1
+GROUPS = ("a", "b", "out")
+PATCHED = (("act_base", "a"), ("act_origin", "a"), ("w_base", "b"), ("out_base", "out"))
+HEADER_WORDS = 16
+
+
+@dataclass(frozen=True)
+class Entry:
+    layer: int                                  # index in the network (its frame counter)
+    offset: int                                 # rounds: in round r the entry works on frame r - offset
+    phase: int                                  # cycles after its round's start
+    tokens: tuple[tuple[int, int], ...]         # (layer, lag)
+    bases: dict                                 # PATCHED field -> frame-0 value
+    strides: dict                               # group -> beats between copies
+    copies: dict                                # group -> copies (1: no patching)
+    descriptor: tuple[int, ...]                 # hw_model.regs.descriptor words
+
+    def words(self) -> list[int]:
+        if len(self.tokens) > MAX_TOKENS:
+            raise ValueError(f"layer {self.layer}: {len(self.tokens)} tokens, at most {MAX_TOKENS}")
+        w = [0] * HEADER_WORDS
+        w[0] = self.layer | self.offset << 8 | len(self.tokens) << 24
+        w[1] = self.phase
+        for i, (x, lag) in enumerate(self.tokens):
+            w[2 + i] = x | lag << 8
+        for i, (name, _) in enumerate(PATCHED):
+            w[6 + i] = self.bases[name] & 0xFFFFFFFF
+        for i, g in enumerate(GROUPS):
+            w[10 + i] = self.strides[g]
+            w[13 + i] = self.copies[g]
+        return w + list(self.descriptor)
+
+
+def header_beats(mem: MemoryInterface) -> int:
+    return -(-HEADER_WORDS * 32 // mem.bus_bits)
+
+
+def entry_words() -> int:
+    return HEADER_WORDS + DESC_WORDS
+
+
+def entry_beats(mem: MemoryInterface) -> int:
+    """Beats an entry occupies in a table (its stride)."""
+    return -(-entry_words() * 32 // mem.bus_bits)

@@ -1,0 +1,177 @@
+"""ChunkBridge: one chunk's fixed-latency memory port on an AXI4 master of its own (the pipelined wrapper,
+rtl_gen/frames.py; docs/architecture.md "Frame schedule", memory side).
+
+Each chunk has its own bridge, so a chunk's cycles depend on its own memory only: reads are queued to AR and their
+data wait in a FIFO until due (a chunk's read issued at enabled cycle t expects its data at t + read_latency);
+writes go through a queue to AW and W; when due data have not arrived or a request might find no room, the chunk
+is held (its parts' clock enables, `hold`: copies of one register, cells.kept_reg) and `stall` says so. The
+decision is the single-master wrapper's (rtl_gen/axi.py, "_stall_decision"), made two cycles ahead.
+
+Before the frames start, the chunk's sequencer reads its job table through the same master (`ld_*`: one beat at
+a time, no fixed latency); the chunk is idle then.
+"""
+from __future__ import annotations
+
+from amaranth import Cat, Const, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.fifo import SyncFIFO
+from amaranth.lib.wiring import In, Out
+
+from hw_model.config import MemoryInterface
+from hw_model.control import AXI_ADDR_BITS, AXI_ID_BITS
+
+from .cells import kept_reg
+
+WRITE_QUEUE = 6               # chunk writes waiting for AW/W (room kept for those in flight, see the stall)
+
+
+def axi_master(mem: MemoryInterface, prefix: str = "m_axi_", flip: bool = False) -> dict:
+    """An AXI4 master's members (as the master drives them; flip for the other side)."""
+    B, A, I = mem.bus_bits, AXI_ADDR_BITS, AXI_ID_BITS
+    o, i = (In, Out) if flip else (Out, In)
+    fields = {
+        "awid": o(I), "awaddr": o(A), "awlen": o(8), "awsize": o(3), "awburst": o(2), "awcache": o(4),
+        "awprot": o(3), "awvalid": o(1), "awready": i(1),
+        "wdata": o(B), "wstrb": o(B // 8), "wlast": o(1), "wvalid": o(1), "wready": i(1),
+        "bid": i(I), "bresp": i(2), "bvalid": i(1), "bready": o(1),
+        "arid": o(I), "araddr": o(A), "arlen": o(8), "arsize": o(3), "arburst": o(2), "arcache": o(4),
+        "arprot": o(3), "arvalid": o(1), "arready": i(1),
+        "rid": i(I), "rdata": i(B), "rresp": i(2), "rlast": i(1), "rvalid": i(1), "rready": o(1),
+    }
+    return {prefix + k: v for k, v in fields.items()}
+
+
+class ChunkBridge(wiring.Component):
+    def __init__(self, mem: MemoryInterface, name: str, n_hold: int):
+        self.mem, self.name, self.n_hold = mem, name, n_hold
+        A, B = mem.addr_bits, mem.bus_bits
+        super().__init__({
+            "base": In(AXI_ADDR_BITS),
+            # the chunk's port
+            "rd_en": In(1), "rd_addr": In(A), "rd_data": Out(B), "wr_en": In(1), "wr_addr": In(A), "wr_data": In(B),
+            "running": In(1),                     # the chunk runs a job (its requests count as made)
+            "hold": Out(n_hold), "stall": Out(1),
+            "writes_idle": Out(1),                # every write pushed, sent and answered
+            "read_beats": Out(32), "write_beats": Out(32), "clear": In(1),
+            # the sequencer's table load
+            "loading": In(1), "ld_arvalid": In(1), "ld_araddr": In(A), "ld_arready": Out(1),
+            "ld_rvalid": Out(1), "ld_rdata": Out(B),
+            **axi_master(mem),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        mem = self.mem
+        A, B, L = mem.addr_bits, mem.bus_bits, mem.read_latency
+        size = (B // 8 - 1).bit_length()
+        stall, stall_1, stall_2 = Signal(), Signal(), Signal()
+        m.d.sync += [stall_1.eq(stall_2), stall.eq(stall_1)]
+        m.d.comb += self.stall.eq(stall)
+        mid = kept_reg(m, stall_2, f"stall_{self.name}")
+        for k in range(self.n_hold):
+            m.d.comb += self.hold[k].eq(kept_reg(m, mid, f"hold_{self.name}_{k}"))
+        depth_r = 1 << (L + 3).bit_length()
+        m.submodules.arq = arq = SyncFIFO(width=A, depth=4)
+        m.submodules.rq = rq = SyncFIFO(width=B, depth=depth_r)
+        m.submodules.wq = wq = SyncFIFO(width=A + B, depth=WRITE_QUEUE)
+        self.__dict__.update(m=m, A=A, B=B, L=L, size=size, stall=stall, stall_1=stall_1, stall_2=stall_2,
+                             depth_r=depth_r, arq=arq, rq=rq, wq=wq)
+        self._reads()
+        self._writes()
+        self._stall_decision()
+        self._constant_fields()
+        return m
+
+    def _reads(self):
+        m, A, B, L, size, stall, arq, rq, depth_r = (self.m, self.A, self.B, self.L, self.size, self.stall, self.arq,
+                                                    self.rq, self.depth_r)
+        due = Signal(L)
+        credits = Signal(range(depth_r + 1))
+        due_now = due[L - 1]
+        issue, pop = Signal(), Signal()
+        m.d.comb += [issue.eq(self.rd_en & ~stall), pop.eq(due_now & ~stall), arq.w_data.eq(self.rd_addr),
+                     rq.w_data.eq(self.m_axi_rdata), rq.r_en.eq(pop), self.rd_data.eq(rq.r_data)]
+        with m.If(self.loading):
+            m.d.comb += [self.m_axi_araddr.eq(self.base + (self.ld_araddr << size)),
+                         self.m_axi_arvalid.eq(self.ld_arvalid), self.ld_arready.eq(self.m_axi_arready),
+                         self.m_axi_rready.eq(1), self.ld_rvalid.eq(self.m_axi_rvalid),
+                         self.ld_rdata.eq(self.m_axi_rdata)]
+        with m.Else():
+            # a request goes to AR in the cycle it is made when the address queue is empty (the memory's time to
+            # answer starts then; the stall's data condition counts on it). AR valid does not depend on AR ready.
+            m.d.comb += [self.m_axi_araddr.eq(self.base + (Mux(arq.r_rdy, arq.r_data, self.rd_addr) << size)),
+                         self.m_axi_arvalid.eq(arq.r_rdy | issue),
+                         arq.r_en.eq(self.m_axi_arready), arq.w_en.eq(issue & (arq.r_rdy | ~self.m_axi_arready)),
+                         self.m_axi_rready.eq(rq.w_rdy), rq.w_en.eq(self.m_axi_rvalid)]
+        with m.If(~stall):
+            m.d.sync += due.eq(Cat(self.rd_en, due[:-1]))
+        m.d.sync += credits.eq(credits + issue - pop)
+        with m.If(self.clear):
+            m.d.sync += self.read_beats.eq(0)
+        with m.Elif(issue):
+            m.d.sync += self.read_beats.eq(self.read_beats + 1)
+        self.__dict__.update(due=due, credits=credits, pop=pop)
+
+    def _writes(self):
+        m, A, B, size, stall, wq = self.m, self.A, self.B, self.size, self.stall, self.wq
+        # the chunk's write into a register of the bridge, then the queue's input register, then the queue: the
+        # chunk and the bridge are apart on the die; the stall's room condition reserves for both in flight
+        wr_c = Signal(A + B, reset_less=True)
+        push_w, push_1, push_r = Signal(), Signal(), Signal()
+        wr_word = Signal(A + B, reset_less=True)
+        m.d.sync += [wr_c.eq(Cat(self.wr_addr, self.wr_data)), push_1.eq(push_w), push_r.eq(push_1)]
+        with m.If(push_1):
+            m.d.sync += wr_word.eq(wr_c)
+        aw_done, w_done, aw_hs, w_hs, pop_w = Signal(), Signal(), Signal(), Signal(), Signal()
+        b_pending = Signal(16)
+        m.d.comb += [
+            push_w.eq(self.wr_en & ~stall), wq.w_en.eq(push_r), wq.w_data.eq(wr_word),
+            self.m_axi_awaddr.eq(self.base + (wq.r_data[:A] << size)), self.m_axi_wdata.eq(wq.r_data[A:]),
+            self.m_axi_awvalid.eq(wq.r_rdy & ~aw_done), self.m_axi_wvalid.eq(wq.r_rdy & ~w_done),
+            aw_hs.eq(self.m_axi_awvalid & self.m_axi_awready), w_hs.eq(self.m_axi_wvalid & self.m_axi_wready),
+            pop_w.eq(wq.r_rdy & (aw_done | aw_hs) & (w_done | w_hs)), wq.r_en.eq(pop_w),
+            self.m_axi_bready.eq(1),
+            self.writes_idle.eq((wq.level == 0) & ~push_1 & ~push_r & (b_pending == 0)),
+        ]
+        with m.If(pop_w):
+            m.d.sync += [aw_done.eq(0), w_done.eq(0)]
+        with m.Else():
+            with m.If(aw_hs):
+                m.d.sync += aw_done.eq(1)
+            with m.If(w_hs):
+                m.d.sync += w_done.eq(1)
+        m.d.sync += b_pending.eq(b_pending + pop_w - (self.m_axi_bvalid & self.m_axi_bready))
+        with m.If(self.clear):
+            m.d.sync += self.write_beats.eq(0)
+        with m.Elif(push_w):
+            m.d.sync += self.write_beats.eq(self.write_beats + 1)
+        self.__dict__.update(push_1=push_1)
+
+    def _stall_decision(self):
+        # as rtl_gen/axi.py's: the requests issued from now on, oldest first, are due[L-1] .. due[0], the port's
+        # request now, then one not yet made (taken as made while the chunk runs); held two cycles ahead when the
+        # one due then has no data in the queue by now, or a queue might have no room
+        m, L, stall, stall_1, stall_2 = self.m, self.L, self.stall, self.stall_1, self.stall_2
+        due, rq, arq, wq, pop, credits, depth_r = (self.due, self.rq, self.arq, self.wq, self.pop, self.credits,
+                                                   self.depth_r)
+        s0, s1 = stall, stall_1
+        q = [due[L - 1 - j] for j in range(L)] + [self.rd_en, self.running]
+        due_1 = Mux(s0, q[0], q[1])
+        due_2 = Mux(s0, Mux(s1, q[0], q[1]), Mux(s1, q[1], q[2]))
+        pop_1 = due_1 & ~s1
+        rq_push = rq.w_en & rq.w_rdy
+        runs = ~s0 + ~s1
+        m.d.comb += stall_2.eq((due_2 & (rq.level + rq_push <= pop + pop_1))
+                               | (arq.level + runs >= arq.depth)
+                               | (credits + runs - pop >= depth_r - 1)
+                               | (wq.level + (wq.w_en & wq.w_rdy) + self.push_1 + runs >= wq.depth))
+
+    def _constant_fields(self):
+        m, size, B = self.m, self.size, self.B
+        m.d.comb += [
+            self.m_axi_arid.eq(0), self.m_axi_arlen.eq(0), self.m_axi_arsize.eq(size), self.m_axi_arburst.eq(1),
+            self.m_axi_arcache.eq(0b0011), self.m_axi_arprot.eq(0),
+            self.m_axi_awid.eq(0), self.m_axi_awlen.eq(0), self.m_axi_awsize.eq(size), self.m_axi_awburst.eq(1),
+            self.m_axi_awcache.eq(0b0011), self.m_axi_awprot.eq(0),
+            self.m_axi_wstrb.eq(Const(-1, B // 8)), self.m_axi_wlast.eq(1),
+        ]
