@@ -28,13 +28,15 @@ from hw_model.jobs import (FRAME_BITS, GROUPS, HEADER_WORDS, LAYER_BITS, MAX_ENT
                            OFFSET_BITS, PATCHED, entry_beats, header_beats)
 
 NOW_BITS = 48                 # the run's cycle counter
-# the state lengths behind hw_model.timing's job constants (docs/architecture.md "Frame schedule"): a job's chunk
-# starts 2 cycles after its last descriptor beat's address (the beat's register in the chunk, then the start
-# register); it retires RETIRE_WAIT + 1 cycles after the chunk's done (RETIRE counts RETIRE_WAIT cycles, then the
-# retire), the next entry is READY the cycle after; a PREF of PREF_CYCLES cycles starts with the chunk's start (a
-# job) or the cycle after READY (an entry passed over)
+# the state lengths behind hw_model.timing's job constants (docs/architecture.md "Frame schedule"). A job begun
+# in cycle b (READY): its beats are shown in b+1 .. b+nb (DISPATCH), START in b+nb+1, the chunk's start S = b+nb+2
+# (the top's start register; the last beat is in the chunk's registers then): JOB_DISPATCH_FIXED = 2. The chunk's
+# done comes in S + C (C: the cycle model's count, the harnesses' `cycles`); RETIRE runs from the next cycle and
+# retires in its cycle RETIRE_WAIT, and the next entry is READY in S + C + RETIRE_WAIT + 2 = S + C + JOB_RETIRE.
+# A PREF of PREF_CYCLES cycles starts in S (a job) or the cycle after READY (an entry passed over); its header is
+# ready PREF_CYCLES cycles later, the next entry READY one cycle after that: JOB_PREFETCH = PREF_CYCLES + 1.
 assert timing.JOB_DISPATCH_FIXED == 2
-RETIRE_WAIT = timing.JOB_RETIRE - 1
+RETIRE_WAIT = timing.JOB_RETIRE - 2
 PREF_CYCLES = timing.JOB_PREFETCH - 1
 
 
@@ -140,8 +142,6 @@ class Sequencer(wiring.Component):
                 with m.If(self.load):
                     m.d.sync += [sent.eq(0), k.eq(0)]
                     m.next = "DIR"
-        self.load_done = Signal()
-        m.d.comb += self.load_done.eq(self.loaded & self.go)
 
     def _prefetch(self):
         """PREF_CYCLES cycles from pref_go: header beats, then frame, release and copy addresses."""
@@ -247,11 +247,13 @@ class Sequencer(wiring.Component):
                 m.d.sync += [self.round.eq(self.round + 1), self.round_base.eq(self.round_base + self.period)]
 
         with m.FSM(name="walk"):
-            with m.State("WAIT_GO"):
-                with m.If(self.load_done):
+            with m.State("WAIT_GO"):         # READY before the frames start, acting from their cycle 0
+                with m.If(self.loaded):
                     m.next = "READY"
             with m.State("READY"):
-                with m.If(self.round >= self.frames + self.max_off):
+                with m.If(~self.go):
+                    pass
+                with m.Elif((self.n_entries == 0) | (self.round >= self.frames + self.max_off)):
                     m.next = "FINISHED"
                 with m.Elif(~self.in_run):
                     advance()

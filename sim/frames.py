@@ -57,7 +57,8 @@ def run_frames(acc: Accelerator, layers: list[Layer], graph: IntGraph, images: n
                "image": str(tmp / "image.hex"), "table_addr": fp.table_addr, "frames": n, "period": s.period,
                "last_layer": len(layers) - 1, "chunks": len(acc.chunks), "backpressure": backpressure,
                "seed": seed, "dump_lo": plan.act_lo, "dump_hi": plan.act_hi,
-               "regs": {r.name: r.offset for r in FRAME_CONTROL}}
+               "regs": {r.name: r.offset for r in FRAME_CONTROL},
+               "cycle_limit": 4 * int(run.cycles) + 64 * len(fp.words) + 100_000}
         result = run_job(simulator, bdir, "sim.tb_frames", frames_module_name(acc.name), tmp, job,
                          "pipelined frames simulation")
     return _score(acc, layers, fp, run, result, ref, logits)
@@ -112,5 +113,6 @@ def _score(acc, layers, fp, run, result, ref, logits) -> dict:
         "beats_exact": all(c["model_reads"] == c["rtl_reads"] and c["model_writes"] == c["rtl_writes"]
                            for c in chunks),
         "stall_cycles": sum(c["stall"] for c in chunks), "wait_cycles": sum(c["wait"] for c in chunks),
-        "sim_seconds": result["run_seconds"],
+        "sim_seconds": result["run_seconds"], "timed_out": result["timed_out"],
+        "registers": result["registers"],
     }
