@@ -152,8 +152,8 @@ def sim_speed() -> list[str]:
 def schedule() -> list[str]:
     d = _load("schedule.json")
     out = ["## Frames pipelined over the chunks (model)", "",
-           "`python -m bench.schedule`: hw_model.schedule's figures, at each config's clock. The RTL runs one layer "
-           "at a time until its per-chunk sequencers land; its measured figures will stand beside these. Plot: "
+           "`python -m bench.schedule`: hw_model.schedule's figures, at each config's clock, and for the default "
+           "network the frames wrapper's RTL measured beside them. Plot: "
            "[schedule.png](../bench/results/schedule.png).", ""]
     if not d:
         return out + ["No result recorded yet.", ""]
@@ -161,8 +161,15 @@ def schedule() -> list[str]:
              f"{c['model_fps_pipelined']:,.0f}", f"{c['pipelined_over_layer_at_a_time']:.2f}x",
              f"{c['latency_over_layer_at_a_time']:.2f}x", f"{c['copies_memory_ratio']:.2f}x"] for c in d["cases"]]
     sp = d["speed"]
+    rtl = [(c, c["rtl"]) for c in d["cases"] if c.get("rtl")]
+    meas = [f"Measured on the RTL (frames wrapper, Verilator, {c['frames']} frames, {c['source']}): period "
+            f"{r['period_cycles']['rtl']:,} cycles (model {r['period_cycles']['model']:,}), "
+            f"**{r['measured_fps']:,.0f} FPS at {c['clock_mhz']:g} MHz**, first frame's latency "
+            f"{r['latency_cycles']['rtl']:,} cycles (model {r['latency_cycles']['model']:,}); every completion "
+            f"cycle {'equal to' if r['completions_exact'] else 'DIFFERENT from'} the model's, every frame "
+            f"{'bit-exact' if r['all_bit_exact'] else 'NOT bit-exact'}." for c, r in rtl]
     return out + _table(["config", "network", "clock MHz", "FPS one layer at a time", "FPS pipelined", "speed-up",
-                         "latency vs one at a time", "activation memory (copies)"], rows) + [
+                         "latency vs one at a time", "activation memory (copies)"], rows) + [""] + meas + [
         "", f"The search's vectorized period scores {sp['designs_per_s_vectorized_period']:,.0f} designs/s, "
             f"{sp['vectorized_over_previous']:.2f}x the objective it replaced and {sp['vectorized_over_exact']:,.0f}x "
             f"the exact schedule (placement and an 8-frame run), which gives the same period.", ""]

@@ -84,19 +84,26 @@ def case(acc: Accelerator, layers, inputs, source: str) -> dict:
             "copies_memory_ratio": with_copies / one, "tensor_copies": fig["tensor_copies"]}
 
 
-def default_case() -> dict:
+def default_case(rtl: bool) -> dict:
     best = ROOT / "out" / "best.json"
     if best.is_file() and has_network(load_data(best)):
-        acc, net = Accelerator.load(best), load_network(load_data(best), best, 1)
+        acc, net = Accelerator.load(best), load_network(load_data(best), best, FRAMES)
         src = "searched network (out/best.json)"
     else:
-        acc, net = Accelerator.load(DEFAULT_CONFIG), load_network(None, None, 1)
+        acc, net = Accelerator.load(DEFAULT_CONFIG), load_network(None, None, FRAMES)
         src = "reference network (no search result here)"
     s = network_schedule(acc, net.layers, net.graph)
     index = {L.name: i for i, L in enumerate(net.layers)}
     inputs = [tuple(index.get(k, NETWORK_INPUT) for k in n.inputs) for n in net.graph.nodes]
     assert [L.name for L in net.layers] == list(s.names)
-    return case(acc, net.layers, inputs, src)
+    out = case(acc, net.layers, inputs, src)
+    if rtl:                             # measured on the frames wrapper's RTL (Verilator)
+        from sim.frames import run_frames
+        rep = run_frames(acc, net.layers, net.graph, net.images[:FRAMES], "verilator")
+        out["rtl"] = {k: rep[k] for k in ("completions", "period_cycles", "latency_cycles", "measured_fps",
+                                          "completions_exact", "all_bit_exact", "busy_exact", "stall_cycles")}
+        out["rtl"]["fps_layer_at_a_time_model"] = out["model_fps_layer_at_a_time"]
+    return out
 
 
 def speed(acc: Accelerator, layers, repeats: int = 5, batch: int = 4096) -> dict:
@@ -145,13 +152,13 @@ def plot(res: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def main() -> dict:
+def main(rtl: bool = True) -> dict:
     zc = Accelerator.load(ROOT / "configs" / "zc706.json")
     layers, inputs = resnet20_graph()
-    res = {"cases": [default_case(), case(zc, layers, inputs, "ResNet-20 (residual adds, 1x1 projections)")],
+    res = {"cases": [default_case(rtl), case(zc, layers, inputs, "ResNet-20 (residual adds, 1x1 projections)")],
            "speed": speed(zc, layers),
-           "note": "model figures (hw_model.schedule); the RTL runs one layer at a time until its per-chunk "
-                   "sequencers land"}
+           "note": "model figures (hw_model.schedule) for both; the default's also measured on the frames "
+                   "wrapper's RTL (Verilator, 8 frames); ResNet-20 has no trained weights here, so the model only"}
     OUT.mkdir(parents=True, exist_ok=True)
     atomic_write_json(OUT / "schedule.json", res)
     plot(res, OUT / "schedule.png")
@@ -160,6 +167,11 @@ def main() -> dict:
               f"{c['model_fps_pipelined']:>9.0f} FPS pipelined vs {c['model_fps_layer_at_a_time']:>8.0f} one layer "
               f"at a time ({c['pipelined_over_layer_at_a_time']:.2f}x) at {c['clock_mhz']:g} MHz; latency "
               f"{c['latency_over_layer_at_a_time']:.2f}x; activation memory {c['copies_memory_ratio']:.2f}x")
+    r = res["cases"][0].get("rtl")
+    if r:
+        print(f"measured on the RTL: period {r['period_cycles']['rtl']} cycles (model {r['period_cycles']['model']}),"
+              f" latency {r['latency_cycles']['rtl']} (model {r['latency_cycles']['model']}), every completion "
+              f"{'equal' if r['completions_exact'] else 'DIFFERENT'}")
     sp = res["speed"]
     print(f"vectorized period {sp['designs_per_s_vectorized_period']:.3g} designs/s = "
           f"{sp['vectorized_over_previous']:.2f}x the previous objective, {sp['vectorized_over_exact']:.0f}x the "
@@ -168,4 +180,5 @@ def main() -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+    main(rtl="--no-rtl" not in sys.argv)

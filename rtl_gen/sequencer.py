@@ -236,6 +236,8 @@ class Sequencer(wiring.Component):
         m.d.sync += rel_ok.eq((self.now + 1)[:NOW_BITS] >= self.release)   # now >= release, a cycle early
         begin = Signal()
         in_job = Signal()
+        held = Signal()                   # a job's cycle lost to the memory
+        holds = Signal()                  # states in which the bridge's hold stops the job
         last_entry = Signal()
         m.d.comb += last_entry.eq(self.entry + 1 >= self.n_entries)
 
@@ -269,7 +271,7 @@ class Sequencer(wiring.Component):
                 with m.If(self.pref & (self.pc == PREF_CYCLES - 1)):
                     m.next = "READY"
             with m.State("DISPATCH"):         # beat k's data shows the cycle after its address
-                m.d.comb += in_job.eq(1)
+                m.d.comb += [in_job.eq(1), holds.eq(1)]
                 m.d.comb += [self.desc_we.eq(~self.stall), self.desc_beat.eq(beat),
                              self.rd.addr.eq(self.entry * self.eb + self.hb + beat + Mux(self.stall, 0, 1))]
                 with m.If(~self.stall):
@@ -277,14 +279,12 @@ class Sequencer(wiring.Component):
                     with m.If(beat == nb - 1):
                         m.next = "START"
             with m.State("START"):
-                m.d.comb += [self.start.eq(1), in_job.eq(1)]
+                m.d.comb += [self.start.eq(1), in_job.eq(1), holds.eq(1)]
                 with m.If(~self.stall):
                     advance()
                     m.next = "RUN"
             with m.State("RUN"):
-                m.d.comb += [self.running.eq(1), in_job.eq(1)]
-                with m.If(self.stall):
-                    m.d.sync += self.stall_cycles.eq(self.stall_cycles + 1)
+                m.d.comb += [self.running.eq(1), in_job.eq(1), holds.eq(1)]
                 with m.If(self.chunk_done & ~self.stall):
                     m.d.sync += waited.eq(0)
                     m.next = "RETIRE"
@@ -292,7 +292,9 @@ class Sequencer(wiring.Component):
                 m.d.comb += in_job.eq(1)
                 with m.If(waited < RETIRE_WAIT):
                     m.d.sync += waited.eq(waited + 1)
-                with m.Elif(self.writes_idle & self.hdr_ready & ~self.pref_go):
+                with m.Elif(~self.writes_idle):
+                    m.d.comb += held.eq(1)        # writes the memory has not answered yet
+                with m.Elif(self.hdr_ready & ~self.pref_go):
                     m.d.comb += [self.retire.eq(1), self.retire_layer.eq(cur_layer),
                                  self.retire_frame.eq(cur_frame)]
                     m.next = "READY"
@@ -302,5 +304,8 @@ class Sequencer(wiring.Component):
                     m.next = "WAIT_GO"
         with m.If(self.clear):
             m.d.sync += [self.busy_cycles.eq(0), self.stall_cycles.eq(0), self.wait_cycles.eq(0)]
-        with m.Elif((in_job | begin) & ~self.stall):
-            m.d.sync += self.busy_cycles.eq(self.busy_cycles + 1)
+        with m.Else():
+            with m.If(in_job & ((self.stall & holds) | held)):
+                m.d.sync += self.stall_cycles.eq(self.stall_cycles + 1)
+            with m.Elif(in_job | begin):
+                m.d.sync += self.busy_cycles.eq(self.busy_cycles + 1)

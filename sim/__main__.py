@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from hw_model.config import load_layers
+from hw_model.control import FRAME_LOG
 from hw_model.cost import ENERGY_SOURCE
 from hw_model.cli import add_config, load_config, parser
 from hw_model.defaults import DEFAULT_LAYERS
@@ -52,11 +53,16 @@ def main(argv=None) -> int:
                     help="whole-network simulation: the config's searched network (default when it has one) or "
                          "the built-in reference network")
     ap.add_argument("--images", type=int, default=8, help="test images for a whole-network simulation")
+    ap.add_argument("--frames", type=int, default=8, help="frames to run pipelined over the chunks on the frames "
+                                                          "wrapper after a whole-network simulation (0: none)")
     args = ap.parse_args(argv)
     cfg_path, acc, raw = load_config(args)
     has_net = has_network(raw)
     if args.images < 1:
         raise ConfigError("--images", args.images, "a positive integer")
+    if not 0 <= args.frames <= FRAME_LOG:
+        raise ConfigError("--frames", args.frames, f"an integer from 0 to {FRAME_LOG} (the frames whose "
+                                                   "completion the wrapper logs)")
     if not 0 <= args.seed < 2 ** 31:
         raise ConfigError("--seed", args.seed, "an integer from 0 to 2^31 - 1")
     out = Path(args.out)
@@ -110,24 +116,40 @@ def format_network_table(rep: dict) -> str:
 
 
 def whole_network(acc, raw, cfg_path: Path, args) -> int:
-    """The whole network on the accelerator top: a search result's, or the reference network."""
+    """The whole network on the accelerator top (one layer at a time: each layer's cycles and values), then N
+    frames pipelined over the chunks on the frames wrapper (the frame: completions, period, latency)."""
     from .network import run_network
 
-    net = load_network(raw, cfg_path, args.images, args.seed)
+    net = load_network(raw, cfg_path, max(args.images, args.frames), args.seed)
     source = net.source
-    rep = run_network(acc, net.layers, net.graph, net.images, args.simulator, labels=net.labels)
+    rep = run_network(acc, net.layers, net.graph, net.images[:args.images], args.simulator,
+                      labels=None if net.labels is None else net.labels[:args.images])
     rep.update(config=acc.name, simulator=args.simulator, source=source, energy_source=ENERGY_SOURCE)
+    ok = rep["logits_bit_exact"] and rep["all_bit_exact"] and rep["all_cycle_exact"] and rep["all_beats_exact"]
+    if args.frames:
+        from .frames import run_frames
+        fr = run_frames(acc, net.layers, net.graph, net.images[:args.frames], args.simulator)
+        rep["frames"] = fr
+        rep["simulated_fps"] = fr["measured_fps"]
+        ok_f = fr["all_bit_exact"] and fr["completions_exact"] and fr["busy_exact"] and fr["beats_exact"]
+        ok = ok and ok_f
     atomic_write_json(Path(args.out), rep)
     print(format_network_table(rep))
-    ok = rep["logits_bit_exact"] and rep["all_bit_exact"] and rep["all_cycle_exact"] and rep["all_beats_exact"]
     lat, model = rep["layer_at_a_time"], rep["model"]
-    print(f"\n{len(rep['layers'])} layers x {rep['images']} images on {args.simulator} ({source}): "
-          f"{'logits bit-exact, every layer bit-exact and cycle-exact' if ok else 'MISMATCH'}; report: {args.out}")
-    print(f"at {acc.clock_mhz:g} MHz: the RTL runs one layer at a time, {lat['rtl_cycles']} cycles a frame "
-          f"(measured) = {lat['fps_of_rtl_cycles']:.0f} FPS; the model of frames pipelined over the chunks "
-          f"(hw_model.schedule, not yet in the RTL): period {model['period_cycles']} cycles = {model['fps']:.0f} "
-          f"FPS, latency {model['latency_cycles']} cycles; {rep['simulated_cycles_per_second']:.0f} simulated "
-          f"cycles/s")
+    print(f"\n{len(rep['layers'])} layers x {rep['images']} images on {args.simulator} ({source}), one layer at a "
+          f"time: {'logits bit-exact, every layer bit-exact and cycle-exact' if rep['all_bit_exact'] else 'MISMATCH'}"
+          f"; {lat['rtl_cycles']} cycles a frame (measured) = {lat['fps_of_rtl_cycles']:.0f} FPS at "
+          f"{acc.clock_mhz:g} MHz")
+    if args.frames:
+        print(f"{args.frames} frames pipelined over the chunks: "
+              f"{'every frame bit-exact, every completion cycle the model' + chr(39) + 's' if ok_f else 'MISMATCH'}; "
+              f"measured period {fr['period_cycles']['rtl']} cycles (model {fr['period_cycles']['model']}) = "
+              f"{fr['measured_fps'] or 0:.0f} FPS at {acc.clock_mhz:g} MHz, latency {fr['latency_cycles']['rtl']} "
+              f"cycles (model {fr['latency_cycles']['model']}), stalls {fr['stall_cycles']}")
+    else:
+        print(f"model of frames pipelined (hw_model.schedule): period {model['period_cycles']} cycles = "
+              f"{model['fps']:.0f} FPS at {acc.clock_mhz:g} MHz (--frames N measures it on the RTL)")
+    print(f"report: {args.out}")
     return 0 if ok else 1
 
 

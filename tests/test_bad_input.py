@@ -255,6 +255,8 @@ def test_the_good_result_of_the_table_is_accepted():
 OPTIONS = {             # tool, options, a word the error names
     "sim --seed -1": ("sim", ["--seed", "-1"], "--seed"),
     "sim --images 0": ("sim", ["--images", "0"], "--images"),
+    "sim --frames 17": ("sim", ["--frames", "17"], "--frames"),
+    "sim --frames -1": ("sim", ["--frames", "-1"], "--frames"),
     "sim --simulator questa": ("sim", ["--simulator", "questa"], "simulator"),
     "sim --network searched on a plain config": ("sim", ["--network", "searched"], "--config"),
     "sim --out a folder": ("sim", ["--out", "."], "--out"),

@@ -189,7 +189,7 @@ def test_searched_network_runs_whole_on_its_rtl(tmp_path):
     rep_path = tmp_path / "report.json"
     # (Icarus: its build of a whole top takes seconds where Verilator's C++ build takes minutes)
     r = subprocess.run([sys.executable, "-m", "sim", "--config", str(tmp_path / "a" / "best.json"), "--images", "2",
-                        "--simulator", "icarus", "--out", str(rep_path)], cwd=ROOT, env=env, capture_output=True,
+                        "--frames", "0", "--simulator", "icarus", "--out", str(rep_path)], cwd=ROOT, env=env, capture_output=True,
                        text=True, timeout=900)
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
     rep = json.loads(rep_path.read_text())
