@@ -61,10 +61,15 @@ def resnet20_graph(bits=(8, 8, 6, 4)) -> tuple[list[Layer], list[tuple[int, ...]
     return layers, inputs
 
 
-def case(acc: Accelerator, layers, inputs, source: str) -> dict:
-    chunk_of = [acc.chunks.index(geometry(acc, L).chunk) for L in layers]
-    cycles = [int(layer_cycles(geometry(acc, L))) for L in layers]
-    s = plan_schedule([L.name for L in layers], chunk_of, cycles, inputs, job_dispatch(acc.memory), len(acc.chunks))
+def layer_schedule(acc: Accelerator, layers, inputs):
+    """The schedule of layers with their producers (no integer graph: the model only)."""
+    geoms = [geometry(acc, L) for L in layers]
+    return plan_schedule([L.name for L in layers], [acc.chunks.index(g.chunk) for g in geoms],
+                         [int(layer_cycles(g)) for g in geoms], inputs, job_dispatch(acc.memory), len(acc.chunks))
+
+
+def case(acc: Accelerator, layers, s, source: str) -> dict:
+    chunk_of = s.chunk_of
     run = s.run(FRAMES)
     words = [L.out_size[0] * L.out_size[1] * geometry(acc, L).out_nb for L in layers]
     in_words = layers[0].in_size[0] * layers[0].in_size[1] * -(-layers[0].in_channels // (acc.memory.bus_bits //
@@ -92,11 +97,7 @@ def default_case(rtl: bool) -> dict:
     else:
         acc, net = Accelerator.load(DEFAULT_CONFIG), load_network(None, None, FRAMES)
         src = "reference network (no search result here)"
-    s = network_schedule(acc, net.layers, net.graph)
-    index = {L.name: i for i, L in enumerate(net.layers)}
-    inputs = [tuple(index.get(k, NETWORK_INPUT) for k in n.inputs) for n in net.graph.nodes]
-    assert [L.name for L in net.layers] == list(s.names)
-    out = case(acc, net.layers, inputs, src)
+    out = case(acc, net.layers, network_schedule(acc, net.layers, net.graph), src)
     if rtl:                             # measured on the frames wrapper's RTL (Verilator)
         from sim.frames import run_frames
         rep = run_frames(acc, net.layers, net.graph, net.images[:FRAMES], "verilator")
@@ -122,7 +123,7 @@ def speed(acc: Accelerator, layers, repeats: int = 5, batch: int = 4096) -> dict
     old = best_of(lambda: ((cyc + timing.TOP_DISPATCH) @ onehot).max(axis=1), batch)
     chunk_of = list(onehot.argmax(1))
     inputs = [(i - 1,) if i else (NETWORK_INPUT,) for i in range(len(layers))]
-    exact = best_of(lambda: [plan_schedule(range(len(layers)), chunk_of, list(c), inputs, 19, len(acc.chunks))
+    exact = best_of(lambda: [plan_schedule(range(len(layers)), chunk_of, list(c), inputs, ov, len(acc.chunks))
                              .run(FRAMES) for c in cyc[:64]], 64)
     return {"designs_per_s_vectorized_period": new, "designs_per_s_previous_objective": old,
             "vectorized_over_previous": new / old, "designs_per_s_exact_schedule": exact,
@@ -155,7 +156,7 @@ def plot(res: dict, path: Path) -> None:
 def main(rtl: bool = True) -> dict:
     zc = Accelerator.load(ROOT / "configs" / "zc706.json")
     layers, inputs = resnet20_graph()
-    res = {"cases": [default_case(rtl), case(zc, layers, inputs, "ResNet-20 (residual adds, 1x1 projections)")],
+    res = {"cases": [default_case(rtl), case(zc, layers, layer_schedule(zc, layers, inputs), "ResNet-20 (residual adds, 1x1 projections)")],
            "speed": speed(zc, layers),
            "note": "model figures (hw_model.schedule) for both; the default's also measured on the frames "
                    "wrapper's RTL (Verilator, 8 frames); ResNet-20 has no trained weights here, so the model only"}

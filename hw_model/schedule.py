@@ -211,13 +211,6 @@ class Run:
         release = np.asarray(s.plan_start)[:, None] + s.period * np.arange(self.frames)[None, :]
         return bool(np.array_equal(self.begin, release))
 
-    def chunk_busy(self) -> list[int]:
-        """Cycles each chunk held a job in the run."""
-        out = [0] * self.schedule.n_chunks
-        for l, c in enumerate(self.schedule.chunk_of):
-            out[c] += self.schedule.busy[l] * self.frames
-        return out
-
 
 def schedule_figures(s: Schedule, clock_mhz: float) -> dict:
     """What a report says of a schedule: the model's figures, with the clock they assume."""

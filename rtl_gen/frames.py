@@ -19,9 +19,8 @@ from amaranth.lib.wiring import In, Out
 
 from hw_model.config import Accelerator
 from hw_model.control import (CTRL_ADDR_BITS, CTRL_DONE, CTRL_IDLE, CTRL_START, FRAME_CONTROL, FRAME_LOG,
-                              GIE_ENABLE, IRQ_DONE)
+                              GIE_ENABLE, IRQ_DONE, desc_beats)
 from hw_model.jobs import FRAME_BITS, MAX_LAYERS, PATCHED, entry_beats
-from hw_model.control import desc_beats
 
 from .bridge import ChunkBridge, axi_master
 from .sequencer import NOW_BITS, Sequencer

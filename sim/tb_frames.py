@@ -28,10 +28,10 @@ async def run_frames(dut):
     job = env.job
     regs, bb, base = job["regs"], job["bus_bytes"], job["base"]
     env.start_clock()
-    rams = [env.axi_ram(job["ram_bytes"], backpressure=job["backpressure"], seed=job["seed"] + i, prefix=f"m{i}_axi")
-            for i in range(1)]
-    rams += [env.axi_ram(job["ram_bytes"], mem=rams[0].mem, backpressure=job["backpressure"],
-                         seed=job["seed"] + i, prefix=f"m{i}_axi") for i in range(1, job["chunks"])]
+    rams = []
+    for i in range(job["chunks"]):         # one RAM model per master, all on the first one's memory
+        rams.append(env.axi_ram(job["ram_bytes"], mem=rams[0].mem if rams else None,
+                                backpressure=job["backpressure"], seed=job["seed"] + i, prefix=f"m{i}_axi"))
     ctl = env.axil_master()
     await env.reset(4, settle=2)
     _load(rams[0], read_hex(job["image"]), base, bb)
