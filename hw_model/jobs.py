@@ -32,6 +32,7 @@ MAX_FRAMES = (1 << FRAME_BITS) - 1
 GROUPS = ("a", "b", "out")
 PATCHED = (("act_base", "a"), ("act_origin", "a"), ("w_base", "b"), ("out_base", "out"))
 HEADER_WORDS = 16
+W_TOKENS, W_BASES, W_STRIDES, W_COPIES = 2, 6, 10, 13     # first header word of each part (above)
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,12 @@ class Entry:
         w[0] = self.layer | self.offset << 8 | len(self.tokens) << 24
         w[1] = self.phase
         for i, (x, lag) in enumerate(self.tokens):
-            w[2 + i] = x | lag << 8
+            w[W_TOKENS + i] = x | lag << 8
         for i, (name, _) in enumerate(PATCHED):
-            w[6 + i] = self.bases[name] & 0xFFFFFFFF
+            w[W_BASES + i] = self.bases[name] & 0xFFFFFFFF
         for i, g in enumerate(GROUPS):
-            w[10 + i] = self.strides[g]
-            w[13 + i] = self.copies[g]
+            w[W_STRIDES + i] = self.strides[g]
+            w[W_COPIES + i] = self.copies[g]
         return w + list(self.descriptor)
 
 

@@ -25,7 +25,7 @@ from hw_model import timing
 from hw_model.config import MemoryInterface
 from hw_model.control import desc_beats
 from hw_model.jobs import (FRAME_BITS, GROUPS, HEADER_WORDS, LAYER_BITS, MAX_ENTRIES, MAX_LAYERS, MAX_TOKENS,
-                           OFFSET_BITS, PATCHED, entry_beats, header_beats)
+                           OFFSET_BITS, PATCHED, W_BASES, W_COPIES, W_STRIDES, W_TOKENS, entry_beats, header_beats)
 
 NOW_BITS = 48                 # the run's cycle counter
 # the state lengths behind hw_model.timing's job constants (docs/architecture.md "Frame schedule"). A job begun
@@ -175,7 +175,7 @@ class Sequencer(wiring.Component):
         cand = [Signal(32, name=f"cand_{g}") for g in GROUPS]
         mplier = [Signal(FRAME_BITS, name=f"mpl_{g}") for g in GROUPS]
         for i, g in enumerate(GROUPS):
-            stride, copies = self.word(10 + i), self.word(13 + i, 0, FRAME_BITS + 1)
+            stride, copies = self.word(W_STRIDES + i), self.word(W_COPIES + i, 0, FRAME_BITS + 1)
             with m.If(self.pref & (pc == t_mul)):
                 m.d.sync += [acc[i].eq(0), cand[i].eq(stride), mplier[i].eq(self.f[:FRAME_BITS] & (copies - 1))]
             with m.If(self.pref & (pc > t_mul) & (pc <= t_mul + FRAME_BITS)):
@@ -185,7 +185,7 @@ class Sequencer(wiring.Component):
         assert t_patch < PREF_CYCLES
         for j, (field, g) in enumerate(PATCHED):
             with m.If(self.pref & (pc == t_patch)):
-                m.d.sync += self.patch_next[32 * j:32 * (j + 1)].eq(self.word(6 + j) + acc[GROUPS.index(g)])
+                m.d.sync += self.patch_next[32 * j:32 * (j + 1)].eq(self.word(W_BASES + j) + acc[GROUPS.index(g)])
 
     def _tokens(self):
         """Token j of the entry: counts[layer_j] + lag_j > f. Checked one a cycle from the end of PREF; the mask
@@ -205,7 +205,7 @@ class Sequencer(wiring.Component):
         with m.Switch(j):
             for t in range(MAX_TOKENS):
                 with m.Case(t):
-                    m.d.comb += [layer_j.eq(self.word(2 + t, 0, LAYER_BITS)), lag_j.eq(self.word(2 + t, 8, 24))]
+                    m.d.comb += [layer_j.eq(self.word(W_TOKENS + t, 0, LAYER_BITS)), lag_j.eq(self.word(W_TOKENS + t, 8, 24))]
         sel = Signal(FRAME_BITS)
         with m.Switch(layer_j):
             for x in range(MAX_LAYERS):
