@@ -11,10 +11,11 @@ import driver
 import hw_model
 from hw_model.config import Accelerator
 from hw_model.intnet import int_forward
+from hw_model.frame_program import frame_input_words, frame_program, parse_frames_program
 from hw_model.io import load_data, staged_dir
-from hw_model.program import hex_text, input_words, network_program, parse_program
+from hw_model.program import hex_text
 from hw_model.result import has_network, load_network
-from rtl_gen.axi import axi_module_name, axi_verilog
+from rtl_gen.frames import frames_module_name, frames_verilog
 from rtl_gen.regmap import c_header, markdown, python_module
 
 from .flow import run_ecp5, run_xc7
@@ -35,18 +36,18 @@ def ship_host(dest: Path) -> None:
         shutil.copytree(src, dest / src.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
-def build_bundle(cfg_path: Path, target: Target, out: Path, run: bool = True, images: int = 2,
+def build_bundle(cfg_path: Path, target: Target, out: Path, run: bool = True, frames: int = 8,
                  timeout: int = 3600, progress=print, seed: int | None = DEFAULT_SEED) -> dict:
     acc = Accelerator.load(cfg_path)
     raw = load_data(cfg_path)
-    net = load_network(raw if has_network(raw) else None, cfg_path, images)
-    top = axi_module_name(acc.name)
+    net = load_network(raw if has_network(raw) else None, cfg_path, frames)
+    top = frames_module_name(acc.name)
     name = acc.name.replace("-", "_")
     with staged_dir(out, "--out", own=BUNDLE_FILES) as tmp:
         for d in ("rtl", "constraints", "vivado", "ecp5", "regmap", "mem", "reports", "host"):
             (tmp / d).mkdir()
         progress(f"generating {top} ...")
-        (tmp / "rtl" / f"{top}.v").write_text(axi_verilog(acc))
+        (tmp / "rtl" / f"{top}.v").write_text(frames_verilog(acc))
         (tmp / "rtl" / "files.f").write_text(f"{top}.v\n")
         (tmp / "constraints" / f"{top}.xdc").write_text(xdc(acc))
         (tmp / "constraints" / f"{top}.lpf").write_text(lpf(acc))
@@ -59,12 +60,12 @@ def build_bundle(cfg_path: Path, target: Target, out: Path, run: bool = True, im
         for fname, text in ((f"{name}_regs.md", markdown(acc)), (f"{name}_regs.h", c_header(acc)),
                             (f"{name}_regs.py", python_module(acc))):
             (tmp / "regmap" / fname).write_text(text)
-        program = network_program(acc, net.layers, net.graph)
+        program = frame_program(acc, net.layers, net.graph, len(net.images)).to_json(acc)
         (tmp / "mem" / "program.json").write_text(json.dumps(program, indent=1) + "\n")
-        prog = parse_program(program)
+        prog = parse_frames_program(program)
         (tmp / "mem" / "static.hex").write_text(hex_text(prog["static"]))
-        for i, img in enumerate(net.images):
-            (tmp / "mem" / f"input_{i}.hex").write_text(hex_text(input_words(prog, img)))
+        for i, img in enumerate(net.images):     # image i is frame i of a run
+            (tmp / "mem" / f"input_{i}.hex").write_text(hex_text(frame_input_words(prog, img, i)))
             np.save(tmp / "mem" / f"input_{i}.npy", np.asarray(img, dtype=np.int64))
         logits = int_forward(net.graph, net.images)
         (tmp / "mem" / "expected_logits.json").write_text(json.dumps(logits.tolist()) + "\n")

@@ -1,11 +1,11 @@
-"""The AXI wrapper's control registers and its memory conventions: the one description that rtl_gen.axi
+"""The accelerator's control registers and its memory conventions: the one description that rtl_gen.frames
 builds, rtl_gen.regmap documents (Markdown, C header, Python module) and the host driver (driver/) uses.
 
-The wrapper (rtl_gen/axi.py) has an AXI4-Lite slave for these registers, an AXI4 master for memory and an
-interrupt line. Memory: the accelerator sees one window of beats (`bus_bits` wide); beat `a` lives at byte
-address MEM_BASE + a * bus_bits / 8. A run executes N_LAYERS layer descriptors read from the window at beat
-DESC_ADDR, one after another; descriptor i starts at beat DESC_ADDR + i * desc_beats(memory), its 32-bit words
-(hw_model.regs.descriptor) packed least significant first into the beats.
+The wrapper (rtl_gen/frames.py) has an AXI4-Lite slave for these registers, one AXI4 master per chunk for memory
+and an interrupt line. Memory: the accelerator sees one window of beats (`bus_bits` wide); beat `a` lives at byte
+address MEM_BASE + a * bus_bits / 8, whichever master reads it. A run executes N_FRAMES frames of the network
+pipelined over the chunks: each chunk's sequencer reads its job table (hw_model.frame_program, hw_model.jobs)
+through its own master from the directory at beat TABLE_ADDR, then runs its jobs.
 
 The register layout follows the convention of Vitis HLS kernels (PYNQ's DefaultIP drives it as is): CTRL bit 0
 starts, bit 1 reports done (cleared when CTRL is read), bit 2 idle; GIE/IER/ISR gate the interrupt.
@@ -15,11 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .config import Accelerator, MemoryInterface
+from .jobs import entry_beats
 from .regs import DESC_WORDS
 
 CTRL_ADDR_BITS = 8            # AXI4-Lite address width (byte addresses 0x00..0xFF)
 AXI_ADDR_BITS = 64            # AXI4 master address width
 AXI_ID_BITS = 1
+FRAME_LOG = 16                # frames whose completion cycle the wrapper keeps (frame f in FRAME_CYCLE[f mod 16])
 
 
 @dataclass(frozen=True)
@@ -38,23 +40,6 @@ CONTROL: tuple[ControlReg, ...] = (
     ControlReg("ISR", 0x0C, "w1c", "bit 0: a run ended (write 1 to clear); irq = GIE & IER & ISR"),
     ControlReg("MEM_BASE_LO", 0x10, "rw", "byte address of beat 0 of the memory window, bits 31:0"),
     ControlReg("MEM_BASE_HI", 0x14, "rw", "byte address of beat 0 of the memory window, bits 63:32"),
-    ControlReg("DESC_ADDR", 0x18, "rw", "beat address (in the window) of the first layer descriptor"),
-    ControlReg("N_LAYERS", 0x1C, "rw", "layer descriptors to run"),
-    ControlReg("LAYER", 0x20, "ro", "layers finished in the current (or last) run"),
-    ControlReg("CYCLES", 0x24, "ro", "clock cycles of the current (or last) run, START to DONE"),
-    ControlReg("BUSY_CYCLES", 0x28, "ro", "cycles the layers' chunks ran, dispatch included, stalls excluded: "
-                                          "the cycle model's count"),
-    ControlReg("STALL_CYCLES", 0x2C, "ro", "cycles a running chunk was held waiting on the AXI memory"),
-    ControlReg("READ_BEATS", 0x30, "ro", "beats the layers' chunks read in the current (or last) run"),
-    ControlReg("WRITE_BEATS", 0x34, "ro", "beats the layers' chunks wrote in the current (or last) run"),
-    ControlReg("INFO", 0x38, "ro", "bits 7:0 chunks, 15:8 bytes per beat, 23:16 read latency the chunks "
-                                   "assume, 31:24 beats per descriptor"),
-)
-
-# The pipelined wrapper (rtl_gen/frames.py): one AXI4 master per chunk, a sequencer per chunk running the job
-# tables of hw_model.frame_program. Offsets 0x00-0x14 as above.
-FRAME_LOG = 16                # frames whose completion cycle the wrapper keeps (frame f in FRAME_CYCLE[f mod 16])
-FRAME_CONTROL: tuple[ControlReg, ...] = CONTROL[:6] + (
     ControlReg("TABLE_ADDR", 0x18, "rw", "beat address (in the window) of the job tables' directory"),
     ControlReg("N_FRAMES", 0x1C, "rw", "frames to run"),
     ControlReg("PERIOD", 0x20, "rw", "the schedule's period in cycles: the step of the jobs' releases"),
@@ -89,7 +74,8 @@ def reg(name: str) -> ControlReg:
 
 
 def desc_beats(mem: MemoryInterface) -> int:
-    """Beats a descriptor occupies in the table (its stride)."""
+    """Beats a layer's descriptor (hw_model.regs.descriptor) occupies: a job-table entry's descriptor part, which the
+    sequencer writes into the chunk beat by beat."""
     return -(-DESC_WORDS * 32 // mem.bus_bits)
 
 
@@ -106,5 +92,6 @@ def descriptor_beats(words: list[int], mem: MemoryInterface, beats: int | None =
 
 
 def info_word(acc: Accelerator) -> int:
+    """What INFO reads (CONTROL)."""
     m = acc.memory
-    return len(acc.chunks) | (m.bus_bits // 8) << 8 | m.read_latency << 16 | desc_beats(m) << 24
+    return len(acc.chunks) | (m.bus_bits // 8) << 8 | m.read_latency << 16 | entry_beats(m) << 24

@@ -5,16 +5,24 @@ logits one per frame of the run, every other tensor the schedule's copies), then
 (one beat per chunk: entries | first beat << 16, relative to the directory) and each chunk's entries
 (hw_model.jobs) in its round order. The run's registers: the directory's address, the frame count, the period
 (the releases' step), the last layer (whose frame counter says which frames are done).
+
+`FrameProgram.to_json` is what the host driver (driver/) loads: JSON, beats as hex strings
+(docs/file_formats.md, "Frames program"). The simulation, the FPGA bundle and a board all read this one file.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
 
 from .config import Accelerator, Layer
 from .control import descriptor_beats
 from .errors import ConfigError
 from .intnet import INPUT, IntGraph
 from .jobs import MAX_ENTRIES, MAX_FRAMES, MAX_LAYERS, MAX_TOKENS, PATCHED, Entry, entry_beats
+from .layout import pack_activations
 from .program import Plan, plan_network
 from .regs import descriptor, field_offsets
 from .schedule import NETWORK_INPUT, Schedule, network_schedule
@@ -40,6 +48,25 @@ class FrameProgram:
     def beats(self) -> int:
         """The memory window: from beat 0 to the last table beat."""
         return max(self.words) + 1
+
+    def to_json(self, acc: Accelerator) -> dict:
+        """What the host driver needs to run the frames (JSON-able; beats as hex strings), with the model's
+        cycles of the run beside it for the driver to compare with what the hardware counted."""
+        first, last = self.plan.steps[0].layer, self.plan.steps[-1].layer
+        run = self.schedule.run(self.frames)
+        tensor = lambda base, stride, ch, size, bits: {"base": base, "stride": stride, "channels": ch,
+                                                       "size": list(size), "bits": bits}
+        return {"format": FRAMES_FORMAT, "accelerator": acc.name, "bus_bits": acc.memory.bus_bits,
+                "clock_mhz": acc.clock_mhz, "chunks": len(acc.chunks), "window_beats": self.beats,
+                "table_addr": self.table_addr, "frames": self.frames, "period": self.schedule.period,
+                "last_layer": len(self.schedule.names) - 1,
+                "input": tensor(self.input_base(0), self.plan.tensor_beats[INPUT], first.in_channels,
+                                first.in_size, first.bits),
+                "output": tensor(self.output_base(0), self.plan.tensor_beats[last.name], last.out_channels,
+                                 last.out_size, last.out_bits),
+                "model": {"completions": [int(c) for c in run.completion], "latency_cycles": int(run.latency),
+                          "period_cycles": self.schedule.period},
+                "static": {format(a, "x"): format(w, "x") for a, w in sorted(self.words.items())}}
 
 
 def frame_program(acc: Accelerator, layers: list[Layer], graph: IntGraph, frames: int) -> FrameProgram:
@@ -90,3 +117,28 @@ def frame_program(acc: Accelerator, layers: list[Layer], graph: IntGraph, frames
         raise ConfigError("memory.addr_bits", acc.memory.addr_bits,
                           f"enough address bits for {table_addr + at} beats ({frames} frames)")
     return FrameProgram(s, plan, frames, table_addr, tables, words)
+
+
+FRAMES_FORMAT = "trips-frames-v1"
+
+
+def parse_frames_program(prog: dict) -> dict:
+    """A program as FrameProgram.to_json writes it, with the static beats as integers."""
+    if not isinstance(prog, dict) or prog.get("format") != FRAMES_FORMAT:
+        got = prog.get("format") if isinstance(prog, dict) else type(prog).__name__
+        raise ConfigError("program.format", got, f"{FRAMES_FORMAT!r} (written by `make fpga` or FrameProgram.to_json)")
+    return {**prog, "static": {int(a, 16): int(w, 16) for a, w in prog["static"].items()}}
+
+
+def load_frames_program(path) -> dict:
+    return parse_frames_program(json.loads(Path(path).read_text()))
+
+
+def frame_input_words(prog: dict, image: np.ndarray, frame: int) -> dict[int, int]:
+    """The beats of one input image [C, H, W] at frame `frame`'s copy of the program's input."""
+    inp = prog["input"]
+    image = np.asarray(image, dtype=np.int64)
+    if list(image.shape) != [inp["channels"], *inp["size"]]:
+        raise ValueError(f"image shape {list(image.shape)}; the network takes {[inp['channels'], *inp['size']]}")
+    base = inp["base"] + frame * inp["stride"]
+    return {base + k: int(b) for k, b in enumerate(pack_activations(image, inp["bits"], prog["bus_bits"]))}

@@ -1,31 +1,24 @@
-"""The host program of a network: where everything lies in memory, the descriptor table, and the program file.
+"""The memory plan of a network: where everything lies in memory, and each layer's cfg word.
 
 The memory plan puts every convolution's packed weights and requantization records first (hw_model.layout, in
-the order each layer's chunk consumes them), then the input image, then one region per layer output, then the
-descriptor table (hw_model.control): one descriptor per layer, dispatched in order on the chunk that hw_model's
-layer-to-chunk rule names. Nothing runs on the host but writing the input and reading the logits.
-
-`network_program` is what the host driver (driver/) loads: JSON, beats as hex strings (docs/file_formats.md).
-The simulations, the FPGA bundle and a board all read this one plan.
+the order each layer's chunk consumes them), then the input image, then one region per layer output (each with
+the copies a pipelined run needs, hw_model.frame_program), and each layer's cfg word (hw_model.regs) for frame 0
+on the chunk that hw_model's layer-to-chunk rule names. The simulations, the FPGA bundle and a board all read
+this one plan.
 """
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from .config import LOGIT_BITS, Accelerator, Layer
-from .control import desc_beats, descriptor_beats
 from .errors import ConfigError
 from .intnet import INPUT, ConvNode, IntGraph, Node
-from .layout import pack_activations, pack_params, pack_weights
+from .layout import pack_params, pack_weights
 from .mapping import LayerGeometry, check_fits, geometry
-from .regs import Addresses, descriptor, pack_cfg, program
-
-PROGRAM_FORMAT = "trips-program-v1"
+from .regs import Addresses, pack_cfg, program
 
 
 @dataclass
@@ -140,59 +133,6 @@ def plan_network(acc: Accelerator, layers: list[Layer], graph: IntGraph, copies:
         raise ConfigError("memory.addr_bits", acc.memory.addr_bits, f"enough address bits for {at} beats")
     return Plan(steps, static, input_base, out_base, input_base, at - 1, beats,
                 {k: copies.get(k, 1) for k in beats})
-
-
-def descriptor_table(plan: Plan, acc: Accelerator) -> tuple[int, dict[int, int]]:
-    """(beat address of the table, its beats): right after the plan's last activation word."""
-    at = plan.beats
-    words = {}
-    nb = desc_beats(acc.memory)
-    for i, s in enumerate(plan.steps):
-        beats = descriptor_beats(descriptor(s.sel, s.cfg), acc.memory)
-        words.update({at + i * nb + k: b for k, b in enumerate(beats)})
-    return at, words
-
-
-def network_program(acc: Accelerator, layers: list[Layer], graph: IntGraph, plan: Plan | None = None) -> dict:
-    """What the host driver needs to run a network: the memory image (weights, records, descriptors), where the
-    input goes and where the logits come from (JSON-able; beats as hex strings). `plan`: plan_network's, if at
-    hand."""
-    plan = plan or plan_network(acc, layers, graph)
-    table, twords = descriptor_table(plan, acc)
-    first, last = layers[0], plan.steps[-1].layer
-    return {"format": PROGRAM_FORMAT, "accelerator": acc.name, "bus_bits": acc.memory.bus_bits,
-            "window_beats": table + len(plan.steps) * desc_beats(acc.memory),
-            "desc_addr": table, "n_layers": len(plan.steps),
-            "input": {"base": plan.input_base, "channels": first.in_channels, "size": list(first.in_size),
-                      "bits": first.bits},
-            "output": {"base": plan.out_base[last.name], "channels": last.out_channels, "size": list(last.out_size),
-                       "bits": last.out_bits},
-            "static": {format(a, "x"): format(w, "x") for a, w in sorted({**plan.static, **twords}.items())}}
-
-
-def parse_program(prog: dict) -> dict:
-    """A program as network_program writes it (JSON: hex strings) with the static beats as integers."""
-    return {**prog, "static": {int(a, 16): int(w, 16) for a, w in prog["static"].items()}}
-
-
-def load_program(path) -> dict:
-    return parse_program(json.loads(Path(path).read_text()))
-
-
-def input_words(prog: dict, image: np.ndarray) -> dict[int, int]:
-    """The beats of one input image [C, H, W] at the program's input address."""
-    inp = prog["input"]
-    image = np.asarray(image, dtype=np.int64)
-    if list(image.shape) != [inp["channels"], *inp["size"]]:
-        raise ValueError(f"image shape {list(image.shape)}; the network takes {[inp['channels'], *inp['size']]}")
-    beats = pack_activations(image, inp["bits"], prog["bus_bits"])
-    return {inp["base"] + k: int(b) for k, b in enumerate(beats)}
-
-
-def output_beats(prog: dict) -> int:
-    """Beats of the network's output tensor (the logits) at prog['output']['base']."""
-    out, bus = prog["output"], prog["bus_bits"]
-    return out["size"][0] * out["size"][1] * -(-out["channels"] // (bus // out["bits"]))
 
 
 def hex_text(words: dict[int, int]) -> str:

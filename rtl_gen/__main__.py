@@ -22,6 +22,8 @@ def main(argv=None) -> int:
     manifest = emit(acc, out)
     for mod in manifest["modules"]:
         print(f"{out / mod['file']}  (chunk {mod['chunk']})")
+    print(f"{out / manifest['top']['file']}  (every chunk, its own memory port)")
+    print(f"{out / manifest['system']['file']}  (the top behind AXI, frames pipelined: what `make fpga` ships)")
     print(f"{out / 'manifest.json'}")
     return 0
 

@@ -5,7 +5,7 @@ Each chunk has its own bridge, so a chunk's cycles depend on its own memory only
 data wait in a FIFO until due (a chunk's read issued at enabled cycle t expects its data at t + read_latency);
 writes go through a queue to AW and W; when due data have not arrived or a request might find no room, the chunk
 is held (its parts' clock enables, `hold`: copies of one register, cells.kept_reg) and `stall` says so. The
-decision is the single-master wrapper's (rtl_gen/axi.py, "_stall_decision"), made two cycles ahead.
+decision is made two cycles ahead ("_stall_decision").
 
 Before the frames start, the chunk's sequencer reads its job table through the same master (`ld_*`: one beat at
 a time, no fixed latency); the chunk is idle then.
@@ -83,8 +83,7 @@ class ChunkBridge(wiring.Component):
         return m
 
     def _reads(self):
-        m, A, B, L, size, stall, arq, rq, depth_r = (self.m, self.A, self.B, self.L, self.size, self.stall, self.arq,
-                                                    self.rq, self.depth_r)
+        m, L, size, stall, arq, rq, depth_r = self.m, self.L, self.size, self.stall, self.arq, self.rq, self.depth_r
         due = Signal(L)
         credits = Signal(range(depth_r + 1))
         due_now = due[L - 1]
@@ -148,9 +147,25 @@ class ChunkBridge(wiring.Component):
         self.__dict__.update(push_1=push_1)
 
     def _stall_decision(self):
-        # as rtl_gen/axi.py's: the requests issued from now on, oldest first, are due[L-1] .. due[0], the port's
-        # request now, then one not yet made (taken as made while the chunk runs); held two cycles ahead when the
-        # one due then has no data in the queue by now, or a queue might have no room
+        # hold the chunk in a cycle where a due read has not arrived, or where a request might find no room. The
+        # decision is made two cycles ahead (stall_2, for the cycle after next) from the bridge's state and its own
+        # stall registers (stall: this cycle, stall_1: the next), so that the enable of every register in the chunk
+        # is a register with no logic behind it, itself loaded from a register (see the copies above).
+        # Data: the requests issued from now on, oldest first, are q = due[L-1], ..., due[0], then the port's
+        # request now (rd_en: issued now if the chunk runs, and if it is held the port holds it, so it is the next
+        # one issued either way), then one not yet made (only L = 1 reaches it: taken as made while a layer
+        # runs). With k = the cycles the chunk runs of this one and the next, q[k] is due in the cycle after next;
+        # it is held unless its data are in the read queue by then counting only what has arrived up to this
+        # cycle (R valid, through one multiplexer): data that arrive the cycle before they are due come too late
+        # for the decision. A request goes to AR in the cycle it is made, so a memory that answers within
+        # read_latency - 2 cycles of AR never holds the chunk.
+        # Room: a request in the cycle after next may find a queue full; every cycle the chunk runs (this one and
+        # the next) counts as a request made, whether or not the chunk makes one: the chunks' strobes, which come
+        # from across the die, are not in the decision at all, nor are the AXI ready signals (a queue that a ready
+        # would have emptied by one holds the chunk a cycle more). Writes reach their queue two cycles late (two
+        # registers; reads go straight to theirs: a cycle there would come out of the memory's time to answer), so
+        # the write queue keeps room for those in flight: level + (pushed now) + (last cycle's request) + (the chunk
+        # runs now) + (the chunk runs next) < depth.
         m, L, stall, stall_1, stall_2 = self.m, self.L, self.stall, self.stall_1, self.stall_2
         due, rq, arq, wq, pop, credits, depth_r = (self.due, self.rq, self.arq, self.wq, self.pop, self.credits,
                                                    self.depth_r)

@@ -148,6 +148,10 @@ def _write(acc: Accelerator, out_dir: Path) -> dict:
     top_name = top_module_name(acc.name)
     top_text = top_verilog(acc)
     atomic_write_text(out_dir / f"{top_name}.v", top_text)
+    from .frames import frames_module_name, frames_verilog
+    sys_name = frames_module_name(acc.name)
+    sys_text = frames_verilog(acc)
+    atomic_write_text(out_dir / f"{sys_name}.v", sys_text)
     manifest = {
         "config": acc.to_dict(),
         "modules": files,
@@ -155,6 +159,10 @@ def _write(acc: Accelerator, out_dir: Path) -> dict:
                 "chunks": [c.name for c in acc.chunks], "sel": {c.name: i for i, c in enumerate(acc.chunks)},
                 "doc": "all chunks with per-chunk memory ports and cfg registers; start + sel + cfg dispatch a "
                        "layer (rtl_gen/top.py)"},
+        "system": {"module": sys_name, "file": f"{sys_name}.v", "sha256": hashlib.sha256(sys_text.encode()).hexdigest(),
+                   "doc": "the top behind AXI: a control slave (hw_model.control), one AXI4 master and a job-table "
+                          "sequencer per chunk, running frames pipelined (rtl_gen/frames.py); what the FPGA bundle "
+                          "ships"},
         "cfg_bits": CFG_BITS,
         "registers": [{"name": f.name, "lsb": field_offsets()[f.name][0], "width": f.width, "doc": f.doc}
                       for f in REGISTERS],

@@ -1,7 +1,7 @@
 """FramesAccelerator: the accelerator running frames pipelined over its chunks (docs/architecture.md "Frame
 schedule"), behind AXI.
 
-- `s_axil_*`: AXI4-Lite slave, the control registers of hw_model.control.FRAME_CONTROL.
+- `s_axil_*`: AXI4-Lite slave, the control registers of hw_model.control.CONTROL.
 - `m<i>_axi_*`: one AXI4 master per chunk (rtl_gen.bridge.ChunkBridge), so a chunk's cycles are its own.
 - `irq`: level interrupt, GIE & IER & ISR.
 
@@ -18,9 +18,9 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hw_model.config import Accelerator
-from hw_model.control import (CTRL_ADDR_BITS, CTRL_DONE, CTRL_IDLE, CTRL_START, FRAME_CONTROL, FRAME_LOG,
-                              GIE_ENABLE, IRQ_DONE, desc_beats)
-from hw_model.jobs import FRAME_BITS, MAX_LAYERS, PATCHED, entry_beats
+from hw_model.control import (CONTROL, CTRL_ADDR_BITS, CTRL_DONE, CTRL_IDLE, CTRL_START, FRAME_LOG, GIE_ENABLE,
+                              IRQ_DONE, desc_beats, info_word)
+from hw_model.jobs import FRAME_BITS, MAX_LAYERS, PATCHED
 
 from .bridge import ChunkBridge, axi_master
 from .sequencer import NOW_BITS, Sequencer
@@ -41,11 +41,6 @@ def frames_signature(acc: Accelerator) -> dict:
     return {**lite, **masters, "irq": Out(1)}
 
 
-def info_word(acc: Accelerator) -> int:
-    m = acc.memory
-    return len(acc.chunks) | (m.bus_bits // 8) << 8 | m.read_latency << 16 | entry_beats(m) << 24
-
-
 class FramesAccelerator(wiring.Component):
     def __init__(self, acc: Accelerator):
         self.acc = acc
@@ -55,7 +50,7 @@ class FramesAccelerator(wiring.Component):
         m = Module()
         acc, mem = self.acc, self.acc.memory
         n = len(acc.chunks)
-        top = AcceleratorTop(acc, desc_beats=desc_beats(mem), hold=True, per_chunk=True)
+        top = AcceleratorTop(acc, desc_beats=desc_beats(mem), hold=True)
         m.submodules.top = top
         bridges, seqs = [], []
         for i, ch in enumerate(acc.chunks):
@@ -73,7 +68,7 @@ class FramesAccelerator(wiring.Component):
         return m
 
     def _wire(self):
-        m, top, n = self.m, self.top, self.n
+        m, top = self.m, self.top
         A, B = self.acc.memory.addr_bits, self.acc.memory.bus_bits
         pw = 32 * len(PATCHED)
         bb = top.beat_bits
@@ -142,9 +137,9 @@ class FramesAccelerator(wiring.Component):
             m.d.sync += self.running.eq(0)
 
     def _control(self):
-        """The control registers behind AXI4-Lite (hw_model.control.FRAME_CONTROL), the interrupt, DONE."""
-        m, acc = self.m, self.acc
-        regs = {r.name: Signal(32, name=f"reg_{r.name.lower()}") for r in FRAME_CONTROL if r.access != "ro"}
+        """The control registers behind AXI4-Lite (hw_model.control.CONTROL), the interrupt, DONE."""
+        m = self.m
+        regs = {r.name: Signal(32, name=f"reg_{r.name.lower()}") for r in CONTROL if r.access != "ro"}
         self.counts = [Signal(FRAME_BITS, name=f"frames_{x}") for x in range(MAX_LAYERS)]
         self.log = [Signal(32, name=f"frame_cycle_{k}") for k in range(FRAME_LOG)]
         self.now = Signal(NOW_BITS, init=(1 << NOW_BITS) - 1)
@@ -163,7 +158,7 @@ class FramesAccelerator(wiring.Component):
         with m.If(wr_go):
             m.d.sync += bvalid.eq(1)
             with m.Switch(self.s_axil_awaddr):
-                for r in FRAME_CONTROL:
+                for r in CONTROL:
                     if r.access == "ro":
                         continue
                     with m.Case(r.offset):
@@ -190,7 +185,7 @@ class FramesAccelerator(wiring.Component):
         with m.If(self.s_axil_arvalid & ~rvalid):
             m.d.sync += rvalid.eq(1)
             with m.Switch(self.s_axil_araddr):
-                for r in FRAME_CONTROL:
+                for r in CONTROL:
                     with m.Case(r.offset):
                         m.d.sync += rdata.eq(self._read_value(r.name, sel, chunk_reads, done_bit, isr))
                         if r.name == "CTRL":

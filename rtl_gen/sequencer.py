@@ -16,7 +16,7 @@ into a table memory, then prefetch the first entry's header. Then, entry after e
 """
 from __future__ import annotations
 
-from amaranth import Cat, Const, Module, Mux, Signal
+from amaranth import Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -81,7 +81,6 @@ class Sequencer(wiring.Component):
         return m
 
     def _state(self):
-        m = self.m
         self.n_entries = Signal(16)
         self.first = Signal(32)           # the table's first beat, relative to the directory
         self.max_off = Signal(OFFSET_BITS)

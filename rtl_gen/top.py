@@ -6,23 +6,20 @@ A layer is dispatched with `start` high for one cycle, `sel` naming the chunk (i
 from its start to its end, so the dispatch cycle's cfg is the one it runs (the register's enable is the chunk's
 own idle state, not the dispatch decode from the sequencer).
 
-With `desc_beats` (the AXI wrapper's form) there is no parallel cfg port: the layer's descriptor is written into
-every idle chunk beat by beat, as it is fetched (`desc_we`, `desc_beat`, `desc_data`: a memory-bus-wide beat of
-the descriptor of hw_model.regs), and each chunk's cfg is the descriptor's cfg field (from bit DESC_CFG_BIT). On a
-die, a 972-bit cfg bus to every chunk is the design's largest bundle of long wires; the beats are as wide as
-the memory bus. Each chunk registers the beat first (a stage of its own), so a beat written two cycles
-before `start` is in the chunk's cfg when it starts.
+With `desc_beats` (the pipelined wrapper's form, rtl_gen/frames.py) every chunk has its own `start`, descriptor
+inputs and `patch` input, and no parallel cfg port: a sequencer of its own writes the layer's descriptor into
+the idle chunk beat by beat, as it is fetched (`desc_we`, `desc_beat`, `desc_data`: a memory-bus-wide beat of the
+descriptor of hw_model.regs), and the chunk's cfg is the descriptor's cfg field (from bit DESC_CFG_BIT), with the
+address fields of hw_model.jobs PATCHED (32 bits each, in that order) from `patch`, the sequencer's
+frame-dependent copy addresses. On a die, a 972-bit cfg bus to every chunk is the design's largest bundle of long
+wires; the beats are as wide as the memory bus. Each chunk registers the beat first (a stage of its own), so a
+beat written two cycles before `start` is in the chunk's cfg when it starts.
 
 With `hold`, each chunk has hold inputs (`hold[lo:hi]` with (lo, hi) = `hold_bits[i]`): while they are high the
 chunk, its dispatch register and its descriptor registers keep their state (a clock enable). Bit lo holds the
-dispatch and descriptor registers, the others the chunk's parts (ConvChunk.PARTS, VectorChunk.PARTS). The AXI
-wrapper drives each bit from its own copy of the stall register: one register driving the enables of every
-chunk's flip-flops is a net across the whole die, one a chunk still a net across the chunk.
-
-With `per_chunk` (the pipelined wrapper's form, rtl_gen/frames.py), every chunk has its own `start`, descriptor
-inputs and `patch` input: a sequencer of its own dispatches its jobs, and the address fields of hw_model.jobs
-PATCHED (32 bits each, in that order) come from `patch`, the sequencer's frame-dependent copy addresses, not from
-the descriptor.
+dispatch and descriptor registers, the others the chunk's parts (ConvChunk.PARTS, VectorChunk.PARTS). The
+wrapper drives each bit from its own copy of the chunk's stall register: one register driving the enables of
+every flip-flop of a chunk is a net across the chunk.
 
 Chunks run independently, so frames can be pipelined across them (each chunk works on a different frame); `busy`
 and `done` are per chunk. Memory ports are flattened: chunk i's read address is mem_rd_addr[i*ADDR +: ADDR], and
@@ -44,9 +41,9 @@ from .vector import VectorChunk
 
 
 class AcceleratorTop(wiring.Component):
-    def __init__(self, acc: Accelerator, desc_beats: int = 0, hold: bool = False, per_chunk: bool = False):
-        self.acc, self.desc_beats, self.has_hold, self.per_chunk = acc, desc_beats, hold, per_chunk
-        assert desc_beats or not per_chunk
+    def __init__(self, acc: Accelerator, desc_beats: int = 0, hold: bool = False):
+        self.acc, self.desc_beats, self.has_hold = acc, desc_beats, hold
+        self.per_chunk = bool(desc_beats)
         n, mem = len(acc.chunks), acc.memory
         self.sel_bits = max(1, (n - 1).bit_length())
         self.units = [VectorChunk(ch, mem, hold=hold) if ch.vector else ConvChunk(ch, mem, hold=hold)
@@ -57,14 +54,11 @@ class AcceleratorTop(wiring.Component):
             self.hold_bits.append((lo, lo + bits))
             lo += bits
         self.beat_bits = max(1, (desc_beats - 1).bit_length())
-        if per_chunk:
+        if desc_beats:
+            assert desc_beats * mem.bus_bits >= DESC_CFG_BIT + CFG_BITS
             cfg_in = {"desc_we": In(n), "desc_beat": In(n * self.beat_bits), "desc_data": In(n * mem.bus_bits),
                       "patch": In(n * 32 * len(PATCHED))}
             ctl = {"start": In(n)}
-        elif desc_beats:
-            assert desc_beats * mem.bus_bits >= DESC_CFG_BIT + CFG_BITS
-            cfg_in = {"desc_we": In(1), "desc_beat": In(range(desc_beats)), "desc_data": In(mem.bus_bits)}
-            ctl = {"start": In(1), "sel": In(self.sel_bits)}
         else:
             cfg_in = {"cfg": In(CFG_BITS)}
             ctl = {"start": In(1), "sel": In(self.sel_bits)}
@@ -88,19 +82,6 @@ class AcceleratorTop(wiring.Component):
             hit = self.start[i] if self.per_chunk else self.start & (self.sel == i)
             if self.per_chunk:
                 cfg = self._chunk_cfg(m, i, ch, run)
-            elif self.desc_beats:
-                # the descriptor, one bus-wide register per beat (bits the chunk does not read are not kept)
-                # first into a register of the chunk's own (the beat bus reaches every chunk across the die: a
-                # stage splits the wire; the copies differ in their enable, so synthesis keeps them apart)
-                we, bt = Signal(name=f"{ch.name}_dwe"), Signal(len(self.desc_beat), name=f"{ch.name}_dbeat")
-                dt = Signal(B, name=f"{ch.name}_ddata", reset_less=True)
-                with m.If(run):
-                    m.d.sync += [we.eq(self.desc_we), bt.eq(self.desc_beat), dt.eq(self.desc_data)]
-                words = [Signal(B, name=f"{ch.name}_desc{k}", reset_less=True) for k in range(self.desc_beats)]
-                for k, w in enumerate(words):
-                    with m.If(run & ~self.busy[i] & we & (bt == k)):
-                        m.d.sync += w.eq(dt)
-                cfg = Cat(*words)[DESC_CFG_BIT:DESC_CFG_BIT + CFG_BITS]
             else:
                 cfg = Signal(CFG_BITS, name=f"{ch.name}_cfg", reset_less=True)   # data: follows cfg while idle
                 with m.If(~self.busy[i]):
@@ -118,7 +99,8 @@ class AcceleratorTop(wiring.Component):
         return m
 
     def _chunk_cfg(self, m, i: int, ch, run):
-        """Chunk i's cfg in the per-chunk form: its own descriptor beats, the PATCHED fields from `patch`."""
+        """Chunk i's cfg in the per-chunk form: its own descriptor beats (first into a register of the chunk's own,
+        a stage that splits the wire), the PATCHED fields from `patch`."""
         B, nb, bb = self.acc.memory.bus_bits, self.desc_beats, self.beat_bits
         we, bt = Signal(name=f"{ch.name}_dwe"), Signal(bb, name=f"{ch.name}_dbeat")
         dt = Signal(B, name=f"{ch.name}_ddata", reset_less=True)

@@ -1,9 +1,9 @@
-"""The one testbench environment of the cocotb benches (tb_chunk, tb_network, tb_axi, tb_driver): the job file,
+"""The one testbench environment of the cocotb benches (tb_chunk, tb_network, tb_driver): the job file,
 the clock and reset, the AXI models (cocotbext-axi's RAM and AXI4-Lite master, pause generators), the memory
 model's load and dump files, and the result file.
 
 A bench is only a driver: the scoreboard lives in the Python process that wrote the job (sim/run.py,
-sim/network.py, sim/axi.py), so no bench imports numpy's golden models or torch.
+sim/network.py, sim/frames.py), so no bench imports numpy's golden models or torch.
 """
 from __future__ import annotations
 

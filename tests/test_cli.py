@@ -66,6 +66,8 @@ def test_rtl_writes_verilog_and_manifest(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert [m["chunk"] for m in manifest["modules"]] == ["c4", "c6", "c8", "d4", "d6", "d8", "v4", "v6", "v8"]
     assert (out / manifest["top"]["file"]).exists() and manifest["top"]["sel"]["v8"] == 8
+    system = manifest["system"]
+    assert (out / system["file"]).read_text().count(f"module {system['module']}(") == 1
     for m in manifest["modules"]:
         text = (out / m["file"]).read_text()
         assert f"module {m['module']}(" in text

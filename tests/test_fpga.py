@@ -12,11 +12,11 @@ import pytest
 from hw_model.config import Accelerator
 from hw_model.control import CONTROL
 from hw_model.defaults import DEFAULT_CONFIG
-from rtl_gen.axi import axi_module_name
+from rtl_gen.frames import frames_module_name
 from fpga.bundle import build_bundle
 from fpga.scripts import DEFAULT_SEED
 from fpga.target import parse_target
-from hw_model.program import load_program
+from driver import load_program
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,14 +24,14 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
     out = tmp_path_factory.mktemp("fpga") / "default"
-    build_bundle(Path(DEFAULT_CONFIG), parse_target("LFE5U-85F-8BG381C"), out, run=False, images=2,
+    build_bundle(Path(DEFAULT_CONFIG), parse_target("LFE5U-85F-8BG381C"), out, run=False, frames=2,
                  progress=lambda *_: None)
     return out
 
 
 def test_bundle_files_follow_the_config(bundle):
     acc = Accelerator.load(DEFAULT_CONFIG)
-    top = axi_module_name(acc.name)
+    top = frames_module_name(acc.name)
     assert (bundle / "rtl" / f"{top}.v").read_text().count(f"module {top}(") == 1
     assert (bundle / "rtl" / "files.f").read_text().split() == [f"{top}.v"]
     period = float(re.search(r"-period ([\d.]+)", (bundle / "constraints" / f"{top}.xdc").read_text()).group(1))
@@ -39,6 +39,10 @@ def test_bundle_files_follow_the_config(bundle):
     assert f'FREQUENCY PORT "clk" {acc.clock_mhz:g} MHz;' in (bundle / "constraints" / f"{top}.lpf").read_text()
     tcl = (bundle / "vivado" / "build.tcl").read_text()
     assert f"set top {top}" in tcl and "ipx::package_project" in tcl and "write_bitstream" in tcl
+    # every chunk's master packaged as a bus interface and connected to the memory
+    for i in range(len(acc.chunks)):
+        assert f"-busif m{i}_axi -clock clk" in tcl and f"accel/m{i}_axi]" in tcl
+    assert f"m{len(acc.chunks)}_axi" not in tcl
     sh = (bundle / "ecp5" / "build.sh").read_text()
     assert "--85k --package CABGA381 --speed 8" in sh and "--out-of-context" in sh
     assert f"--seed {DEFAULT_SEED}" in sh            # the flow's placement seed, unless told
@@ -57,8 +61,13 @@ def test_bundle_memory_images_are_the_driver_program(bundle):
     assert static == prog["static"] and max(static) < prog["window_beats"]
     inputs = sorted((bundle / "mem").glob("input_*.hex"))
     assert len(inputs) == 2 and len(json.loads((bundle / "mem" / "expected_logits.json").read_text())) == 2
-    lo = int(inputs[0].read_text().split()[0][1:], 16)
-    assert lo == prog["input"]["base"]
+    # frame i's input in copy i of the input tensor, each copy a whole packed image
+    inp = prog["input"]
+    firsts = [int(f.read_text().split()[0][1:], 16) for f in inputs]
+    assert firsts == [inp["base"], inp["base"] + inp["stride"]] and prog["frames"] == 2
+    size = inp["size"][0] * inp["size"][1] * -(-inp["channels"] // (prog["bus_bits"] // inp["bits"]))
+    assert inp["stride"] == size == len(inputs[0].read_text().split("\n")) - 1
+    assert inp["base"] + 2 * inp["stride"] <= prog["table_addr"] < prog["window_beats"]
 
 
 def test_bad_target_is_one_line_and_writes_nothing(tmp_path):

@@ -10,10 +10,14 @@ import pytest
 
 from hw_model.config import Accelerator
 from hw_model.control import CONTROL, desc_beats, info_word
+from hw_model.jobs import HEADER_WORDS, W_BASES, W_COPIES, W_STRIDES, W_TOKENS, entry_beats
 from hw_model.defaults import DEFAULT_CONFIG
 from hw_model.mapping import geometry
 from hw_model.regs import REGISTERS, Addresses, descriptor, field_offsets, pack_cfg, program
 from rtl_gen.emit import emit
+
+
+JOBS = ("HEADER_WORDS", "W_TOKENS", "W_BASES", "W_STRIDES", "W_COPIES", "ENTRY_BEATS", "DESC_BEATS")
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +52,7 @@ def test_c_header_python_module_and_markdown_agree_with_hw_model(generated):
                               for c in acc.chunks)
                     + "".join(f'  printf("REG_{r.name} %u 0\\n", TRIPS_REG_{r.name});\n' for r in CONTROL)
                     + '  printf("INFO %u 0\\n", TRIPS_INFO);\n'
+                    + "".join(f'  printf("{k} %u 0\\n", TRIPS_{k});\n' for k in JOBS)
                     + "  return 0;\n}\n")
     subprocess.run([cc, "-Wall", "-Werror", "-o", str(out / "check"), str(prog)], check=True, cwd=out)
     got = dict(line.split(" ", 1) for line in subprocess.run([str(out / "check")], capture_output=True, text=True,
@@ -59,6 +64,10 @@ def test_c_header_python_module_and_markdown_agree_with_hw_model(generated):
     assert {r.name: int(got[f"REG_{r.name}"].split()[0]) for r in CONTROL} == {r.name: r.offset for r in CONTROL}
     assert int(got["INFO"].split()[0]) == info_word(acc) == mod.INFO
     assert mod.CONTROL == {r.name: r.offset for r in CONTROL} and mod.DESC_BEATS == desc_beats(acc.memory)
+    # the job tables' layout: header and module against hw_model.jobs
+    want_jobs = {"HEADER_WORDS": HEADER_WORDS, "W_TOKENS": W_TOKENS, "W_BASES": W_BASES, "W_STRIDES": W_STRIDES,
+                 "W_COPIES": W_COPIES, "ENTRY_BEATS": entry_beats(acc.memory), "DESC_BEATS": desc_beats(acc.memory)}
+    assert {k: int(got[k].split()[0]) for k in JOBS} == {k: getattr(mod, k) for k in JOBS} == want_jobs
     md_ctrl = re.findall(r"^\| ([A-Z_]+) \| 0x([0-9A-F]{2}) \| (\w+) \|", md.read_text(), re.M)
     assert {n: (int(o, 16), a) for n, o, a in md_ctrl} == {r.name: (r.offset, r.access) for r in CONTROL}
 
