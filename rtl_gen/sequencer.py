@@ -198,7 +198,6 @@ class Sequencer(wiring.Component):
         valid_1 = Signal()
         mask = Signal(MAX_TOKENS)
         self.tok_ok = Signal()
-        counts = [self.counts[x * FRAME_BITS:(x + 1) * FRAME_BITS] for x in range(MAX_LAYERS)]
         layer_j = Signal(LAYER_BITS)
         lag_j = Signal(24)
         with m.Switch(j):
@@ -206,10 +205,7 @@ class Sequencer(wiring.Component):
                 with m.Case(t):
                     m.d.comb += [layer_j.eq(self.word(W_TOKENS + t, 0, LAYER_BITS)), lag_j.eq(self.word(W_TOKENS + t, 8, 24))]
         sel = Signal(FRAME_BITS)
-        with m.Switch(layer_j):
-            for x in range(MAX_LAYERS):
-                with m.Case(x):
-                    m.d.comb += sel.eq(counts[x])
+        m.d.comb += sel.eq(self.counts.word_select(layer_j[:(MAX_LAYERS - 1).bit_length()], FRAME_BITS))
         known = Signal()              # the header's tokens and the entry's frame are in their registers
         m.d.comb += known.eq((self.hdr_ready | (self.pref & (self.pc > self.t_frame))) & ~self.pref_go)
         m.d.sync += [cnt.eq(sel), lag_1.eq(lag_j), j_1.eq(j), valid_1.eq(known),
