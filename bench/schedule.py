@@ -2,12 +2,11 @@
 default searched network (out/best.json when a search has run, else the built-in reference network on
 configs/default.json) and for configs/zc706.json with ResNet-20 (CIFAR: its convolutions, 1x1 projections and
 residual adds); the activation memory the tensor copies add; and the speed of the search's vectorized period against the
-exact schedule and against the objective it replaced (one cycle of dispatch per layer), measured side by side.
-The RTL's measured figures join these when the AXI wrapper runs frames pipelined. Writes
+exact schedule and against the objective it replaced (one cycle of dispatch per layer), measured side by side;
+for the default, the frames measured on the RTL (Verilator, through the host driver; `--no-rtl` skips it). Writes
 bench/results/schedule.json and schedule.png."""
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -16,16 +15,17 @@ import numpy as np
 from hw_model import timing
 from hw_model.config import Accelerator, Layer
 from hw_model.defaults import DEFAULT_CONFIG
+from hw_model.frame_program import DEFAULT_FRAMES
 from hw_model.io import atomic_write_json, load_data
 from hw_model.mapping import geometry
 from hw_model.result import has_network, load_network
-from hw_model.schedule import (NETWORK_INPUT, job_dispatch, period_cycles, plan_schedule,
+from hw_model.schedule import (NETWORK_INPUT, activation_beats, job_dispatch, period_cycles, plan_schedule,
                                schedule_figures, network_schedule)
 from hw_model.cycles import layer_cycles
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).parent / "results"
-FRAMES = 8
+FRAMES = DEFAULT_FRAMES
 
 
 def resnet20_graph(bits=(8, 8, 6, 4)) -> tuple[list[Layer], list[tuple[int, ...]]]:
@@ -71,12 +71,8 @@ def layer_schedule(acc: Accelerator, layers, inputs):
 def case(acc: Accelerator, layers, s, source: str) -> dict:
     chunk_of = s.chunk_of
     run = s.run(FRAMES)
-    words = [L.out_size[0] * L.out_size[1] * geometry(acc, L).out_nb for L in layers]
-    in_words = layers[0].in_size[0] * layers[0].in_size[1] * -(-layers[0].in_channels // (acc.memory.bus_bits //
-                                                                                         layers[0].bits))
-    one = sum(words) + in_words
-    with_copies = sum(w * (FRAMES if l == len(layers) - 1 else k) for l, (w, k) in enumerate(zip(words, s.copies))) \
-        + in_words * FRAMES
+    mem = activation_beats(acc, layers, s, FRAMES)
+    one, with_copies = mem["layer_at_a_time"], mem["pipelined"]
     fig = schedule_figures(s, acc.clock_mhz)
     return {"source": source, "config": acc.name, "layers": len(layers), "chunks_used": len(set(chunk_of)),
             "clock_mhz": acc.clock_mhz, "frames": FRAMES,

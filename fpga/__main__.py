@@ -9,6 +9,7 @@ from hw_model.cli import add_config, config_path, parser
 from hw_model.config import Accelerator
 from hw_model.control import FRAME_LOG
 from hw_model.errors import ConfigError, cli_errors
+from hw_model.frame_program import DEFAULT_FRAMES
 
 from . import __doc__ as BUNDLE_DOC
 from .bundle import build_bundle
@@ -23,7 +24,7 @@ def main(argv=None) -> int:
     ap.add_argument("--target", default=DEFAULT_TARGET, help=f"FPGA part (default {DEFAULT_TARGET})")
     ap.add_argument("--out", default=None, help="bundle folder (default out/fpga/<config name>)")
     ap.add_argument("--no-run", action="store_true", help="write the bundle without running yosys/nextpnr")
-    ap.add_argument("--frames", type=int, default=8, help="frames of the program in mem/ (a run takes 1 to this "
+    ap.add_argument("--frames", type=int, default=DEFAULT_FRAMES, help="frames of the program in mem/ (a run takes 1 to this "
                     "many; the test inputs there, one a frame)")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds each tool may run (default 3600); the "
                     "bundle and the reports so far are kept when place-and-route runs out of it")

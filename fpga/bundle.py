@@ -11,7 +11,7 @@ import driver
 import hw_model
 from hw_model.config import Accelerator
 from hw_model.intnet import int_forward
-from hw_model.frame_program import frame_input_words, frame_program, parse_frames_program
+from hw_model.frame_program import DEFAULT_FRAMES, frame_input_words, frame_program, parse_frames_program
 from hw_model.io import load_data, staged_dir
 from hw_model.program import hex_text
 from hw_model.result import has_network, load_network
@@ -36,7 +36,7 @@ def ship_host(dest: Path) -> None:
         shutil.copytree(src, dest / src.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
-def build_bundle(cfg_path: Path, target: Target, out: Path, run: bool = True, frames: int = 8,
+def build_bundle(cfg_path: Path, target: Target, out: Path, run: bool = True, frames: int = DEFAULT_FRAMES,
                  timeout: int = 3600, progress=print, seed: int | None = DEFAULT_SEED) -> dict:
     acc = Accelerator.load(cfg_path)
     raw = load_data(cfg_path)

@@ -27,6 +27,8 @@ from .program import Plan, plan_network
 from .regs import descriptor, field_offsets
 from .schedule import NETWORK_INPUT, Schedule, network_schedule
 
+DEFAULT_FRAMES = 8                  # frames of a run where none are given: `make sim`, the FPGA bundle, best.json
+
 
 @dataclass
 class FrameProgram:

@@ -223,6 +223,18 @@ def schedule_figures(s: Schedule, clock_mhz: float) -> dict:
                       "load (each layer's exact cycles plus its job's dispatch and retire)"}
 
 
+def activation_beats(acc: Accelerator, layers, s: Schedule, frames: int) -> dict:
+    """Activation memory in beats (input, then every layer's output, as hw_model.program lays it out): one copy
+    of each (one layer at a time) against a pipelined run of `frames` frames (the input and the logits one copy a
+    frame, every other tensor the schedule's copies)."""
+    first = layers[0]
+    in_beats = first.in_size[0] * first.in_size[1] * -(-first.in_channels // (acc.memory.bus_bits // first.bits))
+    outs = [L.out_size[0] * L.out_size[1] * geometry(acc, L).out_nb for L in layers]
+    ks = list(s.copies[:-1]) + [frames]
+    return {"layer_at_a_time": in_beats + sum(outs),
+            "pipelined": in_beats * frames + sum(w * k for w, k in zip(outs, ks)), "frames": frames}
+
+
 def network_schedule(acc: Accelerator, layers, graph: IntGraph) -> Schedule:
     """The schedule of a network (layers and graph nodes named alike, in graph order) on an accelerator."""
     index = {L.name: i for i, L in enumerate(layers)}

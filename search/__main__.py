@@ -25,7 +25,8 @@ from hw_model.errors import ConfigError, cli_errors
 from hw_model.intnet import save_weights
 from hw_model.io import atomic_write_bytes, atomic_write_json, check_writable_dir
 from hw_model.result import ResultNetwork, SearchResult
-from hw_model.schedule import network_schedule, schedule_figures
+from hw_model.frame_program import DEFAULT_FRAMES
+from hw_model.schedule import activation_beats, network_schedule, schedule_figures
 
 from .cosearch import SearchConfig, predict, run_search
 from .export import finetune, fold_network, int_accuracy, integer_graph, quantize_split
@@ -173,7 +174,9 @@ def search_and_export(cfg: SearchConfig, make_plots: bool = True) -> dict:
         [{"layer": i, "op": net.ops[o], "bits": net.bits[j]} for i, (o, j) in enumerate(genotype)]),
         weights_name, "best", {
             "predicted": {**pred, **schedule_figures(sched, cfg.clock_mhz),
-                          "lut_estimate": accelerator_resources(acc)["total"]["lut"]},
+                          "lut_estimate": accelerator_resources(acc)["total"]["lut"],
+                          "activation_bytes": {k: v * acc.memory.bus_bits // 8 if k != "frames" else v for k, v in
+                                               activation_beats(acc, layers, sched, DEFAULT_FRAMES).items()}},
             "accuracy": {"integer_test": acc_int,
                          "search_selected": None if sel is None else {k: sel[k] for k in ("epoch", "val_accuracy",
                                                                                          "accuracy")},

@@ -21,6 +21,7 @@ from hw_model.cost import ENERGY_SOURCE
 from hw_model.cli import add_config, load_config, parser
 from hw_model.defaults import DEFAULT_LAYERS
 from hw_model.errors import ConfigError, cli_errors
+from hw_model.frame_program import DEFAULT_FRAMES
 from hw_model.io import atomic_write_json, check_writable_dir
 from hw_model.result import has_network, load_network
 
@@ -53,7 +54,7 @@ def main(argv=None) -> int:
                     help="whole-network simulation: the config's searched network (default when it has one) or "
                          "the built-in reference network")
     ap.add_argument("--images", type=int, default=8, help="test images for a whole-network simulation")
-    ap.add_argument("--frames", type=int, default=8, help="frames to run pipelined over the chunks on the frames "
+    ap.add_argument("--frames", type=int, default=DEFAULT_FRAMES, help="frames to run pipelined over the chunks on the frames "
                                                           "wrapper after a whole-network simulation (0: none)")
     args = ap.parse_args(argv)
     cfg_path, acc, raw = load_config(args)

@@ -7,6 +7,7 @@ from hw_model.defaults import DEFAULT_CONFIG
 from hw_model.errors import ConfigError
 from hw_model.frame_program import frame_program
 from hw_model.intnet import INPUT
+from hw_model.program import plan_network
 from hw_model.jobs import HEADER_WORDS, PATCHED, entry_beats
 from hw_model.refnet import reference_network
 from hw_model.regs import field_offsets
@@ -83,3 +84,14 @@ def test_a_run_of_no_frames_is_refused():
     layers, graph = reference_network(seed=5)
     with pytest.raises(ConfigError, match="frames"):
         frame_program(acc, layers, graph, 0)
+
+
+def test_the_activation_memory_figure_is_the_plan_s(program):
+    """hw_model.schedule.activation_beats (from the layers' shapes, what the search and bench report) against the
+    region the memory plan actually lays out for the run."""
+    from hw_model.schedule import activation_beats
+    acc, layers, graph, fp = program
+    mem = activation_beats(acc, layers, fp.schedule, fp.frames)
+    assert mem["pipelined"] == fp.plan.act_hi - fp.plan.act_lo + 1
+    one = plan_network(acc, layers, graph)
+    assert mem["layer_at_a_time"] == one.act_hi - one.act_lo + 1 < mem["pipelined"]
