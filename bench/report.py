@@ -42,7 +42,16 @@ def fpga() -> list[str]:
     if x:
         out += ["", f"yosys synth_xilinx (xc7): {x['DSP48E1']} DSP48E1, {x['BRAM18']} BRAM18, {x['LUT']:,} LUT, "
                     f"{x['FF']:,} FF."]
-    return out + ["", f"Measured: {d['measured']}.", ""]
+    out += ["", f"Design: {d.get('design', 'the AXI wrapper')}. Measured: {d['measured']}."]
+    f = d.get("frames_wrapper")
+    if f:
+        u, a = f["utilization"], f["available"]
+        out += ["", f"The frames wrapper (rtl_gen/frames.py, what the bundle ships now) on the same part: "
+                    f"{u['TRELLIS_COMB']:,} TRELLIS_COMB ({u['TRELLIS_COMB'] / a['TRELLIS_COMB']:.0%}), "
+                    f"{u['TRELLIS_FF']:,} FF, {u['MULT18X18D']} MULT18X18D, {u['DP16KD']} DP16KD: "
+                    f"{'routed' if f['placed_and_routed'] else 'not placed (more LUTs than the die)'}. "
+                    f"Measured: {f['measured']}."]
+    return out + [""]
 
 
 def search_speed() -> list[str]:
