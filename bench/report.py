@@ -49,7 +49,7 @@ def fpga() -> list[str]:
         out += ["", f"The frames wrapper (rtl_gen/frames.py, what the bundle ships now) on the same part: "
                     f"{u['TRELLIS_COMB']:,} TRELLIS_COMB ({u['TRELLIS_COMB'] / a['TRELLIS_COMB']:.0%}), "
                     f"{u['TRELLIS_FF']:,} FF, {u['MULT18X18D']} MULT18X18D, {u['DP16KD']} DP16KD: "
-                    f"{'routed' if f['placed_and_routed'] else 'not placed (more LUTs than the die)'}. "
+                    f"{'routed' if f['placed_and_routed'] else 'not routed yet'}. "
                     f"Measured: {f['measured']}."]
     return out + [""]
 

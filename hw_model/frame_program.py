@@ -4,7 +4,7 @@ Memory: the weights and records (hw_model.program), then the activations with th
 logits one per frame of the run, every other tensor the schedule's copies), then the job tables: a directory
 (one beat per chunk: entries | first beat << 16, relative to the directory) and each chunk's entries
 (hw_model.jobs) in its round order. The run's registers: the directory's address, the frame count, the period
-(the releases' step), the last layer (whose frame counter says which frames are done).
+(the releases' step), the last layer (whose retires are the frames done).
 
 `FrameProgram.to_json` is what the host driver (driver/) loads: JSON, beats as hex strings
 (docs/file_formats.md, "Frames program"). The simulation, the FPGA bundle and a board all read this one file.
@@ -21,7 +21,8 @@ from .config import Accelerator, Layer
 from .control import descriptor_beats
 from .errors import ConfigError
 from .intnet import INPUT, IntGraph
-from .jobs import MAX_ENTRIES, MAX_FRAMES, MAX_LAYERS, MAX_TOKENS, PATCHED, Entry, entry_beats
+from .jobs import (MAX_DELTA, MAX_ENTRIES, MAX_FRAMES, MAX_LAG, MAX_LAYERS, MAX_TOKENS, PATCHED, TOKEN_CHUNKS,
+                   Entry, entry_beats)
 from .layout import pack_activations
 from .program import Plan, plan_network
 from .regs import descriptor, field_offsets
@@ -71,9 +72,24 @@ class FrameProgram:
                 "static": {format(a, "x"): format(w, "x") for a, w in sorted(self.words.items())}}
 
 
+def _tokens(acc: Accelerator, s: Schedule, l: int) -> tuple:
+    """Layer l's tokens (x, lag) as the sequencer reads them: (chunk, index, lag, delta) (hw_model.jobs)."""
+    out = []
+    for x, lag in s.tokens[l]:
+        c = s.chunk_of[x]
+        delta = s.offset[x] - s.offset[l] - lag
+        if lag > MAX_LAG or abs(delta) > MAX_DELTA:
+            raise ConfigError(f"layer {s.names[l]!r}", f"a token of lag {lag}, {delta} rounds apart",
+                              f"a lag up to {MAX_LAG} and rounds up to {MAX_DELTA} apart in a pipelined run")
+        out.append((c, s.order[c].index(x), lag, delta))
+    return tuple(out)
+
+
 def frame_program(acc: Accelerator, layers: list[Layer], graph: IntGraph, frames: int) -> FrameProgram:
     if isinstance(frames, bool) or not isinstance(frames, int) or not 1 <= frames <= MAX_FRAMES:
         raise ConfigError("frames", frames, f"an integer from 1 to {MAX_FRAMES}")
+    if len(acc.chunks) > TOKEN_CHUNKS:
+        raise ConfigError("accelerator.chunks", len(acc.chunks), f"at most {TOKEN_CHUNKS} chunks for a pipelined run")
     if len(layers) > MAX_LAYERS:
         raise ConfigError("network.layers", len(layers), f"at most {MAX_LAYERS} layers for a pipelined run")
     s = network_schedule(acc, layers, graph)
@@ -87,6 +103,7 @@ def frame_program(acc: Accelerator, layers: list[Layer], graph: IntGraph, frames
         if len(order) > MAX_ENTRIES:
             raise ConfigError(f"chunk {acc.chunks[c].name!r}", f"{len(order)} layers",
                               f"at most {MAX_ENTRIES} layers on one chunk in a pipelined run")
+    for c, order in enumerate(s.order):
         entries = []
         for l in order:
             st = steps[names[l]]
@@ -101,7 +118,7 @@ def frame_program(acc: Accelerator, layers: list[Layer], graph: IntGraph, frames
             # the copy index is the frame's low bits: a power of two (the input's and the logits' N copies are
             # indexed by the frame itself, f < N <= the power)
             ks = {g: 1 << (plan.copies[t] - 1).bit_length() if t else 1 for g, t in groups.items()}
-            entries.append(Entry(l, s.offset[l], s.phase[l], s.tokens[l], bases, strides, ks,
+            entries.append(Entry(l, s.offset[l], s.phase[l], _tokens(acc, s, l), bases, strides, ks,
                                  tuple(descriptor(st.sel, cfg))))
         tables.append(entries)
     words = dict(plan.static)

@@ -10,10 +10,17 @@ one running offset per entry and field group (no multiplier: the offset steps by
 Header words (32 bits each, least significant first in the beats, as a descriptor):
     0       layer (LAYER_BITS) | offset << 8 | n_tokens << 24
     1       phase: the job's release within its round (release = round * period + phase)
-    2..5    tokens: layer (LAYER_BITS) | lag << 8          (n_tokens of MAX_TOKENS used)
+    2..5    tokens: chunk | index << 4 | lag << 8 | delta << 16   (n_tokens of MAX_TOKENS used; below)
     6..9    the PATCHED fields' frame-0 values (act_base, act_origin, w_base, out_base)
     10..12  stride (beats) of the groups a, b, out
     13..15  copies of the groups a, b, out
+
+A token (x, lag) of job (l, f) asks that layer x have retired frame g = f - lag. A chunk passes its entries in a
+fixed order, round after round (a skipped entry is passed too), so that is "chunk c(x) has passed entry index(x)
+of round g + offset(x)", and in the job's round r = f + offset(l) that round is r + delta with
+delta = offset(x) - offset(l) - lag (signed). A token with g < 0 (f < lag) is in at once. The sequencers compare
+the producer chunk's position (the round and the entries it has passed in it) with that: one pick of a chunk's
+position, not of a per-layer frame counter.
 """
 from __future__ import annotations
 
@@ -23,11 +30,14 @@ from .config import MemoryInterface
 from .regs import DESC_WORDS
 
 LAYER_BITS = 8                # the header's layer fields
-MAX_LAYERS = 64               # layers a pipelined network may have: the hardware's frame counters
+MAX_LAYERS = (1 << LAYER_BITS) - 1   # layers a pipelined network may have: the header's layer field
 MAX_ENTRIES = 16              # entries a chunk's table may have: its table memory's depth in entries
 OFFSET_BITS = 16              # rounds a frame may span
 MAX_TOKENS = 4                # tokens an entry may wait for (producers and consumers of its output)
-FRAME_BITS = 16               # frames a run may have: 2^FRAME_BITS - 1 (the layers' frame counters)
+TOKEN_CHUNKS = 16             # a token's fields: chunk (4 bits), index (4 bits), lag (8 bits), delta (16 bits)
+MAX_LAG = 255
+MAX_DELTA = (1 << 15) - 1
+FRAME_BITS = 16               # frames a run may have: 2^FRAME_BITS - 1 (FRAMES_DONE, the entries' frame)
 MAX_FRAMES = (1 << FRAME_BITS) - 1
 GROUPS = ("a", "b", "out")
 PATCHED = (("act_base", "a"), ("act_origin", "a"), ("w_base", "b"), ("out_base", "out"))
@@ -37,10 +47,10 @@ W_TOKENS, W_BASES, W_STRIDES, W_COPIES = 2, 6, 10, 13     # first header word of
 
 @dataclass(frozen=True)
 class Entry:
-    layer: int                                  # index in the network (its frame counter)
+    layer: int                                  # index in the network
     offset: int                                 # rounds: in round r the entry works on frame r - offset
     phase: int                                  # cycles after its round's start
-    tokens: tuple[tuple[int, int], ...]         # (layer, lag)
+    tokens: tuple[tuple[int, int, int, int], ...]   # (chunk, index, lag, delta): the module's doc
     bases: dict                                 # PATCHED field -> frame-0 value
     strides: dict                               # group -> beats between copies
     copies: dict                                # group -> copies (1: no patching)
@@ -52,8 +62,11 @@ class Entry:
         w = [0] * HEADER_WORDS
         w[0] = self.layer | self.offset << 8 | len(self.tokens) << 24
         w[1] = self.phase
-        for i, (x, lag) in enumerate(self.tokens):
-            w[W_TOKENS + i] = x | lag << 8
+        for i, (c, index, lag, delta) in enumerate(self.tokens):
+            if not (0 <= c < TOKEN_CHUNKS and 0 <= index < MAX_ENTRIES and 0 <= lag <= MAX_LAG
+                    and -MAX_DELTA <= delta <= MAX_DELTA):
+                raise ValueError(f"layer {self.layer}: token {(c, index, lag, delta)} out of its fields")
+            w[W_TOKENS + i] = c | index << 4 | lag << 8 | (delta & 0xFFFF) << 16
         for i, (name, _) in enumerate(PATCHED):
             w[W_BASES + i] = self.bases[name] & 0xFFFFFFFF
         for i, g in enumerate(GROUPS):

@@ -58,7 +58,7 @@ TOP_DISPATCH = 1
 # chunk's start. While the chunk runs, the sequencer loads the next entry's header and computes its frame, release
 # and copy addresses (JOB_PREFETCH cycles). The job retires JOB_RETIRE cycles after the chunk's done (by then every
 # write response of a memory that keeps its contract is in; otherwise the sequencer holds and counts it), and not
-# before the next header is ready. A retired job's token (its layer's frame counter) is in every sequencer's
+# before the next header is ready. A retired job's token (its chunk's position, hw_model.jobs) is in every sequencer's
 # check within TOKEN_DELAY cycles (the checks go round the entry's tokens one a cycle). An entry whose frame lies
 # outside the run is passed over: the next header is ready JOB_PREFETCH cycles later.
 JOB_DISPATCH_FIXED = 2

@@ -7,8 +7,8 @@ schedule"), behind AXI.
 
 A run: START loads every chunk's job table (hw_model.frame_program) through its own master; when all are loaded
 the frames start (the run's cycle 0): each chunk's sequencer (rtl_gen.sequencer) walks its table, a job
-beginning at its release once its tokens are in. A job's retire counts its layer's frame counter (the tokens);
-the last layer's retires are the completed frames, their cycles kept in FRAME_CYCLE. The run ends when every
+beginning at its release once its tokens are in (the producer and consumer chunks' positions, hw_model.jobs). The
+last layer's retires are the completed frames, their cycles kept in FRAME_CYCLE. The run ends when every
 sequencer has passed its last round.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from amaranth.lib.wiring import In, Out
 from hw_model.config import Accelerator
 from hw_model.control import (CONTROL, CTRL_ADDR_BITS, CTRL_DONE, CTRL_IDLE, CTRL_START, FRAME_LOG, GIE_ENABLE,
                               IRQ_DONE, desc_beats, info_word)
-from hw_model.jobs import FRAME_BITS, MAX_LAYERS, PATCHED
+from hw_model.jobs import FRAME_BITS, PATCHED
 
 from .bridge import ChunkBridge, axi_master
 from .sequencer import NOW_BITS, Sequencer
@@ -56,7 +56,7 @@ class FramesAccelerator(wiring.Component):
         for i, ch in enumerate(acc.chunks):
             lo, hi = top.hold_bits[i]
             br = ChunkBridge(mem, ch.name, hi - lo)
-            sq = Sequencer(mem, i, ch.name)
+            sq = Sequencer(mem, i, ch.name, n)
             m.submodules[f"bridge_{ch.name}"] = br
             m.submodules[f"seq_{ch.name}"] = sq
             bridges.append(br)
@@ -89,7 +89,8 @@ class FramesAccelerator(wiring.Component):
                 top.patch[i * pw:(i + 1) * pw].eq(sq.patch), sq.chunk_done.eq(top.done[i]),
                 sq.load.eq(self.start_req), sq.go.eq(self.go), sq.now.eq(self.now), sq.clear.eq(self.start_req),
                 sq.frames.eq(self.regs["N_FRAMES"]), sq.period.eq(self.regs["PERIOD"]),
-                sq.table_addr.eq(self.regs["TABLE_ADDR"]), sq.counts.eq(Cat(*self.counts)),
+                sq.table_addr.eq(self.regs["TABLE_ADDR"]),
+                sq.positions.eq(Cat(*(q.position for q in self.seqs))),
             ]
             prefix = f"m{i}_axi_"
             for name, _ in br.signature.members.items():
@@ -103,14 +104,13 @@ class FramesAccelerator(wiring.Component):
                     m.d.comb += theirs.eq(ours)
 
     def _run(self):
-        """Frame counters (tokens), the cycle counter, the completion log, the run's end."""
+        """The frames done (the last layer's retires), the cycle counter, the completion log, the run's end."""
         m, regs, seqs = self.m, self.regs, self.seqs
-        for x, cnt in enumerate(self.counts):
-            hit = [sq.retire & (sq.retire_layer == x) for sq in seqs]
-            with m.If(self.start_req):
-                m.d.sync += cnt.eq(0)
-            with m.Elif(Cat(*hit).any()):
-                m.d.sync += cnt.eq(cnt + 1)
+        last = regs["LAST_LAYER"]
+        with m.If(self.start_req):
+            m.d.sync += self.frames_done.eq(0)
+        with m.Elif(Cat(*(sq.retire & (sq.retire_layer == last[:len(sq.retire_layer)]) for sq in seqs)).any()):
+            m.d.sync += self.frames_done.eq(self.frames_done + 1)
         all_loaded = Signal()
         all_done = Signal()
         m.d.comb += [all_loaded.eq(Cat(*(sq.loaded for sq in seqs)).all()),
@@ -125,13 +125,12 @@ class FramesAccelerator(wiring.Component):
             m.d.sync += self.now.eq(self.now + 1)
         with m.If(self.running & ~self.go):
             m.d.sync += self.load_cycles.eq(self.load_cycles + 1)
-        last = regs["LAST_LAYER"]
         for sq in seqs:
             with m.If(sq.retire & (sq.retire_layer == last[:len(sq.retire_layer)])):
                 with m.Switch(sq.retire_frame[:(FRAME_LOG - 1).bit_length()]):
                     for k in range(FRAME_LOG):
                         with m.Case(k):
-                            m.d.sync += self.log[k].eq(self.now + 1)    # the frame counter counts it then
+                            m.d.sync += self.log[k].eq(self.now + 1)    # FRAMES_DONE counts it then
         m.d.comb += self.end_run.eq(self.running & self.go & all_done)
         with m.If(self.end_run):
             m.d.sync += self.running.eq(0)
@@ -140,7 +139,7 @@ class FramesAccelerator(wiring.Component):
         """The control registers behind AXI4-Lite (hw_model.control.CONTROL), the interrupt, DONE."""
         m = self.m
         regs = {r.name: Signal(32, name=f"reg_{r.name.lower()}") for r in CONTROL if r.access != "ro"}
-        self.counts = [Signal(FRAME_BITS, name=f"frames_{x}") for x in range(MAX_LAYERS)]
+        self.frames_done = Signal(FRAME_BITS)
         self.log = [Signal(32, name=f"frame_cycle_{k}") for k in range(FRAME_LOG)]
         self.now = Signal(NOW_BITS, init=(1 << NOW_BITS) - 1)
         self.go, self.running, self.end_run, self.start_req = Signal(), Signal(), Signal(), Signal()
@@ -205,8 +204,7 @@ class FramesAccelerator(wiring.Component):
         if name == "INFO":
             return info_word(self.acc)
         if name == "FRAMES_DONE":
-            last = self.regs["LAST_LAYER"]
-            return Cat(*self.counts).word_select(last[:(len(self.counts) - 1).bit_length()], FRAME_BITS)
+            return self.frames_done
         if name == "CYCLES":
             return Mux(self.go, self.now[:32] + 1, 0)
         if name == "LOAD_CYCLES":

@@ -44,7 +44,8 @@ def markdown(acc: Accelerator) -> str:
               "| header word | holds |", "|---|---|",
               "| 0 | layer (bits 7:0), frame offset (23:8), tokens (31:24) |",
               "| 1 | phase: release within the round (release = round * PERIOD + phase) |",
-              f"| {W_TOKENS}..{W_TOKENS + MAX_TOKENS - 1} | token: layer (bits 7:0), lag (31:8) |",
+              f"| {W_TOKENS}..{W_TOKENS + MAX_TOKENS - 1} | token: chunk (bits 3:0), its entry (7:4), lag (15:8), "
+              "rounds from this job's to that entry's (31:16, signed) |",
               f"| {W_BASES}..{W_STRIDES - 1} | frame-0 act_base, act_origin, w_base, out_base |",
               f"| {W_STRIDES}..{W_COPIES - 1} | stride in beats of the copies of the groups a, b, out |",
               f"| {W_COPIES}..{HEADER_WORDS - 1} | copies of the groups a, b, out (powers of two) |", "",

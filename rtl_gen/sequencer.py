@@ -12,7 +12,7 @@ into a table memory, then prefetch the first entry's header. Then, entry after e
 - DISPATCH: the descriptor's beats to the chunk, one a cycle (held while the bridge holds the chunk), then
   START; while the chunk runs the next entry's PREF goes on;
 - RETIRE: RETIRE_WAIT cycles after the chunk's done, once every write is answered and the next header is
-  ready, the layer's frame counter counts the frame (`retire`), and the next entry is READY.
+  ready, the job retires (`retire`; the chunk's position passes the entry), and the next entry is READY.
 """
 from __future__ import annotations
 
@@ -24,10 +24,12 @@ from amaranth.lib.wiring import In, Out
 from hw_model import timing
 from hw_model.config import MemoryInterface
 from hw_model.control import desc_beats
-from hw_model.jobs import (FRAME_BITS, GROUPS, HEADER_WORDS, LAYER_BITS, MAX_ENTRIES, MAX_LAYERS, MAX_TOKENS,
-                           OFFSET_BITS, PATCHED, W_BASES, W_COPIES, W_STRIDES, W_TOKENS, entry_beats, header_beats)
+from hw_model.jobs import (FRAME_BITS, GROUPS, HEADER_WORDS, LAYER_BITS, MAX_ENTRIES, MAX_TOKENS, OFFSET_BITS,
+                           PATCHED, TOKEN_CHUNKS, W_BASES, W_COPIES, W_STRIDES, W_TOKENS, entry_beats, header_beats)
 
 NOW_BITS = 48                 # the run's cycle counter
+ROUND_BITS = OFFSET_BITS + FRAME_BITS + 1
+POS_BITS = ROUND_BITS + (MAX_ENTRIES - 1).bit_length() + 1    # a chunk's position: entries passed, then the round
 # the state lengths behind hw_model.timing's job constants (docs/architecture.md "Frame schedule"). A job begun
 # in cycle b (READY): its beats are shown in b+1 .. b+nb (DISPATCH), START in b+nb+1, the chunk's start S = b+nb+2
 # (the top's start register; the last beat is in the chunk's registers then): JOB_DISPATCH_FIXED = 2. The chunk's
@@ -41,8 +43,8 @@ PREF_CYCLES = timing.JOB_PREFETCH - 1
 
 
 class Sequencer(wiring.Component):
-    def __init__(self, mem: MemoryInterface, index: int, name: str):
-        self.mem, self.index, self.name = mem, index, name
+    def __init__(self, mem: MemoryInterface, index: int, name: str, n_chunks: int):
+        self.mem, self.index, self.name, self.n_chunks = mem, index, name, n_chunks
         A, B = mem.addr_bits, mem.bus_bits
         self.nb = desc_beats(mem)
         self.beat_bits = max(1, (self.nb - 1).bit_length())
@@ -53,9 +55,9 @@ class Sequencer(wiring.Component):
             # the table load, through the bridge
             "loading": Out(1), "ld_arvalid": Out(1), "ld_araddr": Out(A), "ld_arready": In(1),
             "ld_rvalid": In(1), "ld_rdata": In(B),
-            # the frame counters of every layer, and this sequencer's retire
-            "counts": In(MAX_LAYERS * FRAME_BITS), "retire": Out(1), "retire_layer": Out(LAYER_BITS),
-            "retire_frame": Out(FRAME_BITS),
+            # every chunk's position (hw_model.jobs: the tokens), this one's, and its retire
+            "positions": In(n_chunks * POS_BITS), "position": Out(POS_BITS), "retire": Out(1),
+            "retire_layer": Out(LAYER_BITS), "retire_frame": Out(FRAME_BITS),
             # the chunk
             "desc_we": Out(1), "desc_beat": Out(self.beat_bits), "desc_data": Out(B), "start": Out(1),
             "patch": Out(32 * len(PATCHED)), "chunk_done": In(1), "running": Out(1),
@@ -85,7 +87,7 @@ class Sequencer(wiring.Component):
         self.first = Signal(32)           # the table's first beat, relative to the directory
         self.max_off = Signal(OFFSET_BITS)
         self.entry = Signal(range(MAX_ENTRIES))       # the entry in PREF or READY
-        self.round = Signal(OFFSET_BITS + FRAME_BITS + 1)
+        self.round = Signal(ROUND_BITS)
         self.round_base = Signal(NOW_BITS)
         self.hdr = Signal(HEADER_WORDS * 32, reset_less=True)
         self.f = Signal(FRAME_BITS + OFFSET_BITS + 2)    # the entry's frame (signed difference, wide)
@@ -187,36 +189,54 @@ class Sequencer(wiring.Component):
                 m.d.sync += self.patch_next[32 * j:32 * (j + 1)].eq(self.word(W_BASES + j) + acc[GROUPS.index(g)])
 
     def _tokens(self):
-        """Token j of the entry: counts[layer_j] + lag_j > f. Checked one a cycle from the end of PREF; the mask
-        of those in is cleared when a PREF starts (counters only grow, so a token in stays in)."""
+        """Token j of the entry (hw_model.jobs): in when f < lag, or when its chunk's position has passed entry
+        `index` of round `round + delta`. Checked one a cycle from the end of PREF; the mask of those in is cleared
+        when a PREF starts (positions only advance, so a token in stays in)."""
         m = self.m
         ntok = self.word(0, 24, 3)
         j = Signal(range(MAX_TOKENS))
         j_1 = Signal(range(MAX_TOKENS))
-        cnt = Signal(FRAME_BITS)
-        lag_1 = Signal(24)
         valid_1 = Signal()
         mask = Signal(MAX_TOKENS)
         self.tok_ok = Signal()
-        layer_j = Signal(LAYER_BITS)
-        lag_j = Signal(24)
-        with m.Switch(j):
-            for t in range(MAX_TOKENS):
-                with m.Case(t):
-                    m.d.comb += [layer_j.eq(self.word(W_TOKENS + t, 0, LAYER_BITS)), lag_j.eq(self.word(W_TOKENS + t, 8, 24))]
-        sel = Signal(FRAME_BITS)
-        m.d.comb += sel.eq(self.counts.word_select(layer_j[:(MAX_LAYERS - 1).bit_length()], FRAME_BITS))
+        tok = Signal(32)
+        m.d.comb += tok.eq(self.hdr.word_select(W_TOKENS + j, 32))
+        cbits = (TOKEN_CHUNKS - 1).bit_length()
+        eb = (MAX_ENTRIES - 1).bit_length()
+        chunk, index, lag, delta = tok[:cbits], tok[4:4 + eb], tok[8:16], tok[16:32].as_signed()
+        pos = Signal(POS_BITS)        # the token's chunk's position, registered with the token's fields
+        want_round = Signal(ROUND_BITS)
+        index_1, early_1 = Signal(eb), Signal()
+        if self.n_chunks > 1:
+            m.d.sync += pos.eq(self.positions.word_select(chunk[:(self.n_chunks - 1).bit_length()], POS_BITS))
+        else:
+            m.d.sync += pos.eq(self.positions)
         known = Signal()              # the header's tokens and the entry's frame are in their registers
         m.d.comb += known.eq((self.hdr_ready | (self.pref & (self.pc > self.t_frame))) & ~self.pref_go)
-        m.d.sync += [cnt.eq(sel), lag_1.eq(lag_j), j_1.eq(j), valid_1.eq(known),
-                     j.eq(Mux(j + 1 >= ntok, 0, j + 1))]
+        m.d.sync += [want_round.eq(self.round + delta), index_1.eq(index), early_1.eq(self.f < lag),
+                     j_1.eq(j), valid_1.eq(known), j.eq(Mux(j + 1 >= ntok, 0, j + 1))]
+        passed, at_round = pos[:eb + 1], pos[eb + 1:]
         with m.If(self.pref_go):
             m.d.sync += [mask.eq(0), j.eq(0), valid_1.eq(0)]
-        with m.Elif(valid_1 & (cnt + lag_1 > self.f)):
+        with m.Elif(valid_1 & (early_1 | (at_round > want_round) | ((at_round == want_round) & (passed > index_1)))):
             m.d.sync += mask.bit_select(j_1, 1).eq(1)
         used = Signal(MAX_TOKENS)
         m.d.comb += used.eq((Const(1, MAX_TOKENS + 1) << ntok) - 1)
         m.d.sync += self.tok_ok.eq(known & ((mask & used) == used))
+
+    def _position(self, passed_one):
+        """This chunk's position: the round and the entries passed in it (a retire or a skip passes one)."""
+        m = self.m
+        eb = (MAX_ENTRIES - 1).bit_length()
+        passed, at_round = Signal(eb + 1), Signal(ROUND_BITS)
+        m.d.comb += self.position.eq(passed | at_round << (eb + 1))
+        with m.If(self.clear):
+            m.d.sync += [passed.eq(0), at_round.eq(0)]
+        with m.Elif(passed_one):
+            with m.If(passed + 1 >= self.n_entries):
+                m.d.sync += [passed.eq(0), at_round.eq(at_round + 1)]
+            with m.Else():
+                m.d.sync += passed.eq(passed + 1)
 
     def _walk(self):
         m = self.m
@@ -235,6 +255,8 @@ class Sequencer(wiring.Component):
         holds = Signal()                  # states in which the bridge's hold stops the job
         last_entry = Signal()
         m.d.comb += last_entry.eq(self.entry + 1 >= self.n_entries)
+        passed_one = Signal()             # an entry passed: retired, or skipped
+        self._position(passed_one)
 
         def advance():
             """The next entry (and round): its PREF starts now."""
@@ -254,6 +276,7 @@ class Sequencer(wiring.Component):
                     m.next = "FINISHED"
                 with m.Elif(~self.in_run):
                     advance()
+                    m.d.comb += passed_one.eq(1)
                     m.next = "SKIP"
                 with m.Elif(rel_ok & self.tok_ok):
                     m.d.comb += [begin.eq(1), self.rd.addr.eq(self.entry * self.eb + self.hb)]
@@ -291,7 +314,7 @@ class Sequencer(wiring.Component):
                     m.d.comb += held.eq(1)        # writes the memory has not answered yet
                 with m.Elif(self.hdr_ready & ~self.pref_go):
                     m.d.comb += [self.retire.eq(1), self.retire_layer.eq(cur_layer),
-                                 self.retire_frame.eq(cur_frame)]
+                                 self.retire_frame.eq(cur_frame), passed_one.eq(1)]
                     m.next = "READY"
             with m.State("FINISHED"):
                 m.d.comb += self.finished.eq(1)

@@ -53,7 +53,12 @@ def test_the_tables_in_memory_are_the_entries_in_round_order(program):
         for i, (e, l) in enumerate(zip(entries, s.order[c])):
             w = _entry_words(fp, acc, c, i)
             assert w[0] & 0xFF == l and (w[0] >> 8) & 0xFFFF == s.offset[l] and w[1] == s.phase[l]
-            assert [(w[2 + t] & 0xFF, w[2 + t] >> 8) for t in range(w[0] >> 24)] == list(s.tokens[l])
+            # a token names the producer's (or consumer's) chunk, its place in that chunk's rounds, the lag, and
+            # how many rounds after this job's the entry it waits for lies
+            toks = [(w[2 + t] & 0xF, (w[2 + t] >> 4) & 0xF, (w[2 + t] >> 8) & 0xFF,
+                     ((w[2 + t] >> 16) ^ 0x8000) - 0x8000) for t in range(w[0] >> 24)]
+            assert toks == [(s.chunk_of[x], s.order[s.chunk_of[x]].index(x), lag, s.offset[x] - s.offset[l] - lag)
+                            for x, lag in s.tokens[l]]
             assert w[HEADER_WORDS:HEADER_WORDS + len(e.descriptor)] == list(e.descriptor)
 
 
