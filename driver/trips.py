@@ -116,9 +116,8 @@ class TripsDriver:
         if hasattr(self.buf, "invalidate"):
             self.buf.invalidate()
         out, bus = self.prog["output"], self.prog["bus_bits"]
-        beats = out["size"][0] * out["size"][1] * -(-out["channels"] // (bus // out["bits"]))
-        base = out["base"] + frame * out["stride"]
-        words = [int(self.buf[base + k]) for k in range(beats)]
+        base = out["base"] + frame * out["stride"]           # a copy's beats are the stride between copies
+        words = [int(self.buf[base + k]) for k in range(out["stride"])]
         return unpack_activations(words, out["channels"], tuple(out["size"]), out["bits"], bus).reshape(-1)
 
     def run(self, images) -> np.ndarray:

@@ -34,9 +34,12 @@ MAX_LAYERS = (1 << LAYER_BITS) - 1   # layers a pipelined network may have: the 
 MAX_ENTRIES = 16              # entries a chunk's table may have: its table memory's depth in entries
 OFFSET_BITS = 16              # rounds a frame may span
 MAX_TOKENS = 4                # tokens an entry may wait for (producers and consumers of its output)
-TOKEN_CHUNKS = 16             # a token's fields: chunk (4 bits), index (4 bits), lag (8 bits), delta (16 bits)
-MAX_LAG = 255
-MAX_DELTA = (1 << 15) - 1
+# a token word's fields (lsb, width): chunk, index (the entry in that chunk's table), lag, delta (signed)
+TOKEN_FIELDS = {"chunk": (0, 4), "index": (4, 4), "lag": (8, 8), "delta": (16, 16)}
+TOKEN_CHUNKS = 1 << TOKEN_FIELDS["chunk"][1]
+MAX_LAG = (1 << TOKEN_FIELDS["lag"][1]) - 1
+MAX_DELTA = (1 << (TOKEN_FIELDS["delta"][1] - 1)) - 1
+assert 1 << TOKEN_FIELDS["index"][1] >= MAX_ENTRIES
 FRAME_BITS = 16               # frames a run may have: 2^FRAME_BITS - 1 (FRAMES_DONE, the entries' frame)
 MAX_FRAMES = (1 << FRAME_BITS) - 1
 GROUPS = ("a", "b", "out")
@@ -66,13 +69,18 @@ class Entry:
             if not (0 <= c < TOKEN_CHUNKS and 0 <= index < MAX_ENTRIES and 0 <= lag <= MAX_LAG
                     and -MAX_DELTA <= delta <= MAX_DELTA):
                 raise ValueError(f"layer {self.layer}: token {(c, index, lag, delta)} out of its fields")
-            w[W_TOKENS + i] = c | index << 4 | lag << 8 | (delta & 0xFFFF) << 16
+            w[W_TOKENS + i] = token_word(c, index, lag, delta)
         for i, (name, _) in enumerate(PATCHED):
             w[W_BASES + i] = self.bases[name] & 0xFFFFFFFF
         for i, g in enumerate(GROUPS):
             w[W_STRIDES + i] = self.strides[g]
             w[W_COPIES + i] = self.copies[g]
         return w + list(self.descriptor)
+
+
+def token_word(chunk: int, index: int, lag: int, delta: int) -> int:
+    vals = {"chunk": chunk, "index": index, "lag": lag, "delta": delta}
+    return sum((v & ((1 << w) - 1)) << lsb for (lsb, w), v in zip(TOKEN_FIELDS.values(), vals.values()))
 
 
 def header_beats(mem: MemoryInterface) -> int:

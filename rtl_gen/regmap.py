@@ -8,8 +8,11 @@ from __future__ import annotations
 from hw_model.config import Accelerator
 from hw_model.control import (CONTROL, CTRL_DONE, CTRL_IDLE, CTRL_START, FRAME_LOG, GIE_ENABLE, IRQ_DONE,
                               desc_beats, info_word)
-from hw_model.jobs import (HEADER_WORDS, MAX_ENTRIES, MAX_LAYERS, MAX_TOKENS, W_BASES, W_COPIES, W_STRIDES,
-                           W_TOKENS, entry_beats, header_beats)
+from hw_model.jobs import (HEADER_WORDS, MAX_ENTRIES, MAX_LAYERS, MAX_TOKENS, TOKEN_FIELDS, W_BASES, W_COPIES,
+                           W_STRIDES, W_TOKENS, entry_beats, header_beats)
+
+TOKEN_DOC = {"chunk": "chunk", "index": "its entry", "lag": "lag",
+             "delta": "rounds from this job's to that entry's (signed)"}
 from hw_model.regs import CFG_BITS, CFG_WORDS, DESC_SEL_BITS, DESC_WORDS, REGISTERS, field_offsets
 
 # the job-table layout's constants, by the names the C header and the Python module give them
@@ -44,8 +47,8 @@ def markdown(acc: Accelerator) -> str:
               "| header word | holds |", "|---|---|",
               "| 0 | layer (bits 7:0), frame offset (23:8), tokens (31:24) |",
               "| 1 | phase: release within the round (release = round * PERIOD + phase) |",
-              f"| {W_TOKENS}..{W_TOKENS + MAX_TOKENS - 1} | token: chunk (bits 3:0), its entry (7:4), lag (15:8), "
-              "rounds from this job's to that entry's (31:16, signed) |",
+              f"| {W_TOKENS}..{W_TOKENS + MAX_TOKENS - 1} | token: " + ", ".join(
+                  f"{TOKEN_DOC[k]} (bits {lsb + w - 1}:{lsb})" for k, (lsb, w) in TOKEN_FIELDS.items()) + " |",
               f"| {W_BASES}..{W_STRIDES - 1} | frame-0 act_base, act_origin, w_base, out_base |",
               f"| {W_STRIDES}..{W_COPIES - 1} | stride in beats of the copies of the groups a, b, out |",
               f"| {W_COPIES}..{HEADER_WORDS - 1} | copies of the groups a, b, out (powers of two) |", "",

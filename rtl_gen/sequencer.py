@@ -25,7 +25,7 @@ from hw_model import timing
 from hw_model.config import MemoryInterface
 from hw_model.control import desc_beats
 from hw_model.jobs import (FRAME_BITS, GROUPS, HEADER_WORDS, LAYER_BITS, MAX_ENTRIES, MAX_TOKENS, OFFSET_BITS,
-                           PATCHED, TOKEN_CHUNKS, W_BASES, W_COPIES, W_STRIDES, W_TOKENS, entry_beats, header_beats)
+                           PATCHED, TOKEN_FIELDS, W_BASES, W_COPIES, W_STRIDES, W_TOKENS, entry_beats, header_beats)
 
 NOW_BITS = 48                 # the run's cycle counter
 ROUND_BITS = OFFSET_BITS + FRAME_BITS + 1
@@ -201,9 +201,9 @@ class Sequencer(wiring.Component):
         self.tok_ok = Signal()
         tok = Signal(32)
         m.d.comb += tok.eq(self.hdr.word_select(W_TOKENS + j, 32))
-        cbits = (TOKEN_CHUNKS - 1).bit_length()
+        f = {k: tok[lsb:lsb + w] for k, (lsb, w) in TOKEN_FIELDS.items()}
         eb = (MAX_ENTRIES - 1).bit_length()
-        chunk, index, lag, delta = tok[:cbits], tok[4:4 + eb], tok[8:16], tok[16:32].as_signed()
+        chunk, index, lag, delta = f["chunk"], f["index"][:eb], f["lag"], f["delta"].as_signed()
         pos = Signal(POS_BITS)        # the token's chunk's position, registered with the token's fields
         want_round = Signal(ROUND_BITS)
         index_1, early_1 = Signal(eb), Signal()

@@ -74,6 +74,7 @@ def _score(acc, layers, fp, run, result, ref, logits) -> dict:
             ok &= bool(np.array_equal(got, ref[L.name][f].reshape(got.shape)))
         exact[L.name] = ok
     cnt = result["counters"]
+    driver_ok = result["logits"] == np.asarray(logits).reshape(n, -1).tolist()
     measured = [int(c) for c in cnt["completions"]]
     model = [int(c) for c in run.completion[:len(measured)]]
     busy_model = [0] * len(acc.chunks)
@@ -103,9 +104,9 @@ def _score(acc, layers, fp, run, result, ref, logits) -> dict:
         "frames_done": cnt["FRAMES_DONE"], "load_cycles": cnt["LOAD_CYCLES"], "run_cycles": cnt["CYCLES"],
         "chunks": chunks, "layers_bit_exact": exact,
         # the logits twice: as the driver returned them, and in the memory the run left
-        "driver_logits_bit_exact": result["logits"] == np.asarray(logits).reshape(n, -1).tolist(),
-        "logits_bit_exact": exact[layers[-1].name] and result["logits"] == np.asarray(logits).reshape(n, -1).tolist(),
-        "all_bit_exact": all(exact.values()) and result["logits"] == np.asarray(logits).reshape(n, -1).tolist(),
+        "driver_logits_bit_exact": driver_ok,
+        "logits_bit_exact": exact[layers[-1].name] and driver_ok,
+        "all_bit_exact": all(exact.values()) and driver_ok,
         "completions_exact": model == measured and len(measured) == min(n, FRAME_LOG),
         "busy_exact": all(c["model_busy"] == c["rtl_busy"] for c in chunks),
         "beats_exact": all(c["model_reads"] == c["rtl_reads"] and c["model_writes"] == c["rtl_writes"]
