@@ -21,8 +21,8 @@ from .config import Accelerator, Layer
 from .control import descriptor_beats
 from .errors import ConfigError
 from .intnet import INPUT, IntGraph
-from .jobs import (MAX_DELTA, MAX_ENTRIES, MAX_FRAMES, MAX_LAG, MAX_LAYERS, MAX_TOKENS, PATCHED, TOKEN_CHUNKS,
-                   Entry, entry_beats)
+from .jobs import (MAX_DELTA, MAX_ENTRIES, MAX_FRAMES, MAX_LAG, MAX_LAYERS, MAX_PERIOD, MAX_TOKENS, PATCHED,
+                   TOKEN_CHUNKS, Entry, entry_beats)
 from .layout import pack_activations
 from .program import Plan, plan_network
 from .regs import descriptor, field_offsets
@@ -93,6 +93,8 @@ def frame_program(acc: Accelerator, layers: list[Layer], graph: IntGraph, frames
     if len(layers) > MAX_LAYERS:
         raise ConfigError("network.layers", len(layers), f"at most {MAX_LAYERS} layers for a pipelined run")
     s = network_schedule(acc, layers, graph)
+    if s.period > MAX_PERIOD:
+        raise ConfigError("schedule.period", s.period, f"at most {MAX_PERIOD} cycles in a pipelined run")
     names = s.names
     copies = {INPUT: frames, **dict(zip(names, s.copies)), names[-1]: frames}
     plan = plan_network(acc, layers, graph, copies)

@@ -5,7 +5,7 @@ A chunk runs its layers round after round (hw_model.schedule); its table has one
 the schedule's rounds. An entry is a header and the layer's descriptor (hw_model.regs.descriptor: its cfg for
 frame 0). Frame f of a tensor lives in copy f mod k; the sequencer adds `(f mod k) * stride` to the address fields
 that name a tensor with copies (PATCHED: the input's two fields, the second input of an add, the output), keeping
-one running offset per entry and field group (no multiplier: the offset steps by the stride and wraps to 0 at k).
+k is a power of two, so f mod k is the frame's low bits and the product a shift-and-add over FRAME_BITS cycles.
 
 Header words (32 bits each, least significant first in the beats, as a descriptor):
     0       layer (LAYER_BITS) | offset << 8 | n_tokens << 24
@@ -42,6 +42,11 @@ MAX_DELTA = (1 << (TOKEN_FIELDS["delta"][1] - 1)) - 1
 assert 1 << TOKEN_FIELDS["index"][1] >= MAX_ENTRIES
 FRAME_BITS = 16               # frames a run may have: 2^FRAME_BITS - 1 (FRAMES_DONE, the entries' frame)
 MAX_FRAMES = (1 << FRAME_BITS) - 1
+# the run's cycle counter (CYCLES, FRAME_CYCLE, the releases). A release is compared as the sign of now - release
+# modulo 2^CYCLE_BITS: exact while no job waits for a release more than 2^(CYCLE_BITS-1) cycles ahead or lags one
+# by as much; a release is at most two periods ahead, hence MAX_PERIOD (a lag that long is 21 s of stalls at 100 MHz)
+CYCLE_BITS = 32
+MAX_PERIOD = (1 << (CYCLE_BITS - 2)) - 1
 GROUPS = ("a", "b", "out")
 PATCHED = (("act_base", "a"), ("act_origin", "a"), ("w_base", "b"), ("out_base", "out"))
 HEADER_WORDS = 16

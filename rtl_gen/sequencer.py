@@ -5,7 +5,8 @@ Before the frames: read the chunk's directory beat and its job table (hw_model.j
 into a table memory, then prefetch the first entry's header. Then, entry after entry, round after round:
 - PREF (PREF_CYCLES, always the same): the entry's header from the table memory into registers; its frame
   f = round - offset, whether f is in the run, its release (round base + phase), and the copy addresses
-  base + (f mod copies) * stride of its PATCHED fields (a shift-and-add over FRAME_BITS cycles);
+  base + (f mod copies) * stride of its PATCHED fields (a shift-and-add onto the base over FRAME_BITS cycles,
+  addr_bits wide: the chunks read no more of an address);
 - READY: an entry outside the run is passed over (the next PREF starts); the sequencer finishes after the round
   N - 1 + its largest offset. A job begins in the first cycle in which its release has come and its tokens are
   in; the tokens are checked one a cycle, round and round, from the end of PREF on, while the job before runs;
@@ -16,7 +17,7 @@ into a table memory, then prefetch the first entry's header. Then, entry after e
 """
 from __future__ import annotations
 
-from amaranth import Const, Module, Mux, Signal
+from amaranth import Array, Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -24,11 +25,13 @@ from amaranth.lib.wiring import In, Out
 from hw_model import timing
 from hw_model.config import MemoryInterface
 from hw_model.control import desc_beats
-from hw_model.jobs import (FRAME_BITS, GROUPS, HEADER_WORDS, LAYER_BITS, MAX_ENTRIES, MAX_TOKENS, OFFSET_BITS,
-                           PATCHED, TOKEN_FIELDS, W_BASES, W_COPIES, W_STRIDES, W_TOKENS, entry_beats, header_beats)
+from hw_model.jobs import (CYCLE_BITS, FRAME_BITS, GROUPS, HEADER_WORDS, LAYER_BITS, MAX_ENTRIES, MAX_TOKENS,
+                           OFFSET_BITS, PATCHED, TOKEN_FIELDS, W_BASES, W_COPIES, W_STRIDES, W_TOKENS, entry_beats, header_beats)
 
-NOW_BITS = 48                 # the run's cycle counter
-ROUND_BITS = OFFSET_BITS + FRAME_BITS + 1
+from .arith import times
+
+NOW_BITS = CYCLE_BITS         # releases compared modulo 2^NOW_BITS (hw_model.jobs)
+ROUND_BITS = max(OFFSET_BITS, FRAME_BITS) + 1     # rounds of a run: frames + the largest offset
 POS_BITS = ROUND_BITS + (MAX_ENTRIES - 1).bit_length() + 1    # a chunk's position: entries passed, then the round
 # the state lengths behind hw_model.timing's job constants (docs/architecture.md "Frame schedule"). A job begun
 # in cycle b (READY): its beats are shown in b+1 .. b+nb (DISPATCH), START in b+nb+1, the chunk's start S = b+nb+2
@@ -83,17 +86,18 @@ class Sequencer(wiring.Component):
         return m
 
     def _state(self):
-        self.n_entries = Signal(16)
-        self.first = Signal(32)           # the table's first beat, relative to the directory
+        A = self.mem.addr_bits
+        self.n_entries = Signal(range(MAX_ENTRIES + 1))
+        self.first = Signal(A)            # the table's first beat, relative to the directory
         self.max_off = Signal(OFFSET_BITS)
         self.entry = Signal(range(MAX_ENTRIES))       # the entry in PREF or READY
         self.round = Signal(ROUND_BITS)
-        self.round_base = Signal(NOW_BITS)
+        self.round_base = Signal(NOW_BITS)    # the round's start less one: release - 1 is what is compared
         self.hdr = Signal(HEADER_WORDS * 32, reset_less=True)
-        self.f = Signal(FRAME_BITS + OFFSET_BITS + 2)    # the entry's frame (signed difference, wide)
+        self.f = Signal(signed(ROUND_BITS + 1))      # the entry's frame: round - offset
         self.in_run = Signal()
-        self.release = Signal(NOW_BITS)
-        self.patch_next = Signal(32 * len(PATCHED), reset_less=True)
+        self.release = Signal(NOW_BITS)       # the entry's release less one
+        self.patch_next = [Signal(A, name=f"patch_next_{k}", reset_less=True) for k in range(len(PATCHED))]
         self.pref = Signal()              # PREF runs
         self.pc = Signal(range(PREF_CYCLES + 1))
         self.hdr_ready = Signal()
@@ -106,6 +110,7 @@ class Sequencer(wiring.Component):
         """The directory beat, then n_entries * entry_beats beats into the table memory, one request at a time."""
         m, wr = self.m, self.wr
         k = Signal(range(MAX_ENTRIES * self.eb + 1))
+        beats = times(self.n_entries, self.eb)
         sent = Signal()
         with m.FSM(name="load"):
             with m.State("IDLE"):
@@ -119,19 +124,19 @@ class Sequencer(wiring.Component):
                     m.d.sync += sent.eq(1)
                 with m.If(sent & self.ld_rvalid):
                     m.d.sync += [sent.eq(0), self.n_entries.eq(self.ld_rdata[:16]),
-                                 self.first.eq(self.ld_rdata[16:48]), self.max_off.eq(self.ld_rdata[48:64])]
+                                 self.first.eq(self.ld_rdata[16:16 + len(self.first)]), self.max_off.eq(self.ld_rdata[48:64])]
                     m.next = "TABLE"
             with m.State("TABLE"):
-                m.d.comb += [self.loading.eq(1), self.ld_arvalid.eq(~sent & (k < self.n_entries * self.eb)),
+                m.d.comb += [self.loading.eq(1), self.ld_arvalid.eq(~sent & (k < beats)),
                              self.ld_araddr.eq(self.table_addr + self.first + k)]
                 with m.If(self.ld_arvalid & self.ld_arready):
                     m.d.sync += sent.eq(1)
                 with m.If(sent & self.ld_rvalid):
                     m.d.sync += [sent.eq(0), k.eq(k + 1)]
                     m.d.comb += [wr.en.eq(1), wr.addr.eq(k), wr.data.eq(self.ld_rdata)]
-                with m.If(~sent & (k == self.n_entries * self.eb)):
+                with m.If(~sent & (k == beats)):
                     m.d.comb += self.pref_go.eq(1)
-                    m.d.sync += [self.entry.eq(0), self.round.eq(0), self.round_base.eq(0)]
+                    m.d.sync += [self.entry.eq(0), self.round.eq(0), self.round_base.eq(Const(-1, NOW_BITS))]
                     m.next = "FIRST"
             with m.State("FIRST"):          # the first entry's header
                 with m.If(self.hdr_ready):
@@ -148,8 +153,8 @@ class Sequencer(wiring.Component):
         """PREF_CYCLES cycles from pref_go: header beats, then frame, release and copy addresses."""
         m, rd, hb, eb, B = self.m, self.rd, self.hb, self.eb, self.B
         pc = self.pc
-        base_addr = Signal(range(MAX_ENTRIES * eb + 1))
-        m.d.comb += base_addr.eq(self.entry * eb)
+        base_addr = self.base_addr = Signal(range(MAX_ENTRIES * eb + 1))     # the entry's first table beat
+        m.d.comb += base_addr.eq(times(self.entry, eb))
         with m.If(self.pref_go):
             m.d.sync += [self.pref.eq(1), pc.eq(0), self.hdr_ready.eq(0)]
         with m.Elif(self.pref):
@@ -167,26 +172,28 @@ class Sequencer(wiring.Component):
         phase = self.word(1)
         t_frame = self.t_frame = hb + 1   # frame, in-run flag and release
         with m.If(self.pref & (pc == t_frame)):
-            m.d.sync += [self.f.eq(self.round - offset),
-                         self.in_run.eq((self.round >= offset) & (self.round - offset < self.frames)),
+            f = self.round - offset
+            m.d.sync += [self.f.eq(f), self.in_run.eq(~f[-1] & (f < self.frames)),
                          self.release.eq(self.round_base + phase)]
-        # copy offsets: (f mod copies) * stride, shift-and-add over FRAME_BITS cycles
+        # copy addresses: base + (f mod copies) * stride, a shift-and-add onto the base over FRAME_BITS cycles
+        # (copies is a power of two); the sums are patch_next from the end of PREF
         t_mul = t_frame + 1
-        acc = [Signal(32, name=f"off_{g}") for g in GROUPS]
-        cand = [Signal(32, name=f"cand_{g}") for g in GROUPS]
+        A = self.mem.addr_bits
+        cand = [Signal(A, name=f"cand_{g}") for g in GROUPS]
         mplier = [Signal(FRAME_BITS, name=f"mpl_{g}") for g in GROUPS]
         for i, g in enumerate(GROUPS):
-            stride, copies = self.word(W_STRIDES + i), self.word(W_COPIES + i, 0, FRAME_BITS + 1)
+            stride, copies = self.word(W_STRIDES + i, 0, A), self.word(W_COPIES + i, 0, FRAME_BITS + 1)
             with m.If(self.pref & (pc == t_mul)):
-                m.d.sync += [acc[i].eq(0), cand[i].eq(stride), mplier[i].eq(self.f[:FRAME_BITS] & (copies - 1))]
+                m.d.sync += [cand[i].eq(stride), mplier[i].eq(self.f[:FRAME_BITS] & (copies - 1))]
             with m.If(self.pref & (pc > t_mul) & (pc <= t_mul + FRAME_BITS)):
-                m.d.sync += [acc[i].eq(acc[i] + Mux(mplier[i][0], cand[i], 0)), cand[i].eq(cand[i] << 1),
-                             mplier[i].eq(mplier[i] >> 1)]
-        t_patch = t_mul + FRAME_BITS + 1
-        assert t_patch < PREF_CYCLES
+                m.d.sync += [cand[i].eq(cand[i] << 1), mplier[i].eq(mplier[i] >> 1)]
         for j, (field, g) in enumerate(PATCHED):
-            with m.If(self.pref & (pc == t_patch)):
-                m.d.sync += self.patch_next[32 * j:32 * (j + 1)].eq(self.word(W_BASES + j) + acc[GROUPS.index(g)])
+            i, acc = GROUPS.index(g), self.patch_next[j]
+            with m.If(self.pref & (pc == t_mul)):
+                m.d.sync += acc.eq(self.word(W_BASES + j, 0, A))
+            with m.If(self.pref & (pc > t_mul) & (pc <= t_mul + FRAME_BITS) & mplier[i][0]):
+                m.d.sync += acc.eq(acc + cand[i])
+        assert t_mul + FRAME_BITS < PREF_CYCLES
 
     def _tokens(self):
         """Token j of the entry (hw_model.jobs): in when f < lag, or when its chunk's position has passed entry
@@ -200,7 +207,7 @@ class Sequencer(wiring.Component):
         mask = Signal(MAX_TOKENS)
         self.tok_ok = Signal()
         tok = Signal(32)
-        m.d.comb += tok.eq(self.hdr.word_select(W_TOKENS + j, 32))
+        m.d.comb += tok.eq(Array(self.word(W_TOKENS + t) for t in range(MAX_TOKENS))[j])
         f = {k: tok[lsb:lsb + w] for k, (lsb, w) in TOKEN_FIELDS.items()}
         eb = (MAX_ENTRIES - 1).bit_length()
         chunk, index, lag, delta = f["chunk"], f["index"][:eb], f["lag"], f["delta"].as_signed()
@@ -208,7 +215,8 @@ class Sequencer(wiring.Component):
         want_round = Signal(ROUND_BITS)
         index_1, early_1 = Signal(eb), Signal()
         if self.n_chunks > 1:
-            m.d.sync += pos.eq(self.positions.word_select(chunk[:(self.n_chunks - 1).bit_length()], POS_BITS))
+            picks = Array(self.positions[c * POS_BITS:(c + 1) * POS_BITS] for c in range(self.n_chunks))
+            m.d.sync += pos.eq(picks[chunk[:(self.n_chunks - 1).bit_length()]])
         else:
             m.d.sync += pos.eq(self.positions)
         known = Signal()              # the header's tokens and the entry's frame are in their registers
@@ -243,12 +251,13 @@ class Sequencer(wiring.Component):
         nb = self.nb
         cur_layer = Signal(LAYER_BITS)
         cur_frame = Signal(FRAME_BITS)
-        patch = Signal(32 * len(PATCHED), reset_less=True)
+        patch = [Signal(len(p), name=f"patch_{k}", reset_less=True) for k, p in enumerate(self.patch_next)]
         beat = Signal(range(nb + 1))
         waited = Signal(range(RETIRE_WAIT + 1))
         rel_ok = Signal()
-        m.d.comb += [self.patch.eq(patch), self.desc_data.eq(self.rd.data)]
-        m.d.sync += rel_ok.eq((self.now + 1)[:NOW_BITS] >= self.release)   # now >= release, a cycle early
+        m.d.comb += [self.patch.eq(Cat(*(Cat(p, Const(0, 32 - len(p))) for p in patch))),
+                     self.desc_data.eq(self.rd.data)]
+        m.d.sync += rel_ok.eq(~(self.now - self.release)[NOW_BITS - 1])   # now >= release, a cycle early
         begin = Signal()
         in_job = Signal()
         held = Signal()                   # a job's cycle lost to the memory
@@ -279,9 +288,9 @@ class Sequencer(wiring.Component):
                     m.d.comb += passed_one.eq(1)
                     m.next = "SKIP"
                 with m.Elif(rel_ok & self.tok_ok):
-                    m.d.comb += [begin.eq(1), self.rd.addr.eq(self.entry * self.eb + self.hb)]
+                    m.d.comb += [begin.eq(1), self.rd.addr.eq(self.base_addr + self.hb)]
                     m.d.sync += [cur_layer.eq(self.word(0, 0, LAYER_BITS)), cur_frame.eq(self.f[:FRAME_BITS]),
-                                 patch.eq(self.patch_next), beat.eq(0)]
+                                 *(p.eq(q) for p, q in zip(patch, self.patch_next)), beat.eq(0)]
                     m.next = "DISPATCH"
                 with m.Elif(rel_ok):
                     m.d.sync += self.wait_cycles.eq(self.wait_cycles + 1)
@@ -291,7 +300,7 @@ class Sequencer(wiring.Component):
             with m.State("DISPATCH"):         # beat k's data shows the cycle after its address
                 m.d.comb += [in_job.eq(1), holds.eq(1)]
                 m.d.comb += [self.desc_we.eq(~self.stall), self.desc_beat.eq(beat),
-                             self.rd.addr.eq(self.entry * self.eb + self.hb + beat + Mux(self.stall, 0, 1))]
+                             self.rd.addr.eq(self.base_addr + self.hb + beat + Mux(self.stall, 0, 1))]
                 with m.If(~self.stall):
                     m.d.sync += beat.eq(beat + 1)
                     with m.If(beat == nb - 1):
