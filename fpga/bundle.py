@@ -77,7 +77,7 @@ def build_bundle(cfg_path: Path, target: Target, out: Path, run: bool = True, fr
             xc7 = run_xc7(tmp, top, timeout)
             progress(f"yosys synth_ecp5 + nextpnr-ecp5 ({ecp5_t.part}, out of context) ...")
             ecp5 = run_ecp5(tmp, top, ecp5_t, acc, timeout, seed)
-            table, md = resource_table(acc, ecp5, xc7)
+            table, md = resource_table(acc, ecp5, xc7, program["period"])
             (tmp / "reports" / "resources.json").write_text(json.dumps(table, indent=1) + "\n")
             (tmp / "reports" / "resources.md").write_text(md)
             summary["resources"] = table

@@ -6,7 +6,29 @@ import re
 from hw_model.config import Accelerator
 from hw_model.cost import accelerator_resources
 
-def resource_table(acc: Accelerator, ecp5: dict | None, xc7: dict | None) -> tuple[dict, str]:
+def clock_figures(acc: Accelerator, period_cycles: int, fmax_mhz: float | None) -> dict:
+    """The design's frame rate at the config's clock and at the routed Fmax (the model's period: exact in cycles)."""
+    out = {"period_cycles": period_cycles, "config_clock_mhz": acc.clock_mhz,
+           "fps_at_config_clock": acc.clock_mhz * 1e6 / period_cycles}
+    if fmax_mhz:
+        out |= {"routed_fmax_mhz": fmax_mhz, "fps_at_routed_fmax": fmax_mhz * 1e6 / period_cycles,
+                "meets_config_clock": fmax_mhz >= acc.clock_mhz}
+    return out
+
+
+def clock_lines(c: dict) -> list[str]:
+    lines = [f"Frame rate: {c['fps_at_config_clock']:,.0f} FPS at the config's {c['config_clock_mhz']:g} MHz "
+             f"(period {c['period_cycles']} cycles, the model's)"]
+    if "routed_fmax_mhz" in c:
+        lines.append(f"at the routed Fmax, {c['routed_fmax_mhz']:.2f} MHz: {c['fps_at_routed_fmax']:,.0f} FPS")
+        if not c["meets_config_clock"]:
+            lines.append(f"THE ROUTED FMAX ({c['routed_fmax_mhz']:.2f} MHz) IS BELOW THE CONFIG'S CLOCK "
+                         f"({c['config_clock_mhz']:g} MHz): the design does not reach the config's frame rate")
+    return ["", "; ".join(lines[:2]) + "."] + ([lines[2] + "."] if len(lines) > 2 else [])
+
+
+def resource_table(acc: Accelerator, ecp5: dict | None, xc7: dict | None,
+                   period_cycles: int) -> tuple[dict, str]:
     est = accelerator_resources(acc)["total"]
     rows = []
 
@@ -40,4 +62,7 @@ def resource_table(acc: Accelerator, ecp5: dict | None, xc7: dict | None) -> tup
         over = [f"{k} {ecp5['utilization'][k]}/{ecp5['available'][k]}" for k in ecp5["utilization"]
                 if ecp5["utilization"][k] > ecp5["available"][k]]
         md += ["", f"Does not fit {ecp5['part']}: " + ", ".join(over) + f" ({ecp5.get('error', '')})."]
-    return {"rows": rows, "ecp5": ecp5, "xc7": xc7}, "\n".join(md) + "\n"
+    fmax = (ecp5 or {}).get("fmax_mhz") or {}
+    clock = clock_figures(acc, period_cycles, min(fmax.values()) if fmax else None)
+    md += clock_lines(clock)
+    return {"rows": rows, "ecp5": ecp5, "xc7": xc7, "clock": clock}, "\n".join(md) + "\n"

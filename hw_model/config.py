@@ -18,6 +18,7 @@ SUPPORTED_BITS = (4, 5, 6, 7, 8)
 # logits): no requantization, no ReLU. Channel chunks only.
 LOGIT_BITS = 32
 SUPPORTED_BUS_BITS = (64, 128, 256, 512)
+MAX_READ_LATENCY = 255     # cycles: a DRAM's round trip (40-100) behind the bridge's queues
 # channel:   tm x tn array, output channels x input channels, adder trees (standard and grouped convolutions)
 # depthwise: tm lanes, each channel its own input (depthwise convolutions), as the method's Tn = 1 chunks
 # pixel:     tm x tn array, output channels x output columns, one input channel per cycle (standard and
@@ -225,16 +226,22 @@ def load_layers(path) -> list[Layer]:
 
 @dataclass(frozen=True)
 class MemoryInterface:
-    """The chunk's memory port: one read stream with a fixed latency and one write stream, bus_bits wide."""
+    """The chunk's memory port: one read stream with a fixed latency and one write stream, bus_bits wide; and
+    what the memory system behind all the chunks' ports sustains (bandwidth_gb_s, GB/s = 1e9 bytes a second; None:
+    each port at its full rate, one beat a cycle each way), which bounds the frame rate (hw_model.bandwidth)."""
 
     bus_bits: int = 64
     read_latency: int = 4
     addr_bits: int = 24
+    bandwidth_gb_s: float | None = None
 
     def __post_init__(self):
         _check_choice("memory.bus_bits", self.bus_bits, SUPPORTED_BUS_BITS)
-        _check_int("memory", "read_latency", self.read_latency, 1, 64)
+        _check_int("memory", "read_latency", self.read_latency, 1, MAX_READ_LATENCY)
         _check_int("memory", "addr_bits", self.addr_bits, 12, 32)
+        bw = self.bandwidth_gb_s
+        if bw is not None and (isinstance(bw, bool) or not isinstance(bw, (int, float)) or not 0.001 <= bw <= 10000):
+            raise ConfigError("memory.bandwidth_gb_s", bw, "a number of GB/s in [0.001, 10000], or null (no limit)")
 
     def values_per_beat(self, bits: int) -> int:
         """Packed values of `bits` bits in one bus beat: floor(bus_bits / bits)."""
@@ -392,6 +399,11 @@ class Chunk:
         return d
 
 
+# the clock a design is scored at unless told: what the default target (an LFE5U-85F-8, fpga.target) routes the
+# default accelerator at (docs/timing-closure.md); `make fpga` reports the routed Fmax beside it
+DEFAULT_CLOCK_MHZ = 100.0
+
+
 @dataclass(frozen=True)
 class Accelerator:
     """A set of chunks sharing one memory interface and one clock."""
@@ -399,7 +411,7 @@ class Accelerator:
     name: str
     chunks: tuple[Chunk, ...]
     memory: MemoryInterface = field(default_factory=MemoryInterface)
-    clock_mhz: float = 200.0
+    clock_mhz: float = DEFAULT_CLOCK_MHZ
     large_map: int = 16         # output rows from which a layer's map is large (the method: 16 on CIFAR)
 
     def __post_init__(self):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from hw_model.bandwidth import frame_rate
 from hw_model.cli import parser
 from hw_model.cost import accelerator_resources
 from hw_model.errors import ConfigError, cli_errors
@@ -26,7 +27,7 @@ from hw_model.intnet import save_weights
 from hw_model.io import atomic_write_bytes, atomic_write_json, check_writable_dir
 from hw_model.result import ResultNetwork, SearchResult
 from hw_model.frame_program import DEFAULT_FRAMES
-from hw_model.schedule import activation_beats, network_schedule, schedule_figures
+from hw_model.schedule import activation_beats, network_schedule
 
 from .cosearch import SearchConfig, predict, run_search
 from .export import finetune, fold_network, int_accuracy, integer_graph, quantize_split
@@ -51,7 +52,11 @@ def parse(argv) -> SearchConfig:
                     help="latency: FPS to reach; energy: uJ per frame; edp: uJ*s not to exceed")
     ap.add_argument("--dsp", type=int, default=d.budget_dsp)
     ap.add_argument("--bram18", type=int, default=d.budget_bram18)
-    ap.add_argument("--clock-mhz", type=float, default=d.clock_mhz)
+    ap.add_argument("--clock", "--clock-mhz", dest="clock_mhz", type=float, default=d.clock_mhz,
+                    help=f"the clock (MHz) every FPS of the search assumes (default {d.clock_mhz:g}: what the default "
+                         "target routes at)")
+    ap.add_argument("--bandwidth", type=float, default=d.bandwidth_gb_s,
+                    help="GB/s the memory system sustains, all chunks together: part of the budget (default: no bound)")
     ap.add_argument("--finetune-epochs", type=int, default=d.finetune_epochs)
     ap.add_argument("--seed", type=int, default=d.seed)
     ap.add_argument("--out", default=d.out)
@@ -68,7 +73,8 @@ def parse(argv) -> SearchConfig:
     check_writable_dir(a.out, "--out")
     return SearchConfig(preset=a.preset, data=a.data, data_dir=a.data_dir, epochs=a.epochs, warmup=a.warmup,
                         batch=a.batch, bits=bits, metric=a.metric, target=a.target, budget_dsp=a.dsp,
-                        budget_bram18=a.bram18, clock_mhz=a.clock_mhz, finetune_epochs=a.finetune_epochs,
+                        budget_bram18=a.bram18, clock_mhz=a.clock_mhz,
+                        bandwidth_gb_s=a.bandwidth, finetune_epochs=a.finetune_epochs,
                         seed=a.seed, out=a.out, device=a.device, pixel=not a.channel_only,
                         large_map=a.large_map or None)
 
@@ -165,6 +171,7 @@ def search_and_export(cfg: SearchConfig, make_plots: bool = True) -> dict:
     graph = integer_graph(net.cpu(), genotype)
     acc_int = int_accuracy(graph, data.test)
     sched = network_schedule(acc, layers, graph)
+    rate = frame_rate(acc, layers, sched)
     weights_name = "weights.npz"
     n_keep = min(STORED_TEST_IMAGES, len(data.test.y))
     save_weights(graph, out / weights_name, quantize_split(data.test.x[:n_keep], graph).numpy(),
@@ -173,7 +180,7 @@ def search_and_export(cfg: SearchConfig, make_plots: bool = True) -> dict:
         tuple(layers), graph.to_json(), graph.input_scale, graph.input_bits, cfg.data, cfg.preset,
         [{"layer": i, "op": net.ops[o], "bits": net.bits[j]} for i, (o, j) in enumerate(genotype)]),
         weights_name, "best", {
-            "predicted": {**pred, **schedule_figures(sched, cfg.clock_mhz),
+            "predicted": {**pred, **rate,
                           "lut_estimate": accelerator_resources(acc)["total"]["lut"],
                           "activation_bytes": {k: v * acc.memory.bus_bits // 8 if k != "frames" else v for k, v in
                                                activation_beats(acc, layers, sched, DEFAULT_FRAMES).items()}},
@@ -181,7 +188,8 @@ def search_and_export(cfg: SearchConfig, make_plots: bool = True) -> dict:
                          "search_selected": None if sel is None else {k: sel[k] for k in ("epoch", "val_accuracy",
                                                                                          "accuracy")},
                          "search_last_epoch": r["history"][-1]["accuracy"] if r["history"] else None},
-            "budget": {"dsp": cfg.budget_dsp, "bram18": cfg.budget_bram18, "clock_mhz": cfg.clock_mhz},
+            "budget": {"dsp": cfg.budget_dsp, "bram18": cfg.budget_bram18, "clock_mhz": cfg.clock_mhz,
+                       "bandwidth_gb_s": cfg.bandwidth_gb_s},
             "search": {**asdict(cfg), "bits": list(cfg.bits), "seconds": time.time() - t0,
                        "fixed_ops": list(cfg.fixed_ops) if cfg.fixed_ops else None}})
     best = result.to_json()
@@ -190,8 +198,11 @@ def search_and_export(cfg: SearchConfig, make_plots: bool = True) -> dict:
         best["plots"] = plots(r["history"], net, out, cfg.target, cfg.metric, sel)
         atomic_write_json(out / "best.json", best)
     print(f"\nnetwork: {' '.join(f'{net.ops[o]}@{net.bits[j]}' for o, j in genotype)}")
-    print(f"integer accuracy {acc_int:.4f}; model: {pred['fps']:.0f} FPS at {cfg.clock_mhz:g} MHz (frames "
-          f"pipelined, period {sched.period} cycles, latency {sched.latency} cycles), {pred['energy_uj']:.2f} uJ/frame, "
+    bw = (f"; the memory's {rate['bandwidth_gb_s']:g} GB/s allow {rate['fps_bandwidth']:.0f} FPS"
+          if rate["fps_bandwidth"] is not None else "")
+    print(f"integer accuracy {acc_int:.4f}; model: {rate['fps']:.0f} FPS at {cfg.clock_mhz:g} MHz (set by the "
+          f"{rate['bound']}: frames pipelined, period {sched.period} cycles, latency {sched.latency} cycles, "
+          f"{rate['bytes_per_frame']:,} bytes a frame{bw}), {pred['energy_uj']:.2f} uJ/frame, "
           f"{pred['dsp']} DSP, {pred['bram18']} BRAM18 (budget {cfg.budget_dsp}, {cfg.budget_bram18})")
     print(f"wrote {out / 'best.json'}, {out / weights_name}, {out / 'search_log.jsonl'} and plots "
           f"in {time.time() - t0:.0f} s")

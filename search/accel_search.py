@@ -190,7 +190,9 @@ def decomposed_optimum(space: Space, work: Workload, budget: Budget) -> SearchRe
     """The exact latency optimum, found without enumerating the joint space: latency is the slowest chunk's
     cycles and resources add up, so enumerate each chunk alone, then bisect on the target latency tau,
     checking whether some choice of one design per chunk, each no slower than tau, fits the budget (over each
-    chunk's Pareto front in (DSP, BRAM)). Evaluations: the sum, not the product, of the chunks' spaces."""
+    chunk's Pareto front in (DSP, BRAM)). Evaluations: the sum, not the product, of the chunks' spaces. A
+    bandwidth budget couples the chunks (a frame's bytes add up over them): the result is then the compute optimum,
+    scored with the bound, and exact only where the bound does not bind."""
     t0 = time.perf_counter()
     C, F = space.shape
     per_chunk = []

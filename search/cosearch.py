@@ -48,11 +48,13 @@ class SearchConfig:
     tau_decay: float = 0.975
     bits: tuple = (4, 6, 8)
     metric: str = "latency"
-    target: float | None = 25000.0     # latency: FPS >= target; energy: uJ <= target; edp: <= target
+    target: float | None = 12500.0     # latency: FPS >= target (8,000 cycles a frame at the default 100 MHz);
+    #                                    energy: uJ <= target; edp: <= target
     lam0: float = 0.1
     budget_dsp: int = Budget.dsp                 # defaults: the method's budget and hw_model's memory
     budget_bram18: int = Budget.bram18
     clock_mhz: float = Budget.clock_mhz
+    bandwidth_gb_s: float | None = Budget.bandwidth_gb_s     # the memory system's (None: no bound)
     bus_bits: int = MemoryInterface.bus_bits
     read_latency: int = MemoryInterface.read_latency
     research_every: int = 20           # architecture steps between accelerator re-searches
@@ -90,7 +92,10 @@ class SearchConfig:
         if self.target is not None and not (isinstance(self.target, (int, float)) and 0 < self.target < 1e12):
             raise ConfigError("--target", self.target, "a positive number")
         if not (isinstance(self.clock_mhz, (int, float)) and 1 <= self.clock_mhz <= 2000):
-            raise ConfigError("--clock-mhz", self.clock_mhz, "a clock in [1, 2000] MHz")
+            raise ConfigError("--clock", self.clock_mhz, "a clock in [1, 2000] MHz")
+        bw = self.bandwidth_gb_s
+        if bw is not None and (isinstance(bw, bool) or not isinstance(bw, (int, float)) or not 0.001 <= bw <= 10000):
+            raise ConfigError("--bandwidth", bw, "a memory bandwidth in [0.001, 10000] GB/s")
         if self.device != "auto" and not _device_ok(self.device):
             raise ConfigError("--device", self.device, "auto, cpu, or cuda / cuda:N on a machine with that GPU")
         if self.large_map is not None and not (isinstance(self.large_map, int) and 1 <= self.large_map <= 1024):
@@ -104,11 +109,12 @@ class SearchConfig:
 
     @property
     def budget(self) -> Budget:
-        return Budget(self.budget_dsp, self.budget_bram18, self.clock_mhz)
+        return Budget(self.budget_dsp, self.budget_bram18, self.clock_mhz, self.bandwidth_gb_s)
 
     @property
     def memory(self) -> MemoryInterface:
-        return MemoryInterface(bus_bits=self.bus_bits, read_latency=self.read_latency)
+        return MemoryInterface(bus_bits=self.bus_bits, read_latency=self.read_latency,
+                               bandwidth_gb_s=self.bandwidth_gb_s)
 
 
 # lambda's controller: x1.5 after an epoch whose derived design misses the target, /1.5 after one that meets it,

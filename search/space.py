@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hw_model.bandwidth import bandwidth_cycles
 from hw_model.batch import evaluate
-from hw_model.config import Accelerator, Chunk, ConfigError, Layer, MemoryInterface
-from hw_model.cost import resources_fields
+from hw_model.config import DEFAULT_CLOCK_MHZ, Accelerator, Chunk, ConfigError, Layer, MemoryInterface
+from hw_model.cost import resources_fields, traffic
 from hw_model.schedule import job_busy, job_dispatch, period_cycles
 
 # a chunk's searchable parameters; df is the dataflow of a chunk that runs standard convolutions: 1 channel
@@ -40,7 +41,8 @@ METRICS = ("latency", "energy", "edp")
 class Budget:
     dsp: int = 900
     bram18: int = 700
-    clock_mhz: float = 200.0
+    clock_mhz: float = DEFAULT_CLOCK_MHZ
+    bandwidth_gb_s: float | None = None      # the memory system's, all chunks together (None: no bound)
 
     def __post_init__(self):
         for name in ("dsp", "bram18"):
@@ -49,6 +51,9 @@ class Budget:
                 raise ConfigError(f"budget.{name}", v, "a positive integer")
         if not isinstance(self.clock_mhz, (int, float)) or self.clock_mhz <= 0:
             raise ConfigError("budget.clock_mhz", self.clock_mhz, "a positive number")
+        bw = self.bandwidth_gb_s
+        if bw is not None and (isinstance(bw, bool) or not isinstance(bw, (int, float)) or bw <= 0):
+            raise ConfigError("budget.bandwidth_gb_s", bw, "a positive number of GB/s, or none (no bound)")
 
 
 @dataclass(frozen=True)
@@ -117,7 +122,8 @@ class Space:
         v[..., FACTORS.index("df")] = np.where(dw, DF_CHANNEL, v[..., FACTORS.index("df")])
         return v
 
-    def to_accelerator(self, idx: np.ndarray, name: str = "searched", clock_mhz: float = 200.0) -> Accelerator:
+    def to_accelerator(self, idx: np.ndarray, name: str = "searched",
+                       clock_mhz: float = DEFAULT_CLOCK_MHZ) -> Accelerator:
         vals = self.values(np.asarray(idx))
         def dataflow(slot, df):
             return "pixel" if slot.dataflow == "channel" and df == DF_PIXEL else slot.dataflow
@@ -210,10 +216,11 @@ class Workload:
     def _fixed_costs(self) -> None:
         from hw_model.cost import chunk_resources, energy_pj
         cyc = {c.name: 0 for c in self.fixed_chunks}
-        self.fixed_energy = 0.0
+        self.fixed_energy, self.fixed_bytes = 0.0, 0
         for c, g, n in vector_layer_cycles(self.vector_layers, self.memory)[1]:
             cyc[c.name] += int(job_busy(job_dispatch(self.memory), n))
             self.fixed_energy += float(energy_pj(g.fields)["total"])
+            self.fixed_bytes += int(traffic(g.fields)["bytes"])
         self.fixed_cycles = max(cyc.values(), default=0)
         res = [chunk_resources(c, self.memory) for c in self.fixed_chunks]
         self.fixed_dsp = sum(r["dsp"] for r in res)
@@ -246,7 +253,8 @@ def vector_layer_cycles(layers: list[Layer], memory: MemoryInterface):
 @dataclass
 class Scores:
     metric: np.ndarray          # [B] latency in cycles of the slowest chunk, energy in pJ, or EDP
-    cycles: np.ndarray          # [B] cycles of the slowest chunk (one frame per this many cycles, pipelined)
+    cycles: np.ndarray          # [B] cycles a frame: the slowest chunk's, or the memory bandwidth's bound if longer
+    frame_bytes: np.ndarray     # [B] bytes a frame moves on the memory ports
     energy_pj: np.ndarray       # [B]
     dsp: np.ndarray
     bram18: np.ndarray
@@ -274,7 +282,10 @@ def score(idx: np.ndarray, space: Space, work: Workload, budget: Budget, metric:
     # the frame period of the frames pipelined over the chunks (hw_model.schedule): the busiest chunk's load,
     # each layer's job with its dispatch and retire
     period, chunk_cycles = period_cycles(r["cycles"], work.onehot, job_dispatch(space.memory))     # [B], [B, C]
-    cycles = np.maximum(period, work.fixed_cycles)
+    frame_bytes = traffic(r["fields"])["bytes"].sum(axis=1) + work.fixed_bytes
+    # the memory bandwidth is a budget: a frame takes at least its bytes over it (hw_model.bandwidth)
+    bw = np.ceil(bandwidth_cycles(frame_bytes, budget.clock_mhz, budget.bandwidth_gb_s)).astype(np.int64)
+    cycles = np.maximum(np.maximum(period, work.fixed_cycles), bw)
     energy = (r["energy_pj"].sum(axis=1) if "energy_pj" in r else np.zeros(len(idx))) + work.fixed_energy
     bits = np.array([s.bits for s in space.slots])
     res = resources_fields(bits=bits, tm=per["tm"], tn=per["tn"], trb=per["trb"], tcb=per["tcb"], tmb=per["tmb"],
@@ -292,5 +303,6 @@ def score(idx: np.ndarray, space: Space, work: Workload, budget: Budget, metric:
     within = valid & (overuse == 0)
     delay_s = cycles / (budget.clock_mhz * 1e6)
     m = {"latency": cycles.astype(float), "energy": energy, "edp": energy * delay_s}[metric]
-    return Scores(metric=m, cycles=cycles, energy_pj=energy, dsp=dsp, bram18=bram, chunk_cycles=chunk_cycles,
+    return Scores(metric=m, cycles=cycles, frame_bytes=frame_bytes, energy_pj=energy, dsp=dsp, bram18=bram,
+                  chunk_cycles=chunk_cycles,
                   chunk_share=share, chunk_valid=fits_c, valid=valid, within=within, overuse=overuse)

@@ -149,7 +149,10 @@ def whole_network(acc, raw, cfg_path: Path, args) -> int:
               f"cycles (model {fr['latency_cycles']['model']}), stalls {fr['stall_cycles']}")
     else:
         print(f"model of frames pipelined (hw_model.schedule): period {model['period_cycles']} cycles = "
-              f"{model['fps']:.0f} FPS at {acc.clock_mhz:g} MHz (--frames N measures it on the RTL)")
+              f"{model['fps_schedule']:.0f} FPS at {acc.clock_mhz:g} MHz (--frames N measures it on the RTL)")
+    if model["fps_bandwidth"] is not None:
+        print(f"memory bandwidth {model['bandwidth_gb_s']:g} GB/s over {model['bytes_per_frame']:,} bytes a frame: "
+              f"at most {model['fps_bandwidth']:.0f} FPS (a bound); the design is {model['bound']}-bound")
     print(f"report: {args.out}")
     return 0 if ok else 1
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from hw_model import timing
+from hw_model.bandwidth import frame_rate
 from hw_model.config import LOGIT_BITS, Accelerator, Layer
 from hw_model.cost import energy_pj, traffic
 from hw_model.cycles import layer_cycles, mac_utilization
@@ -20,7 +21,7 @@ from hw_model.intnet import IntGraph, int_forward
 from hw_model.layout import pack_activations, unpack_activations
 from hw_model.program import Plan, Step, hex_text, plan_network
 from hw_model.regs import CFG_BITS
-from hw_model.schedule import network_schedule, schedule_figures
+from hw_model.schedule import network_schedule
 from rtl_gen.emit import top_module_name, top_verilog
 
 from .budget import check_network_fits
@@ -83,7 +84,7 @@ def run_network(acc: Accelerator, layers: list[Layer], graph: IntGraph, images: 
                "layers": [{"name": s.layer.name, "sel": s.sel, "cfg": format(s.cfg, "x")} for s in plan.steps]}
         result = run_job(simulator, bdir, "sim.tb_network", "harness_top", tmp, job, "whole-network simulation")
     rep = _score(acc, plan, result, ref, len(images))
-    rep["model"] = schedule_figures(network_schedule(acc, layers, graph), acc.clock_mhz)
+    rep["model"] = frame_rate(acc, layers, network_schedule(acc, layers, graph))
     if other_goldens:
         rep["other_goldens"] = [_score(acc, plan, result, int_forward(g, images, keep=True)[1], len(images))
                                 for g in other_goldens]

@@ -98,3 +98,19 @@ def test_placement_seed_reaches_nextpnr_and_a_bad_one_is_one_line(tmp_path):
                         "--out", str(out), "--no-run"], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 2 and "--seed" in r.stderr and r.stderr.count("\n") == 1, r.stderr
     assert not out.exists() and not list(tmp_path.glob(".b.*"))
+
+
+def test_the_report_gives_the_frame_rate_at_the_routed_fmax_and_says_when_it_is_below_the_clock():
+    from fpga.reports import resource_table
+    acc = Accelerator.load(DEFAULT_CONFIG)
+    routed = lambda mhz: {"part": "LFE5U-85F-8BG381C", "utilization": {}, "available": {}, "fits": True,
+                          "fmax_mhz": {"clk": mhz}}
+    table, md = resource_table(acc, routed(acc.clock_mhz * 0.9), None, period_cycles=5000)
+    c = table["clock"]
+    assert c["fps_at_routed_fmax"] == pytest.approx(acc.clock_mhz * 0.9e6 / 5000)
+    assert c["fps_at_config_clock"] == pytest.approx(acc.clock_mhz * 1e6 / 5000) and not c["meets_config_clock"]
+    assert "BELOW THE CONFIG'S CLOCK" in md and f"{acc.clock_mhz:g} MHz" in md
+    table, md = resource_table(acc, routed(acc.clock_mhz + 1), None, period_cycles=5000)
+    assert table["clock"]["meets_config_clock"] and "BELOW" not in md
+    table, md = resource_table(acc, None, None, period_cycles=5000)      # not run: the config's clock alone
+    assert "routed_fmax_mhz" not in table["clock"] and "FPS at the config's" in md
