@@ -6,9 +6,12 @@ sustains `memory.bandwidth_gb_s` (all ports together) cannot serve a frame in fe
 seconds, whatever the chunks do. So the frame rate is at most the lower of
 - the schedule's, clock / period (exact in cycles while the memory keeps the chunks' fixed-latency contract), and
 - the bandwidth's, bandwidth / bytes per frame (a bound: no schedule, no memory of that bandwidth beats it),
-and the report names which one sets it. When the bandwidth's is the lower, the run's period is at least
-bandwidth_cycles (the bound, in cycles at the stated clock); how much more depends on how the memory spreads its
-beats, which the model does not claim. Works on numpy arrays (the search) as on scalars.
+and the report names which one sets it. What is claimed of a run, exactly: N frames take at least
+run_bandwidth_cycles (N frames' bytes over the bandwidth, less the bytes a memory may hold in hand at the start,
+its burst allowance), since every layer of every frame moves its bytes before the last frame completes; in the
+steady state the period is at least bandwidth_cycles. How much more a run takes depends on how the memory spreads
+its beats, which the model does not claim; consecutive completions may come closer than the bound (frames in
+flight finish in a bunch once their data are in). Works on numpy arrays (the search) as on scalars.
 """
 from __future__ import annotations
 
@@ -31,6 +34,15 @@ def bandwidth_cycles(frame_bytes, clock_mhz: float, bandwidth_gb_s: float | None
     if bandwidth_gb_s is None:
         return np.zeros_like(np.asarray(frame_bytes, dtype=float))
     return np.asarray(frame_bytes, dtype=float) * clock_mhz * 1e6 / (bandwidth_gb_s * 1e9)
+
+
+def run_bandwidth_cycles(rate: dict, frames: int, held_bytes: float = 0.0) -> float:
+    """The fewest cycles, from the run's start to its last completion, of `frames` frames of a design whose
+    frame_rate is `rate`, on a memory of rate["bandwidth_gb_s"] that may hold `held_bytes` in hand at the start."""
+    if rate["bandwidth_gb_s"] is None:
+        return 0.0
+    per_byte = rate["bandwidth_cycles"] / rate["bytes_per_frame"]
+    return max(0.0, (frames * rate["bytes_per_frame"] - held_bytes) * per_byte)
 
 
 def frame_rate(acc: Accelerator, layers, s: Schedule) -> dict:

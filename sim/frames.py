@@ -37,9 +37,10 @@ def build_frames(acc: Accelerator, simulator: str, root: Path = Path("sim_build"
 
 def run_frames(acc: Accelerator, layers: list[Layer], graph: IntGraph, images: np.ndarray,
                simulator: str = "verilator", backpressure: bool = False, seed: int = 0, abort: bool = False,
-               build_root: Path = Path("sim_build")) -> dict:
+               build_root: Path = Path("sim_build"), dram: dict | None = None) -> dict:
     """images: [N, C, H, W], one per frame. abort: first start the run and reset the core half-way through the
-    first frame, then run as usual. Returns the report (see the module's doc)."""
+    first frame, then run as usual. dram: the memory as sim/dram.py's Dram fields (latency, outstanding, rate,
+    burst) instead of the plain AXI RAM. Returns the report (see the module's doc)."""
     ensure_tool_path()
     _ensure_root_on_path()
     n = len(images)
@@ -51,7 +52,7 @@ def run_frames(acc: Accelerator, layers: list[Layer], graph: IntGraph, images: n
         tmp = Path(tmp)
         (tmp / "program.json").write_text(json.dumps(fp.to_json(acc)))
         job = {"program": str(tmp / "program.json"), "images": np.asarray(images).tolist(), "base": RAM_BASE,
-               "backpressure": backpressure, "seed": seed, "dump_lo": fp.plan.act_lo, "dump_hi": fp.plan.act_hi,
+               "backpressure": backpressure, "seed": seed, "dram": dram, "dump_lo": fp.plan.act_lo, "dump_hi": fp.plan.act_hi,
                "abort_cycles": int(run.completion[0]) // 2 if abort else 0,
                "cycle_limit": 4 * int(run.cycles) + 64 * len(fp.words) + 100_000}
         result = run_job(simulator, bdir, "sim.tb_driver", frames_module_name(acc.name), tmp, job,
@@ -113,5 +114,5 @@ def _score(acc, layers, fp, run, result, ref, logits) -> dict:
                            for c in chunks),
         "stall_cycles": sum(c["stall"] for c in chunks), "wait_cycles": sum(c["wait"] for c in chunks),
         "sim_seconds": result["run_seconds"], "timed_out": result["timed_out"],
-        "aborted": result["aborted"],
+        "aborted": result["aborted"], "read_transactions": result.get("read_transactions"),
     }

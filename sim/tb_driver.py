@@ -6,7 +6,7 @@ pausing every channel at random. Only a driver: the scoreboard is in the Python 
 (sim/frames.py).
 
 Job (JSON): program (the frames program's file), images ([N, C, H, W]), base (byte address of beat 0),
-backpressure, seed, cycle_limit (the run is given up after it, and the counters read as they are), abort_cycles
+backpressure, seed, dram (optional: sim/dram.py's latency, outstanding, rate and burst), cycle_limit (the run is given up after it, and the counters read as they are), abort_cycles
 (first start the run and reset the core that many cycles in: only control state is reset), dump_lo, dump_hi
 (the activation region read back), result.
 """
@@ -23,6 +23,7 @@ from cocotb.triggers import ClockCycles
 from driver import TripsDriver, load_program
 from hw_model.control import CTRL_IDLE, reg
 
+from .dram import Bandwidth, Cycles, Dram, dram_ram
 from .tb_env import TbEnv
 
 
@@ -66,8 +67,14 @@ async def run_driver(dut):
     size = 1 << (base + prog["window_beats"] * bb).bit_length()
     mem = bytearray(size)
     env.start_clock()
-    for i in range(prog["chunks"]):
-        env.axi_ram(size, mem=mem, backpressure=job["backpressure"], seed=job["seed"] + i, prefix=f"m{i}_axi")
+    dram = Dram.from_job(job.get("dram"))
+    if dram is None:
+        rams = [env.axi_ram(size, mem=mem, backpressure=job["backpressure"], seed=job["seed"] + i,
+                            prefix=f"m{i}_axi") for i in range(prog["chunks"])]
+    else:                   # one DRAM behind every master: its latency, its queue, the bandwidth they share
+        cycles = Cycles(dut.clk)
+        bw = Bandwidth(dram.rate, dram.burst) if dram.rate else None
+        rams = [dram_ram(dut, f"m{i}_axi", dut.clk, dut.rst, mem, dram, bw, cycles) for i in range(prog["chunks"])]
     ctl = env.axil_master()
     await env.reset(4, settle=2)
     drv = TripsDriver(SimMMIO(dut, ctl, job["cycle_limit"]), SimBuffer(mem, base, prog["window_beats"]), prog)
@@ -105,4 +112,5 @@ async def run_driver(dut):
     data = mem[base + lo * bb:base + (hi + 1) * bb]
     dump = [format(int.from_bytes(data[k * bb:(k + 1) * bb], "little"), "x") for k in range(hi - lo + 1)]
     env.write_result({"counters": drv.last_counters, "logits": logits, "dump": dump, "run_seconds": seconds,
-                      "timed_out": timed_out, "aborted": aborted})
+                      "timed_out": timed_out, "aborted": aborted,
+                      "read_transactions": [getattr(r.read_if, "transactions", None) for r in rams]})

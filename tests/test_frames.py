@@ -12,7 +12,7 @@ import dataclasses
 
 import pytest
 
-from hw_model.bandwidth import frame_rate
+from hw_model.bandwidth import frame_rate, run_bandwidth_cycles
 from hw_model.config import Accelerator
 from hw_model.control import CTRL_IDLE, CTRL_START
 from hw_model.defaults import DEFAULT_CONFIG
@@ -20,6 +20,10 @@ from hw_model.refnet import reference_images, reference_network
 from hw_model.schedule import network_schedule
 from sim.frames import run_frames
 from sim.tools import available
+
+
+DRAM_MARGIN = 6            # cycles the chunks' read latency keeps beyond the DRAM's (the bridge's AR path, the
+                           # model's +-1 on AR, the R channel's queue)
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +83,32 @@ def test_bridges_at_other_read_latencies(net, latency):
     _exact(run_frames(acc, layers, graph, reference_images(2, seed=8), "icarus"), 2)
     rep = run_frames(acc, layers, graph, reference_images(2, seed=8), "icarus", backpressure=True, seed=4)
     assert rep["all_bit_exact"] and rep["busy_exact"] and rep["beats_exact"] and rep["stall_cycles"] > 0
+
+
+def test_a_dram_latency_inside_the_contract_keeps_every_cycle_exact(net):
+    """A memory 40 cycles away (sim/dram.py: 40 cycles from AR to the first beat) and chunks whose fixed latency
+    covers it: no stall, every completion cycle the model's, every frame bit-exact."""
+    acc, layers, graph = net
+    acc = dataclasses.replace(acc, memory=dataclasses.replace(acc.memory, read_latency=40 + DRAM_MARGIN))
+    rep = run_frames(acc, layers, graph, reference_images(2, seed=9), "icarus", dram={"latency": 40})
+    _exact(rep, 2)
+
+
+def test_a_bandwidth_under_the_demand_is_what_bounds_the_frames(net):
+    """Every master behind one memory that moves 0.4 beats a cycle, reads and writes together, against the
+    schedule's 0.79: the model calls the design bandwidth-bound, and the run takes at least the model's bound
+    for its frames (hw_model.bandwidth: N frames' bytes over the bandwidth, less what the memory holds in hand);
+    the values stay exact and the stalls explain the time. (Consecutive completions may come closer than the
+    bound: frames in flight finish in a bunch once their data are in.)"""
+    acc, layers, graph = net
+    rate = 0.4
+    bw = rate * acc.memory.bus_bits / 8 * acc.clock_mhz * 1e6 / 1e9
+    acc = dataclasses.replace(acc, memory=dataclasses.replace(acc.memory, bandwidth_gb_s=bw))
+    model = frame_rate(acc, layers, network_schedule(acc, layers, graph))
+    assert model["bound"] == "bandwidth" and model["bandwidth_cycles"] > model["period_cycles"]
+    n, burst = 3, 2.0
+    rep = run_frames(acc, layers, graph, reference_images(n, seed=9), "icarus",
+                     dram={"latency": 0, "rate": rate, "burst": burst})
+    assert not rep["timed_out"] and rep["all_bit_exact"] and rep["beats_exact"] and rep["busy_exact"]
+    assert rep["completions"]["rtl"][-1] >= run_bandwidth_cycles(model, n, burst * acc.memory.bus_bits // 8)
+    assert rep["completions"]["rtl"][-1] > rep["completions"]["model"][-1] and rep["stall_cycles"] > 0
