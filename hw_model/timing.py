@@ -26,6 +26,12 @@ COMPUTE_DRAIN = 5 + MULT_STAGES
 READ_REQ_STAGES = 2
 READ_DATA_STAGES = 2
 READ_DRAIN_EXTRA = READ_REQ_STAGES + READ_DATA_STAGES
+# Behind AXI (rtl_gen/bridge.py) the bridge keeps AXI_READ_SLACK cycles of read_latency for itself: a memory whose
+# first R beat of a read is on the bus within read_latency - AXI_READ_SLACK cycles of its AR handshake never holds
+# a chunk (the stall is decided two cycles ahead). An AXI memory answers a cycle after AR at the soonest, hence the
+# least read_latency behind AXI.
+AXI_READ_SLACK = 2
+MIN_AXI_READ_LATENCY = AXI_READ_SLACK + 1
 # Writer: counters -> read addresses (1) -> accumulator/record read (1) -> bias add (1) -> two partial products
 # (MULT_STAGES) -> their sum plus the rounding half (1) -> shift (1) -> clamp (1) -> the lanes rotated into the
 # beat's order (1) -> beat register and port (1): the port shows the last beat 8 + MULT_STAGES cycles after the

@@ -21,6 +21,13 @@ from cocotbext.axi import AxiBus
 from cocotbext.axi.axi_ram import AxiRamRead, AxiRamWrite
 from cocotbext.axi.memory import Memory
 
+from hw_model.timing import AXI_READ_SLACK
+
+
+# cycles this model adds to its `latency` before a beat is on the bus: the AR channel's drain (up to one) and the
+# R channel's queue (two)
+MODEL_CYCLES = 3
+
 
 @dataclass
 class Dram:
@@ -33,6 +40,11 @@ class Dram:
     @classmethod
     def from_job(cls, d: dict | None) -> "Dram | None":
         return cls(**d) if d else None
+
+
+def contract_latency(read_latency: int) -> int:
+    """The longest latency this model may have and still keep the chunks' contract (hw_model.timing)."""
+    return read_latency - AXI_READ_SLACK - MODEL_CYCLES
 
 
 class Bandwidth:

@@ -13,17 +13,17 @@ import dataclasses
 import pytest
 
 from hw_model.bandwidth import frame_rate, run_bandwidth_cycles
+from hw_model import timing
 from hw_model.config import Accelerator
+from hw_model.errors import ConfigError
+from hw_model.frame_program import frame_program
 from hw_model.control import CTRL_IDLE, CTRL_START
 from hw_model.defaults import DEFAULT_CONFIG
 from hw_model.refnet import reference_images, reference_network
 from hw_model.schedule import network_schedule
+from sim.dram import MODEL_CYCLES, contract_latency
 from sim.frames import run_frames
 from sim.tools import available
-
-
-DRAM_MARGIN = 6            # cycles the chunks' read latency keeps beyond the DRAM's (the bridge's AR path, the
-                           # model's +-1 on AR, the R channel's queue)
 
 
 @pytest.fixture(scope="module")
@@ -72,26 +72,49 @@ def test_pauses_on_the_memory_keep_the_values_and_the_chunks_cycles(net, simulat
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("latency", [1, 2, 3, 6])
+@pytest.mark.parametrize("latency", [5, 6, 8])
 def test_bridges_at_other_read_latencies(net, latency):
     """Each chunk's bridge decides the stall two cycles ahead, from the requests due by then, and which those are
-    depends on read_latency (rtl_gen.bridge: the due bits, then the port's request, then one not yet made): at
-    each, with no pauses, every frame completes when the model says; under pauses, values and the chunks' own
-    cycles stay exact."""
+    depends on read_latency (rtl_gen.bridge: the due bits, then the port's request): at each, on a memory as slow
+    as the contract allows (sim/dram.py), every frame completes when the model says; under pauses, values and
+    the chunks' own cycles stay exact."""
     acc, layers, graph = net
     acc = dataclasses.replace(acc, memory=dataclasses.replace(acc.memory, read_latency=latency))
-    _exact(run_frames(acc, layers, graph, reference_images(2, seed=8), "icarus"), 2)
+    _exact(run_frames(acc, layers, graph, reference_images(2, seed=8), "icarus",
+                      dram={"latency": contract_latency(latency)}), 2)
     rep = run_frames(acc, layers, graph, reference_images(2, seed=8), "icarus", backpressure=True, seed=4)
     assert rep["all_bit_exact"] and rep["busy_exact"] and rep["beats_exact"] and rep["stall_cycles"] > 0
 
 
+def _dram_acc(acc, latency):
+    """The accelerator whose chunks' fixed latency is the least that a DRAM `latency` cycles away keeps."""
+    read_latency = latency + timing.AXI_READ_SLACK + MODEL_CYCLES
+    assert contract_latency(read_latency) == latency
+    return dataclasses.replace(acc, memory=dataclasses.replace(acc.memory, read_latency=read_latency))
+
+
 def test_a_dram_latency_inside_the_contract_keeps_every_cycle_exact(net):
     """A memory 40 cycles away (sim/dram.py: 40 cycles from AR to the first beat) and chunks whose fixed latency
-    covers it: no stall, every completion cycle the model's, every frame bit-exact."""
+    covers it, with no cycle to spare: no stall, every completion cycle the model's, every frame bit-exact."""
     acc, layers, graph = net
-    acc = dataclasses.replace(acc, memory=dataclasses.replace(acc.memory, read_latency=40 + DRAM_MARGIN))
-    rep = run_frames(acc, layers, graph, reference_images(2, seed=9), "icarus", dram={"latency": 40})
+    rep = run_frames(_dram_acc(acc, 40), layers, graph, reference_images(2, seed=9), "icarus", dram={"latency": 40})
     _exact(rep, 2)
+
+
+@pytest.mark.slow
+def test_a_dram_a_cycle_slower_than_the_contract_holds_the_chunks(net):
+    """The contract is tight: the same chunks on a memory one cycle slower stall, and the values stay exact."""
+    acc, layers, graph = net
+    rep = run_frames(_dram_acc(acc, 40), layers, graph, reference_images(1, seed=9), "icarus", dram={"latency": 41})
+    assert rep["all_bit_exact"] and rep["busy_exact"] and rep["stall_cycles"] > 0
+    assert rep["completions"]["rtl"][0] > rep["completions"]["model"][0]
+
+
+def test_a_read_latency_no_axi_memory_can_keep_is_refused(net):
+    acc, layers, graph = net
+    acc = dataclasses.replace(acc, memory=dataclasses.replace(acc.memory, read_latency=timing.AXI_READ_SLACK))
+    with pytest.raises(ConfigError, match="memory.read_latency"):
+        frame_program(acc, layers, graph, 2)
 
 
 def test_a_bandwidth_under_the_demand_is_what_bounds_the_frames(net):
