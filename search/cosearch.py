@@ -56,7 +56,9 @@ class SearchConfig:
     clock_mhz: float = Budget.clock_mhz
     bandwidth_gb_s: float | None = Budget.bandwidth_gb_s     # the memory system's (None: no bound)
     bus_bits: int = MemoryInterface.bus_bits
-    read_latency: int = MemoryInterface.read_latency
+    # the chunks' fixed read latency: a board's memory, its first beat on the bus up to 43 cycles after AR
+    # (read_latency - timing.AXI_READ_SLACK), as `make sim` then runs the frames (sim/dram.py at latency 40)
+    read_latency: int = 45
     research_every: int = 20           # architecture steps between accelerator re-searches
     pixel: bool = True                 # chunks of standard convolutions may take the pixel dataflow
     large_map: int | None = Accelerator.large_map   # split chunks by output-map size, as the method;

@@ -128,8 +128,9 @@ def whole_network(acc, raw, cfg_path: Path, args) -> int:
     rep.update(config=acc.name, simulator=args.simulator, source=source, energy_source=ENERGY_SOURCE)
     ok = rep["logits_bit_exact"] and rep["all_bit_exact"] and rep["all_cycle_exact"] and rep["all_beats_exact"]
     if args.frames:
-        from .frames import run_frames
-        fr = run_frames(acc, net.layers, net.graph, net.images[:args.frames], args.simulator)
+        from .frames import contract_dram, run_frames
+        fr = run_frames(acc, net.layers, net.graph, net.images[:args.frames], args.simulator,
+                        dram=contract_dram(acc))
         rep["frames"] = fr
         rep["simulated_fps"] = fr["measured_fps"]
         ok_f = fr["all_bit_exact"] and fr["completions_exact"] and fr["busy_exact"] and fr["beats_exact"]
@@ -146,7 +147,9 @@ def whole_network(acc, raw, cfg_path: Path, args) -> int:
               f"{'every frame bit-exact, every completion cycle the model' + chr(39) + 's' if ok_f else 'MISMATCH'}; "
               f"measured period {fr['period_cycles']['rtl']} cycles (model {fr['period_cycles']['model']}) = "
               f"{fr['measured_fps'] or 0:.0f} FPS at {acc.clock_mhz:g} MHz, latency {fr['latency_cycles']['rtl']} "
-              f"cycles (model {fr['latency_cycles']['model']}), stalls {fr['stall_cycles']}")
+              f"cycles (model {fr['latency_cycles']['model']}), stalls {fr['stall_cycles']}; memory: "
+              + (f"a DRAM {fr['memory']['latency']} cycles from AR to data (sim/dram.py)"
+                 if "latency" in fr["memory"] else "cocotbext-axi's AXI RAM"))
     else:
         print(f"model of frames pipelined (hw_model.schedule): period {model['period_cycles']} cycles = "
               f"{model['fps_schedule']:.0f} FPS at {acc.clock_mhz:g} MHz (--frames N measures it on the RTL)")

@@ -24,10 +24,18 @@ from hw_model.intnet import IntGraph, int_forward
 from hw_model.layout import unpack_activations
 from rtl_gen.frames import frames_module_name, frames_verilog
 
+from .dram import contract_latency
 from .run import _ensure_root_on_path, build_design, run_job
 from .tools import ensure_tool_path
 
 RAM_BASE = 0x10000          # byte address of beat 0 in the test RAM (not 0: MEM_BASE must be honoured)
+
+
+def contract_dram(acc: Accelerator) -> dict | None:
+    """A DRAM as slow as the chunks' read latency allows (sim/dram.py), or None (cocotbext-axi's AXI RAM, which
+    answers within the least latency) where that leaves it no cycle of its own."""
+    latency = contract_latency(acc.memory.read_latency)
+    return {"latency": latency} if latency >= 1 else None
 
 
 def build_frames(acc: Accelerator, simulator: str, root: Path = Path("sim_build")) -> Path:
@@ -57,7 +65,10 @@ def run_frames(acc: Accelerator, layers: list[Layer], graph: IntGraph, images: n
                "cycle_limit": 4 * int(run.cycles) + 64 * len(fp.words) + 100_000}
         result = run_job(simulator, bdir, "sim.tb_driver", frames_module_name(acc.name), tmp, job,
                          "pipelined frames simulation")
-    return _score(acc, layers, fp, run, result, ref, logits)
+    rep = _score(acc, layers, fp, run, result, ref, logits)
+    rep["memory"] = ({"model": "sim/dram.py", **dram} if dram else
+                     {"model": "cocotbext-axi AxiRam", "backpressure": backpressure})
+    return rep
 
 
 def _score(acc, layers, fp, run, result, ref, logits) -> dict:
