@@ -88,6 +88,7 @@ test-all: .venv/.stamp system-tools
 bench: .venv/.stamp
 	$(PY) -m bench.model_speed
 	$(PY) -m bench.schedule
+	$(PY) -m bench.memory
 	$(PY) -m bench.sim_speed
 	$(PY) -m bench.accel_search
 	$(PY) -m bench.utilization

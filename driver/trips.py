@@ -76,6 +76,8 @@ class TripsDriver:
         p = self.prog
         self._put(p["static"])
         addr = int(getattr(self.buf, "physical_address", getattr(self.buf, "device_address", 0)))
+        if addr % 4096:
+            raise ValueError(f"buffer at {addr:#x}: the memory window must start on a 4 KB boundary (AXI bursts)")
         for name, v in (("MEM_BASE_LO", addr & 0xFFFFFFFF), ("MEM_BASE_HI", addr >> 32), ("GIE", GIE_ENABLE),
                         ("IER", IRQ_DONE), ("TABLE_ADDR", p["table_addr"]), ("PERIOD", p["period"]),
                         ("LAST_LAYER", p["last_layer"])):

@@ -3,8 +3,16 @@ from __future__ import annotations
 
 from hw_model.config import Accelerator
 from hw_model.control import AXI_ADDR_BITS, CONTROL, CTRL_ADDR_BITS
+from hw_model.timing import axi_read_slack
 
 from .target import DEFAULT_TARGET, XILINX_DEFAULT, Target
+
+
+def _transfers(burst_beats: int) -> str:
+    if burst_beats == 1:
+        return "single-beat INCR transfers"
+    return f"INCR bursts of up to {burst_beats} beats (never across 4 KB)"
+
 
 def readme(acc: Accelerator, top: str, target: Target, program: dict | None, source: str) -> str:
     m = acc.memory
@@ -25,11 +33,13 @@ latency below comes from the one description in hw_model.
 - Clock `clk` ({acc.clock_mhz:g} MHz in the config), synchronous active-high reset `rst`.
 - `s_axil_*`: AXI4-Lite slave, 32-bit data, {CTRL_ADDR_BITS}-bit addresses: the control registers below.
 - `m<i>_axi_*` (i = 0..{len(acc.chunks) - 1}, one per chunk): AXI4 masters, {AXI_ADDR_BITS}-bit addresses,
-  {m.bus_bits}-bit data, single-beat INCR transfers, one ID; all on one memory window of beats at MEM_BASE (beat a
-  at byte MEM_BASE + a * {m.bus_bits // 8}), through the board's interconnect.
+  {m.bus_bits}-bit data, {_transfers(m.burst_beats)}, one ID, all strobes set; all on one memory window of beats
+  at MEM_BASE (beat a at byte MEM_BASE + a * {m.bus_bits // 8}; MEM_BASE on a 4 KB boundary), through the board's
+  interconnect.
 - `irq`: level, GIE & IER & ISR.
-- The chunks assume read data {m.read_latency} cycles after a request; later data hold the chunk (CHUNK_STALL
-  counts it), so any memory works, and CHUNK_BUSY is always the cycle model's count.
+- The chunks assume read data {m.read_latency} cycles after a request: a memory that puts beat k of a read burst on
+  the bus within {m.read_latency - axi_read_slack(m.burst_beats)} + k cycles of its AR never holds them. Later data
+  hold the chunk (CHUNK_STALL counts it), so any memory works, and CHUNK_BUSY is always the cycle model's count.
 
 ## Control registers
 | register | offset | access | meaning |

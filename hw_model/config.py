@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from .errors import ConfigError
 from .io import atomic_write_json, atomic_write_text, load_data
+from .timing import MAX_BURST_BEATS, min_axi_read_latency
 
 SUPPORTED_BITS = (4, 5, 6, 7, 8)
 # out_bits = LOGIT_BITS: the layer writes its int32 accumulators plus bias as they are (the classifier's
@@ -19,6 +20,7 @@ SUPPORTED_BITS = (4, 5, 6, 7, 8)
 LOGIT_BITS = 32
 SUPPORTED_BUS_BITS = (64, 128, 256, 512)
 MAX_READ_LATENCY = 255     # cycles: a DRAM's round trip (40-100) behind the bridge's queues
+AXI_PAGE_BYTES = 4096      # no AXI burst crosses a 4 KB boundary
 # channel:   tm x tn array, output channels x input channels, adder trees (standard and grouped convolutions)
 # depthwise: tm lanes, each channel its own input (depthwise convolutions), as the method's Tn = 1 chunks
 # pixel:     tm x tn array, output channels x output columns, one input channel per cycle (standard and
@@ -234,11 +236,18 @@ class MemoryInterface:
     read_latency: int = 4
     addr_bits: int = 24
     bandwidth_gb_s: float | None = None
+    burst_beats: int = 1          # beats an AXI read or write burst gathers at most (1: single-beat transfers)
 
     def __post_init__(self):
         _check_choice("memory.bus_bits", self.bus_bits, SUPPORTED_BUS_BITS)
         _check_int("memory", "read_latency", self.read_latency, 1, MAX_READ_LATENCY)
         _check_int("memory", "addr_bits", self.addr_bits, 12, 32)
+        _check_int("memory", "burst_beats", self.burst_beats, 1, min(MAX_BURST_BEATS, self.page_beats))
+        least = min_axi_read_latency(self.burst_beats)
+        if self.burst_beats > 1 and self.read_latency < least:
+            raise ConfigError("memory.read_latency", self.read_latency,
+                              f"at least {least} with burst_beats {self.burst_beats} (the bridge gathers a burst "
+                              f"for up to that many cycles, hw_model.timing.axi_read_slack)")
         bw = self.bandwidth_gb_s
         if bw is not None and (isinstance(bw, bool) or not isinstance(bw, (int, float)) or not 0.001 <= bw <= 10000):
             raise ConfigError("memory.bandwidth_gb_s", bw, "a number of GB/s in [0.001, 10000], or null (no limit)")
@@ -250,6 +259,11 @@ class MemoryInterface:
     @property
     def records_per_beat(self) -> int:
         return self.bus_bits // PARAM_RECORD_BITS
+
+    @property
+    def page_beats(self) -> int:
+        """Beats in an AXI 4 KB page (no burst crosses one; the memory window starts on one)."""
+        return AXI_PAGE_BYTES // (self.bus_bits // 8)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ CONTROL: tuple[ControlReg, ...] = (
     ControlReg("GIE", 0x04, "rw", "bit 0: global interrupt enable"),
     ControlReg("IER", 0x08, "rw", "bit 0: interrupt when a run ends"),
     ControlReg("ISR", 0x0C, "w1c", "bit 0: a run ended (write 1 to clear); irq = GIE & IER & ISR"),
-    ControlReg("MEM_BASE_LO", 0x10, "rw", "byte address of beat 0 of the memory window, bits 31:0"),
+    ControlReg("MEM_BASE_LO", 0x10, "rw", "byte address of beat 0 of the memory window, bits 31:0 (on a 4 KB boundary)"),
     ControlReg("MEM_BASE_HI", 0x14, "rw", "byte address of beat 0 of the memory window, bits 63:32"),
     ControlReg("TABLE_ADDR", 0x18, "rw", "beat address (in the window) of the job tables' directory"),
     ControlReg("N_FRAMES", 0x1C, "rw", "frames to run"),

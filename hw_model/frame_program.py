@@ -89,9 +89,9 @@ def _tokens(acc: Accelerator, s: Schedule, l: int) -> tuple:
 def frame_program(acc: Accelerator, layers: list[Layer], graph: IntGraph, frames: int) -> FrameProgram:
     if isinstance(frames, bool) or not isinstance(frames, int) or not 1 <= frames <= MAX_FRAMES:
         raise ConfigError("frames", frames, f"an integer from 1 to {MAX_FRAMES}")
-    if acc.memory.read_latency < timing.MIN_AXI_READ_LATENCY:
-        raise ConfigError("memory.read_latency", acc.memory.read_latency,
-                          f"at least {timing.MIN_AXI_READ_LATENCY} behind AXI (a pipelined run)")
+    least = timing.min_axi_read_latency(acc.memory.burst_beats)
+    if acc.memory.read_latency < least:
+        raise ConfigError("memory.read_latency", acc.memory.read_latency, f"at least {least} behind AXI (a pipelined run)")
     if len(acc.chunks) > TOKEN_CHUNKS:
         raise ConfigError("accelerator.chunks", len(acc.chunks), f"at most {TOKEN_CHUNKS} chunks for a pipelined run")
     if len(layers) > MAX_LAYERS:

@@ -48,16 +48,22 @@ def job_dispatch(mem: MemoryInterface) -> int:
     return desc_beats(mem) + timing.JOB_DISPATCH_FIXED
 
 
-def job_busy(dispatch: int, cycles):
+def job_retire(mem: MemoryInterface) -> int:
+    """Cycles from a job's chunk's done to its retire (timing.job_retire)."""
+    return timing.job_retire(mem.burst_beats)
+
+
+def job_busy(dispatch: int, cycles, retire: int = timing.JOB_RETIRE):
     """Cycles a job holds its sequencer, from its begin to its retire: the dispatch, then the layer and the retire
-    window, or the next entry's header if that takes longer (a layer of a few cycles). Works on arrays."""
-    return dispatch + np.maximum(np.asarray(cycles) + timing.JOB_RETIRE, timing.JOB_PREFETCH)
+    window (job_retire), or the next entry's header if that takes longer (a layer of a few cycles). Works on
+    arrays."""
+    return dispatch + np.maximum(np.asarray(cycles) + retire, timing.JOB_PREFETCH)
 
 
-def period_cycles(layer_cycles_, onehot, dispatch: int):
+def period_cycles(layer_cycles_, onehot, dispatch: int, retire: int = timing.JOB_RETIRE):
     """The frame period, vectorized for the search: layer_cycles_ [..., L], onehot [L, C] (layer -> chunk),
-    dispatch = job_dispatch(memory). Returns ([...] period, [..., C] chunk loads)."""
-    loads = job_busy(dispatch, layer_cycles_) @ onehot
+    dispatch = job_dispatch(memory), retire = job_retire(memory). Returns ([...] period, [..., C] chunk loads)."""
+    loads = job_busy(dispatch, layer_cycles_, retire) @ onehot
     return loads.max(axis=-1), loads
 
 
@@ -70,11 +76,12 @@ class Schedule:
     dispatch: int                           # job_dispatch of the memory
     n_chunks: int
     plan_start: tuple[int, ...]             # frame 0's begin in the periodic schedule (planning, not a run)
+    retire: int = timing.JOB_RETIRE         # job_retire of the memory
 
     @cached_property
     def busy(self) -> tuple[int, ...]:
         """Cycles each layer's job holds its sequencer: job_busy."""
-        return tuple(int(job_busy(self.dispatch, c)) for c in self.cycles)
+        return tuple(int(job_busy(self.dispatch, c, self.retire)) for c in self.cycles)
 
     @cached_property
     def loads(self) -> tuple[int, ...]:
@@ -253,12 +260,13 @@ def network_schedule(acc: Accelerator, layers, graph: IntGraph) -> Schedule:
         chunk_of.append(acc.chunks.index(g.chunk))
         cycles.append(int(layer_cycles(g)))
     return plan_schedule([L.name for L in layers], chunk_of, cycles, inputs, job_dispatch(acc.memory),
-                         len(acc.chunks))
+                         len(acc.chunks), job_retire(acc.memory))
 
 
-def plan_schedule(names, chunk_of, cycles, inputs, dispatch: int, n_chunks: int) -> Schedule:
+def plan_schedule(names, chunk_of, cycles, inputs, dispatch: int, n_chunks: int,
+                  retire: int = timing.JOB_RETIRE) -> Schedule:
     """Place every layer in its chunk's circular table of length P (see the module's doc)."""
-    busy = [int(job_busy(dispatch, c)) for c in cycles]
+    busy = [int(job_busy(dispatch, c, retire)) for c in cycles]
     loads = [0] * n_chunks
     for c, b in zip(chunk_of, busy):
         loads[c] += b
@@ -280,4 +288,4 @@ def plan_schedule(names, chunk_of, cycles, inputs, dispatch: int, n_chunks: int)
         start.append(t)
         arc[c] = (t + busy[l]) % P
     return Schedule(tuple(names), tuple(chunk_of), tuple(int(c) for c in cycles), tuple(tuple(i) for i in inputs),
-                    dispatch, n_chunks, tuple(start))
+                    dispatch, n_chunks, tuple(start), retire)

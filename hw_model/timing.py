@@ -31,7 +31,22 @@ READ_DRAIN_EXTRA = READ_REQ_STAGES + READ_DATA_STAGES
 # a chunk (the stall is decided two cycles ahead). An AXI memory answers a cycle after AR at the soonest, hence the
 # least read_latency behind AXI.
 AXI_READ_SLACK = 2
-MIN_AXI_READ_LATENCY = AXI_READ_SLACK + 1
+# With bursts (memory.burst_beats > 1) the bridge gathers a chunk's consecutive reads into one AR: a burst closes
+# when it is full, in a cycle without a read, at a read elsewhere or at a 4 KB page's first beat. Whether the next
+# read follows is seen a cycle after a read, the burst goes into the address queue then and to AR the cycle after:
+# at most burst_beats + 1 cycles after its first read was made. The bridge keeps those cycles too, so
+# the contract reads: beat k of a burst on the bus within read_latency - axi_read_slack(burst_beats) + k cycles of
+# its AR handshake (one beat a cycle once the burst streams).
+MAX_BURST_BEATS = 256         # AXI4 INCR
+
+
+def axi_read_slack(burst_beats: int = 1) -> int:
+    return AXI_READ_SLACK if burst_beats == 1 else AXI_READ_SLACK + burst_beats + 1
+
+
+def min_axi_read_latency(burst_beats: int = 1) -> int:
+    return axi_read_slack(burst_beats) + 1
+
 # Writer: counters -> read addresses (1) -> accumulator/record read (1) -> bias add (1) -> two partial products
 # (MULT_STAGES) -> their sum plus the rounding half (1) -> shift (1) -> clamp (1) -> the lanes rotated into the
 # beat's order (1) -> beat register and port (1): the port shows the last beat 8 + MULT_STAGES cycles after the
@@ -69,5 +84,12 @@ TOP_DISPATCH = 1
 # outside the run is passed over: the next header is ready JOB_PREFETCH cycles later.
 JOB_DISPATCH_FIXED = 2
 JOB_RETIRE = 16
+# With write bursts (memory.burst_beats > 1) a burst's AW goes with its last beat, and a memory takes its beats from
+# then on, one a cycle: the last response of a job comes up to burst_beats cycles later, and the retire waits that
+# much more.
+
+
+def job_retire(burst_beats: int = 1) -> int:
+    return JOB_RETIRE if burst_beats == 1 else JOB_RETIRE + burst_beats
 TOKEN_DELAY = 7
 JOB_PREFETCH = 30

@@ -12,7 +12,7 @@ into a table memory, then prefetch the first entry's header. Then, entry after e
   in; the tokens are checked one a cycle, round and round, from the end of PREF on, while the job before runs;
 - DISPATCH: the descriptor's beats to the chunk, one a cycle (held while the bridge holds the chunk), then
   START; while the chunk runs the next entry's PREF goes on;
-- RETIRE: RETIRE_WAIT cycles after the chunk's done, once every write is answered and the next header is
+- RETIRE: retire_wait cycles after the chunk's done, once every write is answered and the next header is
   ready, the job retires (`retire`; the chunk's position passes the entry), and the next entry is READY.
 """
 from __future__ import annotations
@@ -37,17 +37,18 @@ POS_BITS = ROUND_BITS + (MAX_ENTRIES - 1).bit_length() + 1    # a chunk's positi
 # in cycle b (READY): its beats are shown in b+1 .. b+nb (DISPATCH), START in b+nb+1, the chunk's start S = b+nb+2
 # (the top's start register; the last beat is in the chunk's registers then): JOB_DISPATCH_FIXED = 2. The chunk's
 # done comes in S + C (C: the cycle model's count, the harnesses' `cycles`); RETIRE runs from the next cycle and
-# retires in its cycle RETIRE_WAIT, and the next entry is READY in S + C + RETIRE_WAIT + 2 = S + C + JOB_RETIRE.
+# retires in its cycle RETIRE_WAIT, and the next entry is READY in S + C + RETIRE_WAIT + 2 = S + C + job_retire
+# (timing.job_retire: JOB_RETIRE, more with write bursts).
 # A PREF of PREF_CYCLES cycles starts in S (a job) or the cycle after READY (an entry passed over); its header is
 # ready PREF_CYCLES cycles later, the next entry READY one cycle after that: JOB_PREFETCH = PREF_CYCLES + 1.
 assert timing.JOB_DISPATCH_FIXED == 2
-RETIRE_WAIT = timing.JOB_RETIRE - 2
 PREF_CYCLES = timing.JOB_PREFETCH - 1
 
 
 class Sequencer(wiring.Component):
     def __init__(self, mem: MemoryInterface, index: int, name: str, n_chunks: int):
         self.mem, self.index, self.name, self.n_chunks = mem, index, name, n_chunks
+        self.retire_wait = timing.job_retire(mem.burst_beats) - 2
         A, B = mem.addr_bits, mem.bus_bits
         self.nb = desc_beats(mem)
         self.beat_bits = max(1, (self.nb - 1).bit_length())
@@ -253,7 +254,7 @@ class Sequencer(wiring.Component):
         cur_frame = Signal(FRAME_BITS)
         patch = [Signal(len(p), name=f"patch_{k}", reset_less=True) for k, p in enumerate(self.patch_next)]
         beat = Signal(range(nb + 1))
-        waited = Signal(range(RETIRE_WAIT + 1))
+        waited = Signal(range(self.retire_wait + 1))
         rel_ok = Signal()
         m.d.comb += [self.patch.eq(Cat(*(Cat(p, Const(0, 32 - len(p))) for p in patch))),
                      self.desc_data.eq(self.rd.data)]
@@ -317,7 +318,7 @@ class Sequencer(wiring.Component):
                     m.next = "RETIRE"
             with m.State("RETIRE"):
                 m.d.comb += in_job.eq(1)
-                with m.If(waited < RETIRE_WAIT):
+                with m.If(waited < self.retire_wait):
                     m.d.sync += waited.eq(waited + 1)
                 with m.Elif(~self.writes_idle):
                     m.d.comb += held.eq(1)        # writes the memory has not answered yet

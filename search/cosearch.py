@@ -56,9 +56,11 @@ class SearchConfig:
     clock_mhz: float = Budget.clock_mhz
     bandwidth_gb_s: float | None = Budget.bandwidth_gb_s     # the memory system's (None: no bound)
     bus_bits: int = MemoryInterface.bus_bits
-    # the chunks' fixed read latency: a board's memory, its first beat on the bus up to 43 cycles after AR
-    # (read_latency - timing.AXI_READ_SLACK), as `make sim` then runs the frames (sim/dram.py at latency 40)
-    read_latency: int = 45
+    # the chunks' memory: AXI bursts of up to 16 beats, and a fixed read latency that covers a board's memory,
+    # its first beat on the bus up to 43 cycles after AR (read_latency - timing.axi_read_slack(16)), as `make sim`
+    # then runs the frames (sim/dram.py at latency 40)
+    burst_beats: int = 16
+    read_latency: int = 62
     research_every: int = 20           # architecture steps between accelerator re-searches
     pixel: bool = True                 # chunks of standard convolutions may take the pixel dataflow
     large_map: int | None = Accelerator.large_map   # split chunks by output-map size, as the method;
@@ -116,7 +118,7 @@ class SearchConfig:
     @property
     def memory(self) -> MemoryInterface:
         return MemoryInterface(bus_bits=self.bus_bits, read_latency=self.read_latency,
-                               bandwidth_gb_s=self.bandwidth_gb_s)
+                               bandwidth_gb_s=self.bandwidth_gb_s, burst_beats=self.burst_beats)
 
 
 # lambda's controller: x1.5 after an epoch whose derived design misses the target, /1.5 after one that meets it,

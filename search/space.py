@@ -15,7 +15,7 @@ from hw_model.bandwidth import bandwidth_cycles
 from hw_model.batch import evaluate
 from hw_model.config import DEFAULT_CLOCK_MHZ, Accelerator, Chunk, ConfigError, Layer, MemoryInterface
 from hw_model.cost import resources_fields, traffic
-from hw_model.schedule import job_busy, job_dispatch, period_cycles
+from hw_model.schedule import job_busy, job_dispatch, job_retire, period_cycles
 
 # a chunk's searchable parameters; df is the dataflow of a chunk that runs standard convolutions: 1 channel
 # (tm output x tn input channels), 2 pixel (tm output channels x tn output columns)
@@ -218,7 +218,7 @@ class Workload:
         cyc = {c.name: 0 for c in self.fixed_chunks}
         self.fixed_energy, self.fixed_bytes = 0.0, 0
         for c, g, n in vector_layer_cycles(self.vector_layers, self.memory)[1]:
-            cyc[c.name] += int(job_busy(job_dispatch(self.memory), n))
+            cyc[c.name] += int(job_busy(job_dispatch(self.memory), n, job_retire(self.memory)))
             self.fixed_energy += float(energy_pj(g.fields)["total"])
             self.fixed_bytes += int(traffic(g.fields)["bytes"])
         self.fixed_cycles = max(cyc.values(), default=0)
@@ -281,7 +281,8 @@ def score(idx: np.ndarray, space: Space, work: Workload, budget: Budget, metric:
                  bus=space.memory.bus_bits, lat=space.memory.read_latency)
     # the frame period of the frames pipelined over the chunks (hw_model.schedule): the busiest chunk's load,
     # each layer's job with its dispatch and retire
-    period, chunk_cycles = period_cycles(r["cycles"], work.onehot, job_dispatch(space.memory))     # [B], [B, C]
+    period, chunk_cycles = period_cycles(r["cycles"], work.onehot, job_dispatch(space.memory),
+                                         job_retire(space.memory))     # [B], [B, C]
     frame_bytes = traffic(r["fields"])["bytes"].sum(axis=1) + work.fixed_bytes
     # the memory bandwidth is a budget: a frame takes at least its bytes over it (hw_model.bandwidth)
     bw = np.ceil(bandwidth_cycles(frame_bytes, budget.clock_mhz, budget.bandwidth_gb_s)).astype(np.int64)

@@ -21,7 +21,7 @@ from cocotbext.axi import AxiBus
 from cocotbext.axi.axi_ram import AxiRamRead, AxiRamWrite
 from cocotbext.axi.memory import Memory
 
-from hw_model.timing import AXI_READ_SLACK
+from hw_model.timing import axi_read_slack
 
 
 # cycles this model adds to its `latency` before a beat is on the bus: the AR channel's drain (up to one) and the
@@ -42,9 +42,9 @@ class Dram:
         return cls(**d) if d else None
 
 
-def contract_latency(read_latency: int) -> int:
+def contract_latency(read_latency: int, burst_beats: int = 1) -> int:
     """The longest latency this model may have and still keep the chunks' contract (hw_model.timing)."""
-    return read_latency - AXI_READ_SLACK - MODEL_CYCLES
+    return read_latency - axi_read_slack(burst_beats) - MODEL_CYCLES
 
 
 class Bandwidth:

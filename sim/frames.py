@@ -34,7 +34,7 @@ RAM_BASE = 0x10000          # byte address of beat 0 in the test RAM (not 0: MEM
 def contract_dram(acc: Accelerator) -> dict | None:
     """A DRAM as slow as the chunks' read latency allows (sim/dram.py), or None (cocotbext-axi's AXI RAM, which
     answers within the least latency) where that leaves it no cycle of its own."""
-    latency = contract_latency(acc.memory.read_latency)
+    latency = contract_latency(acc.memory.read_latency, acc.memory.burst_beats)
     return {"latency": latency} if latency >= 1 else None
 
 

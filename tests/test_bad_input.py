@@ -122,6 +122,9 @@ CONFIG_FILES = {        # name: (file name, text or bytes, a word the error name
     "read_latency 256": ("c.json", mem(read_latency=256), "read_latency"),
     "bandwidth 0": ("c.json", mem(bandwidth_gb_s=0), "bandwidth_gb_s"),
     "bandwidth a string": ("c.json", mem(bandwidth_gb_s="1.6"), "bandwidth_gb_s"),
+    "burst_beats 0": ("c.json", mem(burst_beats=0), "burst_beats"),
+    "burst_beats past a 4 KB page": ("c.json", mem(burst_beats=1024), "burst_beats"),
+    "bursts with too short a read latency": ("c.json", mem(burst_beats=16, read_latency=19), "read_latency"),
     "addr_bits 40": ("c.json", mem(addr_bits=40), "addr_bits"),
     "memory unknown field": ("c.json", mem(banks=2), "banks"),
 }
