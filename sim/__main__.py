@@ -149,7 +149,9 @@ def whole_network(acc, raw, cfg_path: Path, args) -> int:
               f"{fr['measured_fps'] or 0:.0f} FPS at {acc.clock_mhz:g} MHz, latency {fr['latency_cycles']['rtl']} "
               f"cycles (model {fr['latency_cycles']['model']}), stalls {fr['stall_cycles']}; memory: "
               + (f"a DRAM {fr['memory']['latency']} cycles from AR to data (sim/dram.py)"
-                 if "latency" in fr["memory"] else "cocotbext-axi's AXI RAM"))
+                 if "latency" in fr["memory"] else "cocotbext-axi's AXI RAM")
+              + (f", bursts of up to {acc.memory.burst_beats} beats, {sum(fr['read_transactions'])} read transactions"
+                 if fr.get("read_transactions") and None not in fr["read_transactions"] else ""))
     else:
         print(f"model of frames pipelined (hw_model.schedule): period {model['period_cycles']} cycles = "
               f"{model['fps_schedule']:.0f} FPS at {acc.clock_mhz:g} MHz (--frames N measures it on the RTL)")
