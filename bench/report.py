@@ -202,7 +202,24 @@ def memory() -> list[str]:
         "", f"Model, {rf['config']} ({rf['source']}) at {rf['clock_mhz']:g} MHz: {rf['bytes_per_frame']:,} bytes a "
             f"frame; the schedule's {rf['fps_schedule']:,.0f} FPS needs {rf['demanded_gb_s']:.2f} GB/s; on the "
             f"config's {rf['config_bandwidth_gb_s']} GB/s it runs {rf['config_fps']:,.0f} FPS "
-            f"({rf['config_bound']}-bound).", ""]
+            f"({rf['config_bound']}-bound).", ""] + _measured_frames(d)
+
+
+def _measured_frames(d: dict) -> list[str]:
+    ms = d.get("measured")
+    if not ms:
+        return []
+    rows = [[f"{r['bandwidth_gb_s']:.3g}", r["model_period"], r["model_bound"], f"**{r['rtl_period']}**",
+             r["measured_bound"], f"{r['measured_fps']:,.0f}", r["stall_cycles"],
+             "yes" if r["completions_exact"] and r["all_bit_exact"] else "**no**"] for r in ms]
+    m = ms[0]
+    return [f"The same design's frames on the RTL ({d['simulator']}, the host driver, "
+            f"{m.get('frames', 3)} frames on one start), on a DRAM {m['dram_latency']} cycles away (bursts of "
+            f"{m['burst_beats']}, read_latency {m['read_latency']}) sustaining each bandwidth with the burst "
+            "allowance hw_model.bandwidth gives; the frames paced to the memory where the model says it is the "
+            "slower. Measured period: the last two completions.", ""] + _table(
+        ["GB/s", "model period", "model bound", "measured period", "measured bound", "FPS (measured)", "stalls",
+         "every completion and frame exact"], rows) + [""]
 
 
 def page() -> str:

@@ -1,17 +1,22 @@
-"""The frame rate the memory's bandwidth allows, beside the one the schedule reaches: a roofline.
+"""What the memory's bandwidth does to a pipelined run: the bytes a frame moves, the period it allows, and what a
+memory must hold in hand so that a run at that period is never held.
 
 Every frame of a pipelined run moves every layer's beats on the chunks' ports (hw_model.cost.traffic: exact, the
 bridges count the same beats; the job tables are read once a run, before the frames). A memory system that
 sustains `memory.bandwidth_gb_s` (all ports together) cannot serve a frame in fewer than bytes / bandwidth
-seconds, whatever the chunks do. So the frame rate is at most the lower of
-- the schedule's, clock / period (exact in cycles while the memory keeps the chunks' fixed-latency contract), and
-- the bandwidth's, bandwidth / bytes per frame (a bound: no schedule, no memory of that bandwidth beats it),
-and the report names which one sets it. What is claimed of a run, exactly: N frames take at least
-run_bandwidth_cycles (N frames' bytes over the bandwidth, less the bytes a memory may hold in hand at the start,
-its burst allowance), since every layer of every frame moves its bytes before the last frame completes; in the
-steady state the period is at least bandwidth_cycles. How much more a run takes depends on how the memory spreads
-its beats, which the model does not claim; consecutive completions may come closer than the bound (frames in
-flight finish in a bunch once their data are in). Works on numpy arrays (the search) as on scalars.
+seconds, whatever the chunks do. So the schedule paces the frames (hw_model.schedule: the period, the step of the
+jobs' releases, is at least bandwidth_period), and the hardware releases them at that period. Paced, a run asks
+the memory for its bandwidth on average; what it asks in a short window can be more (chunks streaming at once).
+What is claimed, exactly:
+- a memory that sustains the bandwidth and can serve burst_allowance(...) bytes ahead of it (a token bucket of
+  that depth, refilled at the bandwidth; full at the run's start) never holds a chunk: every job begins at its
+  release, every completion is the model's, the period is the paced period;
+- on any memory a run's jobs begin no earlier than the model's, and, since a chunk held for k cycles finishes its
+  job k cycles later and every begin is the latest of a release, the chunk's previous job and its tokens, no
+  later than the model's plus every stall cycle counted before;
+- on a memory of that bandwidth, N frames take at least run_bandwidth_cycles (their bytes over the bandwidth,
+  less what the memory holds in hand at the start).
+Works on numpy arrays (the search) as on scalars.
 """
 from __future__ import annotations
 
@@ -20,7 +25,6 @@ import numpy as np
 from .config import Accelerator
 from .cost import traffic
 from .mapping import geometry
-from .schedule import Schedule, schedule_figures
 
 
 def layer_bytes(acc: Accelerator, layers) -> list[int]:
@@ -36,6 +40,19 @@ def bandwidth_cycles(frame_bytes, clock_mhz: float, bandwidth_gb_s: float | None
     return np.asarray(frame_bytes, dtype=float) * clock_mhz * 1e6 / (bandwidth_gb_s * 1e9)
 
 
+def bandwidth_period(acc: Accelerator, layers) -> int:
+    """The shortest whole period in cycles at which the memory's bandwidth serves every frame's bytes (0: no
+    bound): what the schedule paces the frames at when it is longer than the busiest chunk's load. The search's
+    cost rounds the same way (search.space.score)."""
+    return int(np.ceil(bandwidth_cycles(sum(layer_bytes(acc, layers)), acc.clock_mhz, acc.memory.bandwidth_gb_s)))
+
+
+def bytes_per_cycle(acc: Accelerator) -> float | None:
+    """The memory's bandwidth in bytes a cycle at the accelerator's clock (None: no bound)."""
+    bw = acc.memory.bandwidth_gb_s
+    return None if bw is None else bw * 1e9 / (acc.clock_mhz * 1e6)
+
+
 def run_bandwidth_cycles(rate: dict, frames: int, held_bytes: float = 0.0) -> float:
     """The fewest cycles, from the run's start to its last completion, of `frames` frames of a design whose
     frame_rate is `rate`, on a memory of rate["bandwidth_gb_s"] that may hold `held_bytes` in hand at the start."""
@@ -45,21 +62,19 @@ def run_bandwidth_cycles(rate: dict, frames: int, held_bytes: float = 0.0) -> fl
     return max(0.0, (frames * rate["bytes_per_frame"] - held_bytes) * per_byte)
 
 
-def frame_rate(acc: Accelerator, layers, s: Schedule) -> dict:
-    """What a report says of a design's frame rate: the schedule's figures (schedule_figures), the bytes a frame
-    moves, the bandwidth that demands at the schedule's rate, the bandwidth's bound, and the lower of the two with
-    the bound that sets it. Every FPS at acc.clock_mhz, stated beside it."""
-    hz = acc.clock_mhz * 1e6
-    fig = schedule_figures(s, acc.clock_mhz)
-    frame_bytes = sum(layer_bytes(acc, layers))
-    bw = acc.memory.bandwidth_gb_s
-    bw_cycles = float(bandwidth_cycles(frame_bytes, acc.clock_mhz, bw))
-    fps_schedule = fig["fps"]
-    fps_bw = None if bw is None else bw * 1e9 / frame_bytes
-    bound = "bandwidth" if fps_bw is not None and fps_bw < fps_schedule else "schedule"
-    return {**fig, "fps": min(fps_schedule, fps_bw) if fps_bw is not None else fps_schedule,
-            "fps_schedule": fps_schedule, "fps_bandwidth": fps_bw, "bound": bound,
-            "bytes_per_frame": frame_bytes, "bandwidth_gb_s": bw,
-            "demanded_gb_s": frame_bytes * hz / s.period / 1e9, "bandwidth_cycles": bw_cycles,
-            "roofline_source": "model (hw_model.bandwidth): the lower of the schedule's rate (exact) and the "
-                               "memory bandwidth over the bytes a frame moves (a bound)"}
+def burst_allowance(begin, end, job_bytes, per_cycle: float) -> float:
+    """The bytes a memory sustaining `per_cycle` bytes a cycle must be able to serve ahead of that rate so that no
+    beat of a run waits: begin, end [J] the cycles each job begins and retires (a run of the model), job_bytes [J]
+    what it moves, all of them between the two. Over any window [s, t] the run moves at most the bytes of the
+    jobs begun by t less those retired before s; the allowance is the most that exceeds per_cycle * (t - s). A
+    sufficient figure (it counts a job's bytes as moved when it begins), not the least."""
+    begin, end, w = (np.asarray(a, dtype=float).ravel() for a in (begin, end, job_bytes))
+    ob, oe = np.argsort(begin), np.argsort(end)
+    t, up = begin[ob], np.cumsum(w[ob])                     # bytes begun by t (each t a job's begin)
+    s, low = end[oe], np.cumsum(w[oe]) - w[oe]              # bytes retired before s (each s a job's retire)
+    s, low = np.concatenate([[0.0], s]), np.concatenate([[0.0], low])
+    # s past t: the window [t, t] (the bytes in flight at t), which s = t's own candidate below covers
+    low_at_t = np.concatenate([[0.0], np.cumsum(w[oe])])[np.searchsorted(end[oe], t, side="left")]
+    excess = up[:, None] - low[None, :] - per_cycle * (t[:, None] - s[None, :])
+    excess = np.where(s[None, :] <= t[:, None], excess, -np.inf)
+    return float(max(0.0, excess.max(initial=0.0), (up - low_at_t).max(initial=0.0)))

@@ -416,6 +416,8 @@ class Chunk:
 # the clock a design is scored at unless told: what the default target (an LFE5U-85F-8, fpga.target) routes the
 # default accelerator at (docs/timing-closure.md); `make fpga` reports the routed Fmax beside it
 DEFAULT_CLOCK_MHZ = 100.0
+# the memory bandwidth a search budgets unless told: the default target board's (a 16-bit DDR3 at 800 MT/s)
+DEFAULT_BANDWIDTH_GB_S = 1.6
 
 
 @dataclass(frozen=True)

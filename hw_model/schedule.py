@@ -23,7 +23,9 @@ chunk's circular table of length P, where the chunk's jobs of one round lie back
 before it comes out of the chunk's slack (P minus its load), so a chunk's jobs always fit. That periodic
 schedule obeys every token, so with a memory that keeps its contract every job begins at its release: the period
 is the busiest chunk's load for every network and mapping (frames do not depend on each other). What it costs is
-latency (a job may wait for its chunk's slot) and copies.
+latency (a job may wait for its chunk's slot) and copies. Where the memory's bandwidth cannot serve a frame's bytes
+in that load, P is the period it can (hw_model.bandwidth.bandwidth_period): the frames are paced to the memory, and
+every chunk has that much more slack.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from functools import cached_property
 import numpy as np
 
 from . import timing
+from .bandwidth import bandwidth_period
 from .config import Accelerator, MemoryInterface
 from .control import desc_beats
 from .cycles import layer_cycles
@@ -77,6 +80,7 @@ class Schedule:
     n_chunks: int
     plan_start: tuple[int, ...]             # frame 0's begin in the periodic schedule (planning, not a run)
     retire: int = timing.JOB_RETIRE         # job_retire of the memory
+    min_period: int = 0                     # the period the memory's bandwidth allows (hw_model.bandwidth)
 
     @cached_property
     def busy(self) -> tuple[int, ...]:
@@ -92,8 +96,9 @@ class Schedule:
 
     @property
     def period(self) -> int:
-        """The steady-state frame period in cycles: the busiest chunk's load."""
-        return max(self.loads)
+        """The steady-state frame period in cycles, the step of the jobs' releases: the busiest chunk's load, or
+        the period the memory's bandwidth allows where that is longer (the frames paced to it)."""
+        return max(max(self.loads), self.min_period)
 
     @property
     def offset(self) -> tuple[int, ...]:
@@ -227,7 +232,8 @@ def schedule_figures(s: Schedule, clock_mhz: float) -> dict:
             "layer_at_a_time_cycles": sum(s.busy), "fps_layer_at_a_time": hz / sum(s.busy),
             "tensor_copies": dict(zip(s.names, s.copies)),
             "source": "model (hw_model.schedule): frames pipelined over the chunks; period = the busiest chunk's "
-                      "load (each layer's exact cycles plus its job's dispatch and retire)"}
+                      "load (each layer's exact cycles plus its job's dispatch and retire), or the period the memory's "
+                      "bandwidth allows if longer"}
 
 
 def activation_beats(acc: Accelerator, layers, s: Schedule, frames: int) -> dict:
@@ -260,17 +266,18 @@ def network_schedule(acc: Accelerator, layers, graph: IntGraph) -> Schedule:
         chunk_of.append(acc.chunks.index(g.chunk))
         cycles.append(int(layer_cycles(g)))
     return plan_schedule([L.name for L in layers], chunk_of, cycles, inputs, job_dispatch(acc.memory),
-                         len(acc.chunks), job_retire(acc.memory))
+                         len(acc.chunks), job_retire(acc.memory), bandwidth_period(acc, layers))
 
 
 def plan_schedule(names, chunk_of, cycles, inputs, dispatch: int, n_chunks: int,
-                  retire: int = timing.JOB_RETIRE) -> Schedule:
-    """Place every layer in its chunk's circular table of length P (see the module's doc)."""
+                  retire: int = timing.JOB_RETIRE, min_period: int = 0) -> Schedule:
+    """Place every layer in its chunk's circular table of length P, the busiest chunk's load or min_period if
+    longer (see the module's doc)."""
     busy = [int(job_busy(dispatch, c, retire)) for c in cycles]
     loads = [0] * n_chunks
     for c, b in zip(chunk_of, busy):
         loads[c] += b
-    P = max(loads)
+    P = max(max(loads), int(min_period))
     slack = [P - x for x in loads]
     arc = [None] * n_chunks           # per chunk: the table position where its next job may go
     start = []
@@ -288,4 +295,4 @@ def plan_schedule(names, chunk_of, cycles, inputs, dispatch: int, n_chunks: int,
         start.append(t)
         arc[c] = (t + busy[l]) % P
     return Schedule(tuple(names), tuple(chunk_of), tuple(int(c) for c in cycles), tuple(tuple(i) for i in inputs),
-                    dispatch, n_chunks, tuple(start), retire)
+                    dispatch, n_chunks, tuple(start), retire, int(min_period))

@@ -11,6 +11,7 @@ if __name__ == "__main__":     # before torch is imported: keep freed memory in 
     from search.tuning import reexec_with_malloc_tuning
     reexec_with_malloc_tuning("search")
 
+import argparse
 import io
 import sys
 import time
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from hw_model.bandwidth import frame_rate
+from hw_model.frame_rate import frame_rate
 from hw_model.cli import parser
 from hw_model.cost import accelerator_resources
 from hw_model.errors import ConfigError, cli_errors
@@ -35,6 +36,16 @@ from .supernet import network_layers
 
 # test inputs stored beside the weights (quantized, with labels), for `make sim` and `make fpga`
 STORED_TEST_IMAGES = 256
+
+
+def _bandwidth(text: str) -> float | None:
+    """--bandwidth: a number of GB/s, or none (no bound); the range is CoSearchConfig's to check."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: a number of GB/s, or none") from None
 
 
 def parse(argv) -> SearchConfig:
@@ -55,8 +66,9 @@ def parse(argv) -> SearchConfig:
     ap.add_argument("--clock", "--clock-mhz", dest="clock_mhz", type=float, default=d.clock_mhz,
                     help=f"the clock (MHz) every FPS of the search assumes (default {d.clock_mhz:g}: what the default "
                          "target routes at)")
-    ap.add_argument("--bandwidth", type=float, default=d.bandwidth_gb_s,
-                    help="GB/s the memory system sustains, all chunks together: part of the budget (default: no bound)")
+    ap.add_argument("--bandwidth", type=_bandwidth, default=d.bandwidth_gb_s,
+                    help="GB/s the memory system sustains, all chunks together: part of the budget (default "
+                         f"{d.bandwidth_gb_s:g}: the default target board's; 'none': no bound)")
     ap.add_argument("--finetune-epochs", type=int, default=d.finetune_epochs)
     ap.add_argument("--seed", type=int, default=d.seed)
     ap.add_argument("--out", default=d.out)

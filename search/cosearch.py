@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from hw_model.config import Accelerator, ConfigError, MemoryInterface
+from hw_model.config import DEFAULT_BANDWIDTH_GB_S, Accelerator, ConfigError, MemoryInterface
 from hw_model.io import atomic_write_text
 
 from . import data as data_mod
@@ -54,7 +54,7 @@ class SearchConfig:
     budget_dsp: int = Budget.dsp                 # defaults: the method's budget and hw_model's memory
     budget_bram18: int = Budget.bram18
     clock_mhz: float = Budget.clock_mhz
-    bandwidth_gb_s: float | None = Budget.bandwidth_gb_s     # the memory system's (None: no bound)
+    bandwidth_gb_s: float | None = DEFAULT_BANDWIDTH_GB_S     # the memory system's (None: no bound)
     bus_bits: int = MemoryInterface.bus_bits
     # the chunks' memory: AXI bursts of up to 16 beats, and a fixed read latency that covers a board's memory,
     # its first beat on the bus up to 43 cycles after AR (read_latency - timing.axi_read_slack(16)), as `make sim`

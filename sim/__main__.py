@@ -130,7 +130,7 @@ def whole_network(acc, raw, cfg_path: Path, args) -> int:
     if args.frames:
         from .frames import contract_dram, run_frames
         fr = run_frames(acc, net.layers, net.graph, net.images[:args.frames], args.simulator,
-                        dram=contract_dram(acc))
+                        dram=contract_dram(acc, net.layers, net.graph, args.frames))
         rep["frames"] = fr
         rep["simulated_fps"] = fr["measured_fps"]
         ok_f = fr["all_bit_exact"] and fr["completions_exact"] and fr["busy_exact"] and fr["beats_exact"]
@@ -150,14 +150,18 @@ def whole_network(acc, raw, cfg_path: Path, args) -> int:
               f"cycles (model {fr['latency_cycles']['model']}), stalls {fr['stall_cycles']}; memory: "
               + (f"a DRAM {fr['memory']['latency']} cycles from AR to data (sim/dram.py)"
                  if "latency" in fr["memory"] else "cocotbext-axi's AXI RAM")
+              + (f" sustaining {fr['memory']['rate'] * acc.memory.bus_bits / 8 * acc.clock_mhz / 1e3:g} GB/s "
+                 f"(bursts of {fr['memory']['burst']:.0f} beats ahead of it)" if fr["memory"].get("rate") else "")
               + (f", bursts of up to {acc.memory.burst_beats} beats, {sum(fr['read_transactions'])} read transactions"
-                 if fr.get("read_transactions") and None not in fr["read_transactions"] else ""))
+                 if fr.get("read_transactions") and None not in fr["read_transactions"] else "")
+              + f"; measured {fr['measured_gb_s'] or 0:.3g} GB/s: {fr['measured_bound']}-bound")
     else:
         print(f"model of frames pipelined (hw_model.schedule): period {model['period_cycles']} cycles = "
-              f"{model['fps_schedule']:.0f} FPS at {acc.clock_mhz:g} MHz (--frames N measures it on the RTL)")
+              f"{model['fps']:.0f} FPS at {acc.clock_mhz:g} MHz (--frames N measures it on the RTL)")
     if model["fps_bandwidth"] is not None:
-        print(f"memory bandwidth {model['bandwidth_gb_s']:g} GB/s over {model['bytes_per_frame']:,} bytes a frame: "
-              f"at most {model['fps_bandwidth']:.0f} FPS (a bound); the design is {model['bound']}-bound")
+        print(f"model: memory bandwidth {model['bandwidth_gb_s']:g} GB/s over {model['bytes_per_frame']:,} bytes a "
+              f"frame allows {model['fps_bandwidth']:.0f} FPS, the chunks {model['fps_schedule']:.0f} FPS at "
+              f"{acc.clock_mhz:g} MHz: {model['bound']}-bound, period {model['period_cycles']} cycles")
     print(f"report: {args.out}")
     return 0 if ok else 1
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hw_model.bandwidth import burst_allowance, bytes_per_cycle, layer_bytes
 from hw_model.config import Accelerator, Layer
 from hw_model.control import FRAME_LOG
 from hw_model.cost import traffic
@@ -31,11 +32,24 @@ from .tools import ensure_tool_path
 RAM_BASE = 0x10000          # byte address of beat 0 in the test RAM (not 0: MEM_BASE must be honoured)
 
 
-def contract_dram(acc: Accelerator) -> dict | None:
-    """A DRAM as slow as the chunks' read latency allows (sim/dram.py), or None (cocotbext-axi's AXI RAM, which
-    answers within the least latency) where that leaves it no cycle of its own."""
+def contract_dram(acc: Accelerator, layers: list[Layer] | None = None, graph: IntGraph | None = None,
+                  frames: int = 1) -> dict | None:
+    """The memory the model's contract describes (sim/dram.py's Dram fields): as slow as the chunks' read latency
+    allows and, where the config gives a bandwidth (and the network), sustaining just that bandwidth with the burst
+    allowance hw_model.bandwidth says a run of `frames` frames needs, plus the job tables' beats (read before the
+    frames, from the same bucket). None (cocotbext-axi's AXI RAM, which answers within the least latency and is not
+    metered) where the read latency leaves the model no cycle of its own."""
     latency = contract_latency(acc.memory.read_latency, acc.memory.burst_beats)
-    return {"latency": latency} if latency >= 1 else None
+    per_cycle = bytes_per_cycle(acc)
+    if latency < 0 or per_cycle is None or layers is None:
+        return {"latency": latency} if latency >= 1 else None
+    fp = frame_program(acc, layers, graph, frames)
+    run = fp.schedule.run(frames)
+    job_bytes = np.repeat(np.asarray(layer_bytes(acc, layers))[:, None], frames, axis=1)
+    bb = acc.memory.bus_bits // 8
+    allowance = burst_allowance(run.begin, run.end, job_bytes, per_cycle) / bb
+    return {"latency": latency, "rate": per_cycle / bb,
+            "burst": float(np.ceil(allowance)) + fp.beats - fp.table_addr}
 
 
 def build_frames(acc: Accelerator, simulator: str, root: Path = Path("sim_build")) -> Path:
@@ -68,7 +82,25 @@ def run_frames(acc: Accelerator, layers: list[Layer], graph: IntGraph, images: n
     rep = _score(acc, layers, fp, run, result, ref, logits)
     rep["memory"] = ({"model": "sim/dram.py", **dram} if dram else
                      {"model": "cocotbext-axi AxiRam", "backpressure": backpressure})
+    rep.update(measured_bound(acc, rep, dram))
     return rep
+
+
+def measured_bound(acc: Accelerator, rep: dict, dram: dict | None) -> dict:
+    """What the run itself says sets its frame rate: the bytes a frame moved (the bridges' beat counters) over the
+    measured period, against what the memory sustains. A period no longer than the whole cycles the memory needs
+    for those bytes is the memory's (bandwidth-bound); a longer one is the chunks' (schedule-bound)."""
+    period = rep["period_cycles"]["rtl"]
+    bb = acc.memory.bus_bits // 8
+    moved = sum(c["rtl_reads"] + c["rtl_writes"] for c in rep["chunks"]) * bb // rep["frames"]
+    out = {"measured_bytes_per_frame": moved, "measured_gb_s": None, "measured_bound": None}
+    if period:
+        out["measured_gb_s"] = moved * acc.clock_mhz * 1e6 / period / 1e9
+        if dram and dram.get("rate"):
+            out["measured_bound"] = "bandwidth" if period <= np.ceil(moved / (dram["rate"] * bb)) else "schedule"
+        else:
+            out["measured_bound"] = "schedule"      # a memory without a bound of its own
+    return out
 
 
 def _score(acc, layers, fp, run, result, ref, logits) -> dict:

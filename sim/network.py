@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from hw_model import timing
-from hw_model.bandwidth import frame_rate
+from hw_model.frame_rate import frame_rate
 from hw_model.config import LOGIT_BITS, Accelerator, Layer
 from hw_model.cost import energy_pj, traffic
 from hw_model.cycles import layer_cycles, mac_utilization
