@@ -7,11 +7,11 @@ memory.png.
    bursts of BURST beats. Each design's read latency is the least that covers its DRAM (the contract, timing.
    axi_read_slack), so what stops the stream is the memory's queue: beats / (beats + cycles held).
 2. Frame rate against the memory's bandwidth for the default network (out/best.json when a search has run, else
-   the reference network on configs/default.json): the model's (hw_model.frame_rate: the frames paced to the
+   the reference network on configs/default.json), on a DRAM DRAM_LATENCY cycles away (dram_design): the model's (hw_model.frame_rate: the frames paced to the
    memory where its bandwidth is the slower) over a range of bandwidths, at the config's clock, with the bound that
    sets each point; and at MEASURED_RATES, the frame rate measured on the frames wrapper's RTL (the driver, N
-   frames on one start) on sim/dram.py's DRAM DRAM_LATENCY cycles away, sustaining that bandwidth with the burst
-   allowance hw_model.bandwidth gives: the measured period against the model's.
+   frames on one start) on sim/dram.py's DRAM, sustaining that bandwidth with the burst allowance
+   hw_model.bandwidth gives: the measured period against the model's.
 """
 from __future__ import annotations
 
@@ -70,8 +70,22 @@ def _with_bandwidth(acc: Accelerator, bw: float | None) -> Accelerator:
     return dataclasses.replace(acc, memory=dataclasses.replace(acc.memory, bandwidth_gb_s=bw))
 
 
-def roofline(points: int = 25) -> dict:
+def dram_design():
+    """default_design with its read latency raised, where it is shorter, to the least that keeps a DRAM
+    DRAM_LATENCY cycles away in bursts of BURST: the memory a board has, as `make sim` runs a searched design."""
+    from sim.dram import MODEL_CYCLES, contract_latency
     acc, net, source = default_design()
+    m = acc.memory
+    if contract_latency(m.read_latency, m.burst_beats) < DRAM_LATENCY:
+        b = max(m.burst_beats, BURST)
+        acc = dataclasses.replace(acc, memory=dataclasses.replace(
+            m, burst_beats=b, read_latency=DRAM_LATENCY + axi_read_slack(b) + MODEL_CYCLES))
+        source += f", read_latency {acc.memory.read_latency}, bursts of {b}"
+    return acc, net, source
+
+
+def roofline(points: int = 25) -> dict:
+    acc, net, source = dram_design()
     rows = []
     for bw in np.geomspace(0.05, 20, points):
         a = _with_bandwidth(acc, float(bw))
@@ -86,16 +100,9 @@ def roofline(points: int = 25) -> dict:
 
 
 def measured(simulator: str) -> list[dict]:
-    """The default design's frames on the RTL at MEASURED_RATES (its read latency raised, where it is shorter, to
-    the least that keeps a DRAM DRAM_LATENCY cycles away in bursts of BURST)."""
-    from sim.dram import MODEL_CYCLES, contract_latency
+    """dram_design's frames on the RTL at MEASURED_RATES."""
     from sim.frames import contract_dram, run_frames
-    acc, net, _ = default_design()
-    m = acc.memory
-    if contract_latency(m.read_latency, m.burst_beats) < DRAM_LATENCY:
-        b = max(m.burst_beats, BURST)
-        acc = dataclasses.replace(acc, memory=dataclasses.replace(
-            m, burst_beats=b, read_latency=DRAM_LATENCY + axi_read_slack(b) + MODEL_CYCLES))
+    acc, net, _ = dram_design()
     bb = acc.memory.bus_bits // 8
     rows = []
     for rate in tqdm(MEASURED_RATES, desc="frames on the RTL"):
