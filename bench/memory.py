@@ -29,7 +29,6 @@ from hw_model.frame_program import DEFAULT_FRAMES
 from hw_model.io import atomic_write_json, load_data
 from hw_model.result import has_network, load_network
 from hw_model.schedule import network_schedule
-from hw_model.timing import axi_read_slack
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).parent / "results"
@@ -44,11 +43,11 @@ MEASURED_FRAMES = 3
 
 def stream_rate(simulator: str, beats: int = BEATS) -> list[dict]:
     from sim.bursts import run_bridge
-    from sim.dram import MODEL_CYCLES
+    from sim.dram import covering_read_latency
     rows = []
     for latency in tqdm(LATENCIES, desc="beats per cycle"):
         for b in (1, BURST):
-            mem = MemoryInterface(bus_bits=64, read_latency=latency + axi_read_slack(b) + MODEL_CYCLES,
+            mem = MemoryInterface(bus_bits=64, read_latency=covering_read_latency(latency, b),
                                   addr_bits=24, burst_beats=b)
             rep = run_bridge(mem, list(range(beats)), [], simulator,
                              dram={"latency": latency, "outstanding": OUTSTANDING})
@@ -73,13 +72,13 @@ def _with_bandwidth(acc: Accelerator, bw: float | None) -> Accelerator:
 def dram_design():
     """default_design with its read latency raised, where it is shorter, to the least that keeps a DRAM
     DRAM_LATENCY cycles away in bursts of BURST: the memory a board has, as `make sim` runs a searched design."""
-    from sim.dram import MODEL_CYCLES, contract_latency
+    from sim.dram import contract_latency, covering_read_latency
     acc, net, source = default_design()
     m = acc.memory
     if contract_latency(m.read_latency, m.burst_beats) < DRAM_LATENCY:
         b = max(m.burst_beats, BURST)
         acc = dataclasses.replace(acc, memory=dataclasses.replace(
-            m, burst_beats=b, read_latency=DRAM_LATENCY + axi_read_slack(b) + MODEL_CYCLES))
+            m, burst_beats=b, read_latency=covering_read_latency(DRAM_LATENCY, b)))
         source += f", read_latency {acc.memory.read_latency}, bursts of {b}"
     return acc, net, source
 

@@ -40,11 +40,15 @@ def bandwidth_cycles(frame_bytes, clock_mhz: float, bandwidth_gb_s: float | None
     return np.asarray(frame_bytes, dtype=float) * clock_mhz * 1e6 / (bandwidth_gb_s * 1e9)
 
 
+def paced_cycles(frame_bytes, clock_mhz: float, bandwidth_gb_s: float | None):
+    """The shortest whole period in cycles at which the memory's bandwidth serves frame_bytes (0: no bound): what
+    the schedule paces the frames at when it is longer than the busiest chunk's load. Vectorized (the search)."""
+    return np.ceil(bandwidth_cycles(frame_bytes, clock_mhz, bandwidth_gb_s)).astype(np.int64)
+
+
 def bandwidth_period(acc: Accelerator, layers) -> int:
-    """The shortest whole period in cycles at which the memory's bandwidth serves every frame's bytes (0: no
-    bound): what the schedule paces the frames at when it is longer than the busiest chunk's load. The search's
-    cost rounds the same way (search.space.score)."""
-    return int(np.ceil(bandwidth_cycles(sum(layer_bytes(acc, layers)), acc.clock_mhz, acc.memory.bandwidth_gb_s)))
+    """paced_cycles of a network's frame on an accelerator."""
+    return int(paced_cycles(sum(layer_bytes(acc, layers)), acc.clock_mhz, acc.memory.bandwidth_gb_s))
 
 
 def bytes_per_cycle(acc: Accelerator) -> float | None:
@@ -70,11 +74,12 @@ def burst_allowance(begin, end, job_bytes, per_cycle: float) -> float:
     sufficient figure (it counts a job's bytes as moved when it begins), not the least."""
     begin, end, w = (np.asarray(a, dtype=float).ravel() for a in (begin, end, job_bytes))
     ob, oe = np.argsort(begin), np.argsort(end)
-    t, up = begin[ob], np.cumsum(w[ob])                     # bytes begun by t (each t a job's begin)
-    s, low = end[oe], np.cumsum(w[oe]) - w[oe]              # bytes retired before s (each s a job's retire)
-    s, low = np.concatenate([[0.0], s]), np.concatenate([[0.0], low])
-    # s past t: the window [t, t] (the bytes in flight at t), which s = t's own candidate below covers
-    low_at_t = np.concatenate([[0.0], np.cumsum(w[oe])])[np.searchsorted(end[oe], t, side="left")]
+    begun = np.concatenate([[0.0], np.cumsum(w[ob])])
+    retired = np.concatenate([[0.0], np.cumsum(w[oe])])
+    # the excess grows with t between begins and with s between retires: the ends of the windows worth trying
+    t = begin[ob]
+    s = np.unique(np.concatenate([[0.0], end, begin]))
+    up = begun[np.searchsorted(begin[ob], t, side="right")]          # bytes of the jobs begun by t
+    low = retired[np.searchsorted(end[oe], s, side="left")]          # bytes of the jobs retired before s
     excess = up[:, None] - low[None, :] - per_cycle * (t[:, None] - s[None, :])
-    excess = np.where(s[None, :] <= t[:, None], excess, -np.inf)
-    return float(max(0.0, excess.max(initial=0.0), (up - low_at_t).max(initial=0.0)))
+    return float(np.where(s[None, :] <= t[:, None], excess, 0.0).max(initial=0.0))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hw_model.bandwidth import bandwidth_cycles
+from hw_model.bandwidth import paced_cycles
 from hw_model.batch import evaluate
 from hw_model.config import DEFAULT_CLOCK_MHZ, Accelerator, Chunk, ConfigError, Layer, MemoryInterface
 from hw_model.cost import resources_fields, traffic
@@ -284,8 +284,8 @@ def score(idx: np.ndarray, space: Space, work: Workload, budget: Budget, metric:
     period, chunk_cycles = period_cycles(r["cycles"], work.onehot, job_dispatch(space.memory),
                                          job_retire(space.memory))     # [B], [B, C]
     frame_bytes = traffic(r["fields"])["bytes"].sum(axis=1) + work.fixed_bytes
-    # the memory bandwidth is a budget: a frame takes at least its bytes over it (hw_model.bandwidth)
-    bw = np.ceil(bandwidth_cycles(frame_bytes, budget.clock_mhz, budget.bandwidth_gb_s)).astype(np.int64)
+    # the memory bandwidth is a budget: the frames are paced to it where it is the slower (hw_model.bandwidth)
+    bw = paced_cycles(frame_bytes, budget.clock_mhz, budget.bandwidth_gb_s)
     cycles = np.maximum(np.maximum(period, work.fixed_cycles), bw)
     energy = (r["energy_pj"].sum(axis=1) if "energy_pj" in r else np.zeros(len(idx))) + work.fixed_energy
     bits = np.array([s.bits for s in space.slots])

@@ -150,8 +150,8 @@ def whole_network(acc, raw, cfg_path: Path, args) -> int:
               f"cycles (model {fr['latency_cycles']['model']}), stalls {fr['stall_cycles']}; memory: "
               + (f"a DRAM {fr['memory']['latency']} cycles from AR to data (sim/dram.py)"
                  if "latency" in fr["memory"] else "cocotbext-axi's AXI RAM")
-              + (f" sustaining {fr['memory']['rate'] * acc.memory.bus_bits / 8 * acc.clock_mhz / 1e3:g} GB/s "
-                 f"(bursts of {fr['memory']['burst']:.0f} beats ahead of it)" if fr["memory"].get("rate") else "")
+              + (f" sustaining the config's {acc.memory.bandwidth_gb_s:g} GB/s (holding {fr['memory']['burst']:.0f} "
+                 "beats ahead of it)" if fr["memory"].get("rate") else "")
               + (f", bursts of up to {acc.memory.burst_beats} beats, {sum(fr['read_transactions'])} read transactions"
                  if fr.get("read_transactions") and None not in fr["read_transactions"] else "")
               + f"; measured {fr['measured_gb_s'] or 0:.3g} GB/s: {fr['measured_bound']}-bound")

@@ -47,6 +47,12 @@ def contract_latency(read_latency: int, burst_beats: int = 1) -> int:
     return read_latency - axi_read_slack(burst_beats) - MODEL_CYCLES
 
 
+def covering_read_latency(dram_latency: int, burst_beats: int = 1) -> int:
+    """The least read latency of the chunks that this model `dram_latency` cycles away keeps (contract_latency's
+    inverse)."""
+    return dram_latency + axi_read_slack(burst_beats) + MODEL_CYCLES
+
+
 class Bandwidth:
     """The token bucket the ports share; `take` in the cycle a beat would move."""
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 import pytest
 
 from hw_model.config import MemoryInterface
-from hw_model.timing import axi_read_slack
 from sim.bursts import expected_bursts, run_bridge
-from sim.dram import MODEL_CYCLES
+from sim.dram import covering_read_latency
 from sim.tools import available
 
 PAGE = 4096 // 8            # beats of a 4 KB page on a 64-bit bus
@@ -33,7 +32,7 @@ def script(n_runs: int = 1):
 
 
 def _mem(burst_beats: int, dram_latency: int) -> MemoryInterface:
-    return MemoryInterface(bus_bits=64, read_latency=dram_latency + axi_read_slack(burst_beats) + MODEL_CYCLES,
+    return MemoryInterface(bus_bits=64, read_latency=covering_read_latency(dram_latency, burst_beats),
                            addr_bits=24, burst_beats=burst_beats)
 
 

@@ -22,7 +22,7 @@ from hw_model.control import CTRL_IDLE, CTRL_START
 from hw_model.defaults import DEFAULT_CONFIG
 from hw_model.refnet import reference_images, reference_network
 from hw_model.schedule import network_schedule
-from sim.dram import MODEL_CYCLES, contract_latency
+from sim.dram import contract_latency, covering_read_latency
 from sim.frames import contract_dram, run_frames
 from sim.tools import available
 
@@ -89,7 +89,7 @@ def test_bridges_at_other_read_latencies(net, latency):
 
 def _dram_acc(acc, latency, burst_beats=1):
     """The accelerator whose chunks' fixed latency is the least that a DRAM `latency` cycles away keeps."""
-    read_latency = latency + timing.axi_read_slack(burst_beats) + MODEL_CYCLES
+    read_latency = covering_read_latency(latency, burst_beats)
     assert contract_latency(read_latency, burst_beats) == latency
     return dataclasses.replace(acc, memory=dataclasses.replace(acc.memory, read_latency=read_latency,
                                                                burst_beats=burst_beats))
