@@ -353,18 +353,67 @@ def test_recalibrated_statistics_are_the_derived_networks_own():
     assert not torch.allclose(net.stem.bn.running_mean, y.mean(dim=(0, 2, 3)), atol=1e-2)   # shared stats differ
 
 
-def test_selection_takes_the_best_validation_design_that_meets_the_target():
+def test_selection_takes_the_best_validation_design_of_the_final_window_that_meets_the_target():
     from search.cosearch import SearchConfig, select
-    cfg = SearchConfig(target=25000.0)
+    cfg = SearchConfig(target=25000.0, epochs=30, warmup=10)        # final window: epochs 25-30
     rec = lambda e, fps, val, searching=True, within=True: {"epoch": e, "searching": searching, "fps": fps,
                                                            "val_accuracy": val, "within_budget": within,
                                                            "energy_uj": 1.0}
-    hist = [rec(1, 90000, 0.99, searching=False), rec(2, 20000, 0.98), rec(3, 30000, 0.90), rec(4, 26000, 0.93),
-            rec(5, 40000, 0.93), rec(6, 50000, 0.97, within=False)]
-    assert select(hist, cfg)["epoch"] == 5          # 4 and 5 tie on accuracy: the faster one
-    assert select(hist[:3], cfg)["epoch"] == 3
-    assert select([rec(2, 20000, 0.98)], cfg) is None
-    assert select(hist, SearchConfig(target=None))["epoch"] == 2
+    early = [rec(1, 90000, 0.99, searching=False), rec(20, 40000, 0.99), rec(24, 30000, 0.995)]
+    hist = early + [rec(25, 20000, 0.98), rec(26, 30000, 0.90), rec(27, 26000, 0.93), rec(28, 40000, 0.93),
+                    rec(29, 50000, 0.97, within=False), rec(30, 24000, 0.96)]
+    assert select(hist, cfg)["epoch"] == 28         # 27 and 28 tie on accuracy: the faster one; 20, 24 transients
+    assert select(hist[:5], cfg)["epoch"] == 26
+    assert select(early + [rec(25, 20000, 0.98)], cfg) is None
+    assert select(hist, SearchConfig(target=None, epochs=30, warmup=10))["epoch"] == 25
+
+
+def test_lambda_rises_with_the_miss_holds_in_the_band_and_never_falls_in_the_final_window():
+    from search.target import (BAND, LAMBDA_MAX, LAMBDA_MIN, STEP, final_window, next_lambda, projected_window,
+                               shortfall)
+    assert shortfall(9000.0, 10000.0, "latency") == pytest.approx(0.1)          # FPS under the target: a miss
+    assert shortfall(2.0, 1.0, "energy") == pytest.approx(1.0)                  # energy over it: a miss
+    assert shortfall(11000.0, 10000.0, "latency") < 0
+    assert next_lambda(1.0, 0.01, final=False) > STEP - 1e-9                    # any miss: at least one step
+    assert next_lambda(1.0, 2 * BAND, final=False) == pytest.approx(STEP ** 3)  # a far miss climbs faster
+    assert next_lambda(1.0, -BAND / 2, final=False) == 1.0                      # met by a little: held
+    assert next_lambda(1.0, -2 * BAND, final=False) == pytest.approx(1 / STEP)  # far above: relaxed
+    assert next_lambda(1.0, -2 * BAND, final=True) == 1.0                       # ... except at the end
+    assert next_lambda(LAMBDA_MAX, 1.0, final=False) == LAMBDA_MAX
+    assert next_lambda(LAMBDA_MIN, -1.0, final=False) == LAMBDA_MIN
+    assert final_window(150) == 121 and final_window(3) == 3 and projected_window(150) == 106
+
+
+def test_projection_keeps_a_step_only_if_its_design_still_meets_the_target():
+    """In the projected window a step that moves the derived design under the target goes back; one that keeps
+    it above stays. The golden numbers are hw_model's exact predictions of the two designs."""
+    from search.cosearch import AcceleratorState, Projection, SearchConfig, predict
+    from search.supernet import OPS, derive, network_layers
+    net = SuperNet(PRESETS["default"])
+    k3, k5 = OPS.index("k3_e1"), OPS.index("k5_e6")
+    with torch.no_grad():
+        net.alpha.zero_()
+        net.alpha[:, k3] = 1.0
+        net.beta.zero_()
+        net.beta[..., -1] = 1.0                  # 8 bits everywhere
+    cfg = SearchConfig(epochs=10, warmup=1)
+    accel = AcceleratorState(cfg)
+    accel.research(network_layers(net, derive(net)), 300, seed=0)
+    fast = predict(network_layers(net, derive(net)), accel.acc, cfg)["fps"]
+    slow_g = [(k5, len(net.bits) - 1)] + derive(net)[1:]
+    slow = predict(network_layers(net, slow_g), accel.acc, cfg)["fps"]
+    assert slow < fast
+    for target, kept in ((fast, False), (slow, True)):
+        cfg.target = target
+        guard = Projection(net, accel, cfg)
+        old_a, old_b = net.alpha.detach().clone(), net.beta.detach().clone()
+        with torch.no_grad():
+            net.alpha[0, k5] = 2.0               # the "step": layer 0 turns to k5_e6
+        guard.after_step(old_a, old_b)
+        assert (derive(net) == slow_g) == kept
+        assert torch.equal(net.alpha, old_a) != kept
+        with torch.no_grad():
+            net.alpha.copy_(old_a)
 
 
 @pytest.mark.parametrize("step", ["weight", "arch"])
