@@ -28,7 +28,7 @@ from hw_model.io import atomic_write_text
 from . import data as data_mod
 from .accel_search import DifferentiableSearch, decomposed_optimum
 from .hwcost import cost_table, hardware_loss
-from .space import METRICS, Budget, ChunkSlot, Space, Workload, score
+from .space import METRICS, Budget, ChunkSlot, Workload, score
 from .target import final_window, next_lambda, projected_window, shortfall
 from .supernet import (PRESETS, SuperNet, derive, derived_choice, network_layers, rescale_active_logits,
                        sample_arch_step, sample_weight_step)
@@ -213,6 +213,7 @@ class AcceleratorState:
         self.slots = None
         self.acc: Accelerator | None = None
         self.over_budget = False
+        self.pending = None     # a resumed run's engine state: (slots, state), taken up by the next research
 
     def research(self, layers, evals: int, seed: int, exact: bool = False) -> Accelerator:
         cfg = self.cfg
@@ -221,12 +222,20 @@ class AcceleratorState:
         if self.engine is None or self.slots != space.slots:
             prev = self.engine
             self.engine = DifferentiableSearch(space, cfg.budget, cfg.metric, seed=seed)
-            if prev is not None and self.acc is not None:   # warm start from the chunks both sets share
+            if self.pending is not None and self.pending[0] == space.slots:
+                # the engine of the run this one resumes, in the space the workload gives (its options and vector
+                # chunks), as the uninterrupted run kept it
+                e = self.pending[1]
+                self.engine.logits, self.engine.m, self.engine.v = (e["logits"].numpy(), e["m"].numpy(),
+                                                                    e["v"].numpy())
+                self.engine.t, self.engine.lam = int(e["t"]), float(e["lam"])
+            elif prev is not None and self.acc is not None:   # warm start from the chunks both sets share
                 names = {c.name for c in self.acc.chunks}
                 idx = self.engine.space.index_of(self.acc) if all(s.name in names for s in space.slots) else None
                 if idx is not None:
                     self.engine.warm_start(idx)
             self.slots = space.slots
+            self.pending = None
         self.engine.rng = np.random.default_rng(seed)
         res = self.engine.run(work, evals)
         best_idx, best_metric = res.idx, res.metric
@@ -248,10 +257,12 @@ class AcceleratorState:
 
     def state(self) -> dict:
         e = self.engine
+        slots, eng = self.pending if e is None and self.pending is not None else (self.slots, None)
+        if e is not None:
+            eng = {"logits": torch.from_numpy(e.logits), "m": torch.from_numpy(e.m), "v": torch.from_numpy(e.v),
+                   "t": e.t, "lam": e.lam}
         return {"acc": json.dumps(self.acc.to_dict()) if self.acc else "",
-                "slots": json.dumps([asdict(s) for s in self.slots]) if self.slots else "",
-                "engine": None if e is None else {"logits": torch.from_numpy(e.logits), "m": torch.from_numpy(e.m),
-                                                  "v": torch.from_numpy(e.v), "t": e.t, "lam": e.lam},
+                "slots": json.dumps([asdict(s) for s in slots]) if slots else "", "engine": eng,
                 "over_budget": self.over_budget}
 
 
@@ -391,17 +402,11 @@ def run_search(cfg: SearchConfig, progress: bool = True) -> dict:
             arch_steps = int(ck["arch_steps"])
             if ck["accel"]["acc"]:
                 accel.acc = Accelerator.from_dict(json.loads(ck["accel"]["acc"]))
-            if ck["accel"]["slots"]:
+            if ck["accel"]["slots"] and ck["accel"]["engine"] is not None:
                 slots = tuple(ChunkSlot(**{**d, "out_bits": tuple(d["out_bits"])})
                               for d in json.loads(ck["accel"]["slots"]))
-                accel.engine = DifferentiableSearch(Space(slots, cfg.memory), cfg.budget, cfg.metric)
-                accel.slots = slots
-                e = ck["accel"]["engine"]
-                if e is not None and tuple(e["logits"].shape) == accel.engine.logits.shape:
-                    accel.engine.logits, accel.engine.m, accel.engine.v = (e["logits"].numpy(), e["m"].numpy(),
-                                                                           e["v"].numpy())
-                    accel.engine.t, accel.engine.lam = int(e["t"]), float(e["lam"])
-                accel.over_budget = bool(ck["accel"]["over_budget"])
+                accel.pending = (slots, ck["accel"]["engine"])
+            accel.over_budget = bool(ck["accel"]["over_budget"])
     # a fixed validation split held out of the training split (selection of the returned design) and a fixed
     # calibration set of training images (batch-norm statistics of each derived network before it is evaluated)
     order = torch.randperm(len(ds.train.y), generator=torch.Generator().manual_seed(cfg.seed + 12_345))

@@ -148,11 +148,11 @@ def test_search_resumes_after_kill_9_with_the_same_result(tmp_path):
     assert a.returncode == 0, a.stderr[-2000:]
     b_out = tmp_path / "b"
     p = subprocess.Popen(_search(b_out), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ck = b_out / "search_ckpt.pt"
-    t0 = time.time()
-    while not ck.exists() and time.time() - t0 < 300:
-        time.sleep(0.2)
-    time.sleep(1.5)                                  # let it get into the next epoch
+    log = b_out / "search_log.jsonl"
+    t0 = time.time()                                 # killed in the first searching epoch (after the warm-up's
+    while (not log.exists() or len(log.read_text().splitlines()) < 2) and time.time() - t0 < 300:    # two):
+        time.sleep(0.05)                             # the accelerator engine's state must resume too
+    time.sleep(0.3)
     os.kill(p.pid, signal.SIGKILL)
     p.wait()
     b = subprocess.run(_search(b_out), cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
