@@ -122,8 +122,6 @@ class SearchConfig:
                                bandwidth_gb_s=self.bandwidth_gb_s, burst_beats=self.burst_beats)
 
 
-
-
 def load_checkpoint(path: Path, device) -> dict:
     """The search's checkpoint (torch.load(weights_only=True): data, never code); a file that is not one is one
     line naming it (delete it to start over)."""
@@ -257,10 +255,11 @@ class AcceleratorState:
 
     def state(self) -> dict:
         e = self.engine
-        slots, eng = self.pending if e is None and self.pending is not None else (self.slots, None)
         if e is not None:
-            eng = {"logits": torch.from_numpy(e.logits), "m": torch.from_numpy(e.m), "v": torch.from_numpy(e.v),
-                   "t": e.t, "lam": e.lam}
+            slots, eng = self.slots, {"logits": torch.from_numpy(e.logits), "m": torch.from_numpy(e.m),
+                                      "v": torch.from_numpy(e.v), "t": e.t, "lam": e.lam}
+        else:       # a resumed run's state that no re-search has taken up yet
+            slots, eng = self.pending or (self.slots, None)
         return {"acc": json.dumps(self.acc.to_dict()) if self.acc else "",
                 "slots": json.dumps([asdict(s) for s in slots]) if slots else "", "engine": eng,
                 "over_budget": self.over_budget}
@@ -278,6 +277,11 @@ def predict(layers, acc: Accelerator, cfg: SearchConfig) -> dict:
             "period_ms": 1e3 * cycles / (cfg.clock_mhz * 1e6),
             "energy_uj": float(s.energy_pj[0]) * 1e-6, "dsp": int(s.dsp[0]), "bram18": int(s.bram18[0]),
             "within_budget": bool(s.within[0])}
+
+
+def predict_on(layers, acc: Accelerator | None, cfg: SearchConfig) -> dict | None:
+    """predict, where the accelerator has a chunk for every layer; None where it lacks one (or is not there)."""
+    return predict(layers, acc, cfg) if acc is not None and all(_has_chunk(acc, L) for L in layers) else None
 
 
 def _metric_value(pred: dict, metric: str) -> float:
@@ -489,13 +493,12 @@ def run_search(cfg: SearchConfig, progress: bool = True) -> dict:
         layers = network_layers(net, genotype)
         if accel.acc is None:
             accel.research(layers, cfg.accel_evals, es)
-        acc_now = accel.acc
-        pred = predict(layers, acc_now, cfg) if all(_has_chunk(acc_now, L) for L in layers) else None
+        pred = predict_on(layers, accel.acc, cfg)
         if pred is None:
             accel.research(layers, cfg.accel_evals, es)
             pred = predict(layers, accel.acc, cfg)
         if searching and cfg.target is not None:
-            lam = next_lambda(lam, miss(pred, cfg), final=epoch + 2 >= projected_window(cfg.epochs))   # next epoch
+            lam = next_lambda(lam, miss(pred, cfg), projected=epoch + 2 >= projected_window(cfg.epochs))   # next epoch
         rec = {"epoch": epoch + 1, "searching": searching, "tau": tau, "lambda": lam, "lr_w": lr,
                "train_ce": ce_sum / max(steps, 1), "hw_loss": hw_sum / max(steps, 1) if searching else None,
                **accuracies(net, genotype, val, ds.test, calib, device), "genotype": [
@@ -534,11 +537,8 @@ class Projection:
     def cost(self, genotype, acc: Accelerator) -> float:
         """The design's miss (search.target.shortfall; inf over the budget, or where the accelerator lacks a
         chunk it needs)."""
-        layers = network_layers(self.net, genotype)
-        if acc is None or not all(_has_chunk(acc, L) for L in layers):
-            return math.inf
-        pred = predict(layers, acc, self.cfg)
-        return miss(pred, self.cfg) if pred["within_budget"] else math.inf
+        pred = predict_on(network_layers(self.net, genotype), acc, self.cfg)
+        return miss(pred, self.cfg) if pred is not None and pred["within_budget"] else math.inf
 
     def _admits(self, new: float) -> bool:
         return new <= 0 or new < self.miss

@@ -35,16 +35,18 @@ def shortfall(value: float, target: float, metric: str) -> float:
     return (target - value) / target if metric == "latency" else (value - target) / target
 
 
-def next_lambda(lam: float, miss: float, final: bool) -> float:
-    """lambda after an epoch whose derived design misses the target by `miss` (shortfall)."""
+def next_lambda(lam: float, miss: float, projected: bool) -> float:
+    """lambda after an epoch whose derived design misses the target by `miss` (shortfall); projected: the next
+    epoch is in the projected window."""
     if miss > 0:
         lam = lam * STEP ** (1 + min(miss / BAND, 4.0))
-    elif miss < -BAND and not final:
+    elif miss < -BAND and not projected:
         lam = lam / STEP
     return min(LAMBDA_MAX, max(LAMBDA_MIN, lam))
 
 
 def _window(epochs: int, fraction: float) -> int:
+    # rounded first: 0.3 * 150 is 45.00000000000001 in floating point, and its ceiling 46
     return epochs - max(1, math.ceil(round(fraction * epochs, 9))) + 1
 
 

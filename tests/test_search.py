@@ -368,19 +368,19 @@ def test_selection_takes_the_best_validation_design_of_the_final_window_that_mee
     assert select(hist, SearchConfig(target=None, epochs=30, warmup=10))["epoch"] == 25
 
 
-def test_lambda_rises_with_the_miss_holds_in_the_band_and_never_falls_in_the_final_window():
+def test_lambda_rises_with_the_miss_holds_in_the_band_and_never_falls_in_the_projected_window():
     from search.target import (BAND, LAMBDA_MAX, LAMBDA_MIN, STEP, final_window, next_lambda, projected_window,
                                shortfall)
     assert shortfall(9000.0, 10000.0, "latency") == pytest.approx(0.1)          # FPS under the target: a miss
     assert shortfall(2.0, 1.0, "energy") == pytest.approx(1.0)                  # energy over it: a miss
     assert shortfall(11000.0, 10000.0, "latency") < 0
-    assert next_lambda(1.0, 0.01, final=False) > STEP - 1e-9                    # any miss: at least one step
-    assert next_lambda(1.0, 2 * BAND, final=False) == pytest.approx(STEP ** 3)  # a far miss climbs faster
-    assert next_lambda(1.0, -BAND / 2, final=False) == 1.0                      # met by a little: held
-    assert next_lambda(1.0, -2 * BAND, final=False) == pytest.approx(1 / STEP)  # far above: relaxed
-    assert next_lambda(1.0, -2 * BAND, final=True) == 1.0                       # ... except at the end
-    assert next_lambda(LAMBDA_MAX, 1.0, final=False) == LAMBDA_MAX
-    assert next_lambda(LAMBDA_MIN, -1.0, final=False) == LAMBDA_MIN
+    assert next_lambda(1.0, 0.01, projected=False) > STEP - 1e-9                    # any miss: at least one step
+    assert next_lambda(1.0, 2 * BAND, projected=False) == pytest.approx(STEP ** 3)  # a far miss climbs faster
+    assert next_lambda(1.0, -BAND / 2, projected=False) == 1.0                      # met by a little: held
+    assert next_lambda(1.0, -2 * BAND, projected=False) == pytest.approx(1 / STEP)  # far above: relaxed
+    assert next_lambda(1.0, -2 * BAND, projected=True) == 1.0                       # ... except at the end
+    assert next_lambda(LAMBDA_MAX, 1.0, projected=False) == LAMBDA_MAX
+    assert next_lambda(LAMBDA_MIN, -1.0, projected=False) == LAMBDA_MIN
     assert final_window(150) == 121 and final_window(3) == 3 and projected_window(150) == 106
 
 
